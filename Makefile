@@ -1,0 +1,41 @@
+# One-command set-up on a fresh machine: `make serve` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+DATA   := ../shared/data
+
+.PHONY: install serve test bench bench-quick train evaluate lock clean
+
+$(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+serve: install
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py 'service:create_app()'
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m bench
+
+bench-quick: install
+	$(BIN)/python -m bench --quick
+
+# Retrain the shipped default model (about 10 minutes on 2 cores).
+train: install
+	$(BIN)/python train.py --train $(DATA)/conll2003/train.conll --dev $(DATA)/conll2003/dev.conll \
+		--out artifacts/default --name nametag-conll03-birnn
+
+evaluate: install
+	$(BIN)/python -m model.evaluate --artifact artifacts/default --data $(DATA)/conll2003/test.conll
+
+clean:
+	rm -rf $(VENV) .pytest_cache

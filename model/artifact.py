@@ -1,0 +1,161 @@
+"""The artifact format: one directory, two files, no pickle.
+
+    weights.npz   the parameter dict, one .npy member per parameter (float32)
+    meta.json     format version, model config, feature tables, label set,
+                  training flags and data checksums, metrics, sha256 of weights.npz
+
+``save`` writes byte-identical files for identical inputs (fixed zip
+timestamps, sorted JSON) and replaces the target directory atomically;
+``load`` rebuilds everything from the directory alone and refuses anything that
+does not check out, with an ``ArtifactError`` naming what is wrong.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .data import TAGS
+from .features import FeatureTables
+from .network import Config, param_shapes
+
+FORMAT_VERSION = 1
+WEIGHTS, META = "weights.npz", "meta.json"
+
+
+class ArtifactError(ValueError):
+    """An artifact that cannot be loaded; the message says which file and why."""
+
+
+@dataclass
+class Artifact:
+    params: dict[str, np.ndarray]
+    config: Config
+    tables: FeatureTables
+    meta: dict  # everything in meta.json
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name", "")
+
+    @property
+    def version(self) -> str:
+        return self.meta["weights_sha256"][:12]
+
+
+def _npz_bytes(params: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zf:
+        for name in sorted(params):
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with zf.open(info, "w") as fh:
+                np.lib.format.write_array(fh, params[name], allow_pickle=False)
+    return buf.getvalue()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    return fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0
+
+
+def save(out_dir: str | Path, params, config: Config, tables: FeatureTables, meta: dict,
+         extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write the artifact to out_dir, atomically replacing any previous one.
+
+    extra_files (e.g. the learning-curve PNG) are written beside the two
+    artifact files, in the same atomic swap."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    weights = _npz_bytes({k: np.asarray(v, dtype=np.float32, order="K") for k, v in params.items()})
+    full = dict(meta, format_version=FORMAT_VERSION, config=config.to_json(), labels=list(TAGS),
+                features=tables.to_json(), weights_sha256=hashlib.sha256(weights).hexdigest())
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        files = {WEIGHTS: weights, META: json.dumps(full, sort_keys=True, indent=1).encode(), **(extra_files or {})}
+        for name, data in files.items():
+            with open(tmp / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o755)
+        if out_dir.exists() and _exchange(tmp, out_dir):
+            shutil.rmtree(tmp)  # tmp now holds the previous artifact
+        else:
+            if out_dir.exists():
+                old = tmp.with_name(tmp.name.replace(".tmp-", ".old-"))
+                os.rename(out_dir, old)
+                os.rename(tmp, out_dir)
+                shutil.rmtree(old)
+            else:
+                os.rename(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def load(art_dir: str | Path) -> Artifact:
+    """Read and verify an artifact: checksum, format version, config, every shape."""
+    art_dir = Path(art_dir)
+    if not art_dir.is_dir():
+        raise ArtifactError(f"{art_dir}: no such artifact directory")
+    try:
+        meta = json.loads((art_dir / META).read_text(encoding="utf-8"))
+        weights = (art_dir / WEIGHTS).read_bytes()
+    except FileNotFoundError as e:
+        raise ArtifactError(f"{art_dir}: missing {Path(e.filename).name}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ArtifactError(f"{art_dir / META}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise ArtifactError(f"{art_dir / META}: expected a JSON object")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(f"{art_dir / META}: format version {meta.get('format_version')!r}, "
+                            f"this code reads version {FORMAT_VERSION}")
+    if hashlib.sha256(weights).hexdigest() != meta.get("weights_sha256"):
+        raise ArtifactError(f"{art_dir / WEIGHTS}: checksum mismatch (file changed or truncated)")
+    try:
+        config = Config(**meta["config"])
+        tables = FeatureTables.from_json(meta["features"])
+    except (KeyError, TypeError) as e:
+        raise ArtifactError(f"{art_dir / META}: bad config or feature tables ({e})") from None
+    if config.head not in ("softmax", "sigmoid"):
+        raise ArtifactError(f"{art_dir / META}: unknown head {config.head!r}")
+    if tables.n_x != config.n_x:
+        raise ArtifactError(f"{art_dir / META}: feature tables give n_x={tables.n_x}, config says {config.n_x}")
+    params = _read_params(art_dir / WEIGHTS, weights)
+    expected = param_shapes(config)
+    if set(params) != set(expected):
+        raise ArtifactError(f"{art_dir / WEIGHTS}: parameters {sorted(params)}, expected {sorted(expected)}")
+    for name, shp in expected.items():
+        if params[name].shape != shp:
+            raise ArtifactError(f"{art_dir / WEIGHTS}: {name} has shape {params[name].shape}, expected {shp}")
+    return Artifact(params, config, tables, meta)
+
+
+def _read_params(path: Path, data: bytes) -> dict[str, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            params = {k: npz[k] for k in npz.files}
+    except ValueError as e:  # object arrays need pickle, which is refused
+        raise ArtifactError(f"{path}: refused ({e})") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
+        raise ArtifactError(f"{path}: not a readable .npz ({e})") from None
+    for k, v in params.items():
+        if v.dtype != np.float32:
+            raise ArtifactError(f"{path}: {k} has dtype {v.dtype}, expected float32")
+    return params

@@ -1,0 +1,210 @@
+"""x<t> as a multi-hot vector: the active feature ids of each token.
+
+Every token gets exactly K ids, one per feature group, in a single id space of
+size n_x (id 0 is padding and never trained):
+
+    word   the lower-cased word, digits folded to 0 (unknown -> "word=<unk>")
+    shape  compressed character shape ("Xx", "X.", "Xx-Xx", "d", ...)
+    p1-p3, s1-s4   prefixes and suffixes: what transfers to unseen names
+    case   capitalisation class joined with "first token of the sentence?"
+    fn, ln   frequency bins of the token in the first-name (US SSA) and
+             surname (US Census 1990) lists
+    doc    document memory: does this capitalised token appear elsewhere in the
+           same document right after a known first name (surname re-mentions)
+
+A feature value never seen often enough in training maps to its group's
+"<unk>" id, so unseen words still light up their shape, affix and name-list
+features. All tables live in the artifact (``FeatureTables``); nothing is read
+from disk at inference.
+"""
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+GROUPS = ("word", "shape", "p1", "p2", "p3", "s1", "s2", "s3", "s4", "case", "fn", "ln", "doc")
+K = len(GROUPS)
+PAD = 0
+_DIGITS = re.compile(r"[0-9]")
+
+
+def normalise(word: str) -> str:
+    """The word-feature form of a token: lower case, every digit folded to 0."""
+    return _DIGITS.sub("0", word.lower())
+
+
+def shape(word: str) -> str:
+    """Character classes with runs collapsed: "McDonald" -> "XxXx", "U.S." -> "X.X."."""
+    out = []
+    for ch in word[:12]:
+        c = "X" if ch.isupper() else "x" if ch.islower() else "d" if ch.isdigit() else ch
+        if not out or out[-1] != c:
+            out.append(c)
+    return "".join(out)
+
+
+def case_class(word: str, first: bool) -> str:
+    """Capitalisation class, joined with sentence position (a capital after a full
+    stop says little; one in mid-sentence says a lot)."""
+    if word.isupper() and any(c.isalpha() for c in word):
+        c = "upper"
+    elif word[:1].isupper():
+        c = "title"
+    elif any(c.isupper() for c in word):
+        c = "mixed"
+    elif any(c.isalpha() for c in word):
+        c = "lower"
+    else:
+        c = "none"
+    return f"{c}|{'first' if first else 'mid'}"
+
+
+def name_key(word: str) -> str:
+    """The key used in the name lists: upper case, letters only."""
+    return "".join(c for c in word.upper() if c.isalpha())
+
+
+@dataclass
+class FeatureTables:
+    """Everything needed to turn tokens into ids: the artifact stores it in meta.json."""
+
+    index: dict[str, int]  # "group=value" -> id in 1..n_x-1
+    first_names: dict[str, int]  # NAME -> frequency bin
+    last_names: dict[str, int]  # NAME -> frequency bin
+
+    @property
+    def n_x(self) -> int:
+        return len(self.index) + 1  # + PAD
+
+    def to_json(self) -> dict:
+        return {"index": sorted(self.index, key=self.index.get),
+                "first_names": self.first_names, "last_names": self.last_names}
+
+    @classmethod
+    def from_json(cls, obj: dict) -> "FeatureTables":
+        return cls(index={f: i + 1 for i, f in enumerate(obj["index"])},
+                   first_names=dict(obj["first_names"]), last_names=dict(obj["last_names"]))
+
+
+def token_values(tokens: list[str], tables_fn, tables_ln, doc_names: set[str]) -> list[list[str]]:
+    """The K feature strings ("group=value") of each token of one sentence."""
+    rows = []
+    for i, w in enumerate(tokens):
+        low = w.lower()
+        key = name_key(w)
+        rows.append([
+            "word=" + normalise(w),
+            "shape=" + shape(w),
+            "p1=" + low[:1], "p2=" + low[:2], "p3=" + low[:3],
+            "s1=" + low[-1:], "s2=" + low[-2:], "s3=" + low[-3:], "s4=" + low[-4:],
+            "case=" + case_class(w, i == 0),
+            "fn=" + str(tables_fn.get(key, "none")),
+            "ln=" + str(tables_ln.get(key, "none")),
+            "doc=" + ("yes" if w in doc_names else "no"),
+        ])
+    return rows
+
+
+def doc_names(sentences: list[list[str]], first_names: dict[str, int]) -> set[str]:
+    """Capitalised tokens that follow a known first name somewhere in the document.
+
+    Later bare mentions of a surname ("Clinton" after "Bill Clinton") are the
+    commonest miss of a sentence-level tagger; this carries the earlier mention over.
+    """
+    seen = set()
+    for toks in sentences:
+        for prev, w in zip(toks, toks[1:]):
+            if (w[:1].isupper() and len(w) > 1 and prev[:1].isupper()
+                    and not prev.isupper() and first_names.get(name_key(prev), 0) >= 3):
+                seen.add(w)
+    return seen
+
+
+def featurize(tables: FeatureTables, sentences: list[list[str]], doc_sets: list[set[str]] | None = None):
+    """Feature ids of each sentence: a list of int32 arrays (T_x, K).
+
+    doc_sets gives, per sentence, its document's doc_names() set (None: each
+    sentence is its own document).
+    """
+    out = []
+    for j, toks in enumerate(sentences):
+        names = doc_sets[j] if doc_sets is not None else doc_names([toks], tables.first_names)
+        vals = token_values(toks, tables.first_names, tables.last_names, names)
+        ids = np.array([[tables.index.get(v) or tables.index[g + "=<unk>"]
+                         for g, v in zip(GROUPS, row)] for row in vals], dtype=np.int32)
+        out.append(ids.reshape(len(toks), K))
+    return out
+
+
+def document_sets(docs: list[int], sentences: list[list[str]], first_names: dict[str, int]) -> list[set[str]]:
+    """Per sentence, the doc_names() set of the document it belongs to."""
+    by_doc: dict[int, list[list[str]]] = {}
+    for d, toks in zip(docs, sentences):
+        by_doc.setdefault(d, []).append(toks)
+    sets = {d: doc_names(s, first_names) for d, s in by_doc.items()}
+    return [sets[d] for d in docs]
+
+
+# --- building the tables from training data -----------------------------------
+
+def _bin(count: float) -> int:
+    return max(0, min(6, int(math.log10(max(count, 1.0)))))
+
+
+def load_name_lists(names_dir: str | Path) -> tuple[dict[str, int], dict[str, int]]:
+    """First-name and surname frequency bins from the US SSA and Census 1990 lists.
+
+    First names: log10 of the total SSA count (1880-2023), names seen >= 100 times.
+    Surnames: 1 for the Census top 1,000, 2 for the top 10,000, 3 for the rest.
+    """
+    names_dir = Path(names_dir)
+    counts: Counter = Counter()
+    for f in sorted((names_dir / "ssa").glob("yob*.txt.gz")):
+        with gzip.open(f, "rt", encoding="ascii") as fh:
+            for line in fh:
+                name, _, n = line.strip().split(",")
+                counts[name.upper()] += int(n)
+    first = {n: _bin(c) for n, c in counts.items() if c >= 100}
+    last = {}
+    with open(names_dir / "census1990" / "dist.all.last", encoding="ascii") as fh:
+        for line in fh:
+            name, rank = line[:15].strip(), int(line.split()[-1])
+            last[name] = 1 if rank <= 1000 else 2 if rank <= 10000 else 3
+    return first, last
+
+
+def build_tables(sentences: list[list[str]], docs: list[int], first_names, last_names,
+                 min_word: int = 2, min_feature: int = 3) -> FeatureTables:
+    """Feature index from the training sentences: words seen >= min_word times,
+    other values seen >= min_feature times, plus one "<unk>" per group."""
+    partial = FeatureTables({}, first_names, last_names)
+    doc_sets = document_sets(docs, sentences, first_names)
+    counts: Counter = Counter()
+    for toks, names in zip(sentences, doc_sets):
+        for row in token_values(toks, first_names, last_names, names):
+            counts.update(row)
+    keep = [v for v, c in counts.items() if c >= (min_word if v.startswith("word=") else min_feature)]
+    keep = sorted(keep) + [g + "=<unk>" for g in GROUPS]
+    partial.index = {v: i + 1 for i, v in enumerate(keep)}
+    return partial
+
+
+def pad(feats: list[np.ndarray], tags: list[list[int]] | None = None):
+    """Time-major batch: ids (T_x, m, K) padded with 0, lengths (m,), mask (T_x, m),
+    and y (T_x, m) when tags are given."""
+    lengths = np.array([len(f) for f in feats], dtype=np.int64)
+    T_x, m = int(lengths.max()), len(feats)
+    ids = np.zeros((T_x, m, K), dtype=np.int32)
+    y = np.zeros((T_x, m), dtype=np.int64)
+    for i, f in enumerate(feats):
+        ids[: len(f), i] = f
+        if tags is not None:
+            y[: len(f), i] = tags[i]
+    mask = (np.arange(T_x)[:, None] < lengths[None, :]).astype(np.float32)
+    return ids, lengths, mask, (y if tags is not None else None)

@@ -1,0 +1,209 @@
+"""Layer pairs of the Elman RNN tagger: every forward returns ``(out, cache)``,
+every backward takes ``(dout, cache)`` and returns gradients named ``d<name>``.
+
+The recurrence, with ``a<0> = 0`` (the seed's cell)::
+
+    z<t> = W_ax x<t> + W_aa a<t-1> + b_a
+    a<t> = tanh(z<t>)
+    ŷ<t> = softmax(W_ya a<t> + b_y)   or   sigmoid(W_ya a<t> + b_y)
+
+Shapes follow the seed: ``x<t>`` is a multi-hot (n_x, m) given by its K active
+ids, ``a<t>`` (n_a, m). Sequences are stored time-major, so arrays carry a
+leading ``T_x`` axis and a step reads one contiguous slice. Internally the
+batch axis comes before the feature axis, ``a: (T_x, m, n_a)``, so that each
+step is a row-major ``(m, n_a) @ (n_a, n_a)`` product; ``W_ax`` is kept
+column-major so that a column lookup reads contiguous memory.
+
+All functions are pure and dtype-generic: float64 for gradient checks,
+float32 for training and inference.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+# --- input projection: W_ax x<t> as a sum of looked-up columns ----------------
+
+def input_forward(ids, W_ax, b_a):
+    """z_x = W_ax x<t> + b_a for every step at once.
+
+    Parameters
+    ----------
+    ids : int array (T_x, m, K), the active feature ids of each x<t>.
+    W_ax : (n_a, n_x), column-major.  b_a : (n_a, 1).
+
+    Returns
+    -------
+    zx : (T_x, m, n_a).  cache : (ids, n_x)
+    """
+    zx = W_ax.T[ids].sum(axis=2)  # (T_x, m, n_a)
+    zx += b_a[:, 0]
+    return zx, (ids, W_ax.shape[1])
+
+
+def input_backward(dzx, cache):
+    """Gradients of input_forward as a dense dW_ax (for checks and small models).
+
+    Returns ``{"W_ax": (n_a, n_x), "b_a": (n_a, 1)}``.
+    """
+    ids, n_x = cache
+    cols, dcols = input_backward_cols(dzx, cache)
+    dW_ax = np.zeros((dzx.shape[-1], n_x), dtype=dzx.dtype, order="F")
+    dW_ax[:, cols] = dcols
+    return {"W_ax": dW_ax, "b_a": dzx.sum(axis=(0, 1))[:, None]}
+
+
+def input_backward_cols(dzx, cache):
+    """The same gradient as only its non-zero columns: ``(cols (r,), dcols (n_a, r))``.
+
+    Training uses this form: a batch touches a few thousand of the n_x columns,
+    and a dense (n_a, n_x) gradient would cost more than the whole recurrence.
+    """
+    ids, _ = cache
+    K = ids.shape[-1]
+    flat = ids.reshape(-1)
+    rows = np.repeat(dzx.reshape(-1, dzx.shape[-1]), K, axis=0)  # (T_x*m*K, n_a)
+    order = np.argsort(flat, kind="stable")
+    sorted_ids = flat[order]
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    dcols = np.add.reduceat(rows[order], starts, axis=0)  # (r, n_a)
+    return sorted_ids[starts], dcols.T  # (r,), (n_a, r)
+
+
+# --- the recurrence ------------------------------------------------------------
+
+class RNNCache(NamedTuple):
+    a: np.ndarray  # (T_x, m, n_a), a<1> .. a<T_x>
+    W_aa: np.ndarray  # (n_a, n_a)
+
+
+def rnn_step_forward(zx_t, a_prev, W_aa):
+    """One Elman step: a<t> = tanh(zx<t> + W_aa a<t-1>).
+
+    zx_t, a_prev : (m, n_a).  Returns a_t : (m, n_a).
+    """
+    return np.tanh(zx_t + a_prev @ W_aa.T)
+
+
+def rnn_step_backward(da_t, a_t, a_prev, W_aa):
+    """Backward of rnn_step_forward.
+
+    Returns dz (m, n_a), da_prev (m, n_a), dW_aa (n_a, n_a).
+    """
+    dz = da_t * (1.0 - a_t * a_t)  # tanh'(z) = 1 - tanh(z)²
+    return dz, dz @ W_aa, dz.T @ a_prev
+
+
+def rnn_forward(zx, W_aa):
+    """Run the recurrence over T_x steps from a<0> = 0.
+
+    zx : (T_x, m, n_a), the input projections.  W_aa : (n_a, n_a).
+    Returns a : (T_x, m, n_a) and the cache.
+    """
+    T_x, m, n_a = zx.shape
+    a = np.empty_like(zx)
+    a_prev = np.zeros((m, n_a), dtype=zx.dtype)
+    W_aaT = np.ascontiguousarray(W_aa.T)  # (n_a, n_a), hoisted out of the loop
+    for t in range(T_x):
+        np.matmul(a_prev, W_aaT, out=a[t])
+        a[t] += zx[t]
+        np.tanh(a[t], out=a[t])
+        a_prev = a[t]
+    return a, RNNCache(a, W_aa)
+
+
+def rnn_backward(da, cache):
+    """BPTT through rnn_forward.
+
+    da : (T_x, m, n_a), the loss gradient reaching each a<t> from above.
+    Returns dzx : (T_x, m, n_a) and {"W_aa": (n_a, n_a)}.
+    """
+    a, W_aa = cache
+    T_x, m, n_a = a.shape
+    dzx = np.empty_like(a)
+    dW_aa = np.zeros_like(W_aa)
+    da_next = np.zeros((m, n_a), dtype=a.dtype)
+    zero = np.zeros((m, n_a), dtype=a.dtype)
+    for t in reversed(range(T_x)):
+        a_prev = a[t - 1] if t > 0 else zero
+        dz, da_next, dW = rnn_step_backward(da[t] + da_next, a[t], a_prev, W_aa)
+        dzx[t] = dz
+        dW_aa += dW
+    return dzx, {"W_aa": dW_aa}
+
+
+# --- reversing padded sequences for the backward direction -------------------
+
+def reverse_index(lengths, T_x):
+    """Index (T_x, m) that reverses each sequence within its own length.
+
+    Padding (t >= length) maps to itself, so it stays at the end.
+    """
+    t = np.arange(T_x)[:, None]  # (T_x, 1)
+    L = np.asarray(lengths)[None, :]  # (1, m)
+    return np.where(t < L, L - 1 - t, t)
+
+
+def time_gather(x, idx):
+    """x[idx[t, i], i] for every (t, i): x (T_x, m, ...), idx (T_x, m)."""
+    return x[idx, np.arange(x.shape[1])[None, :]]
+
+
+# --- heads ---------------------------------------------------------------------
+
+def affine_forward(a, W_ya, b_y):
+    """scores = W_ya a<t> + b_y at every step. a (T_x, m, n_a) -> (T_x, m, n_y)."""
+    return a @ W_ya.T + b_y[:, 0], (a, W_ya)
+
+
+def affine_backward(dscores, cache):
+    """Returns da (T_x, m, n_a) and {"W_ya": (n_y, n_a), "b_y": (n_y, 1)}."""
+    a, W_ya = cache
+    n_a = a.shape[-1]
+    dW_ya = dscores.reshape(-1, dscores.shape[-1]).T @ a.reshape(-1, n_a)
+    db_y = dscores.sum(axis=(0, 1))[:, None]
+    return dscores @ W_ya, {"W_ya": dW_ya, "b_y": db_y}
+
+
+def softmax(scores):
+    """Softmax over the last axis, shifted by the max for numerical stability."""
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(scores):
+    """Logistic function without overflow for large negative scores."""
+    return 0.5 * (1.0 + np.tanh(0.5 * scores))
+
+
+def softmax_loss(scores, y, mask):
+    """Cross-entropy summed over valid steps, averaged over the m sentences.
+
+    scores : (T_x, m, n_y).  y : int (T_x, m).  mask : (T_x, m), 1 on real tokens.
+    Returns J and dscores (T_x, m, n_y); padded steps get zero gradient.
+    """
+    m = scores.shape[1]
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]  # (T_x, m)
+    J = -(picked * mask).sum() / m
+    dscores = np.exp(log_p)
+    np.put_along_axis(dscores, y[..., None], np.take_along_axis(dscores, y[..., None], -1) - 1, -1)
+    dscores *= (mask / m)[..., None]
+    return J, dscores
+
+
+def sigmoid_loss(scores, y, mask):
+    """The seed's binary cross-entropy, -y log ŷ - (1-y) log(1-ŷ), summed over valid steps.
+
+    scores : (T_x, m, 1).  y : {0,1} (T_x, m).  mask : (T_x, m).
+    Computed from the logit (log(1+e^s) form) so it never takes log(0).
+    """
+    m = scores.shape[1]
+    s = scores[..., 0]
+    per_step = np.logaddexp(0.0, s) - y * s
+    J = (per_step * mask).sum() / m
+    dscores = ((sigmoid(s) - y) * mask / m)[..., None]
+    return J, dscores

@@ -1,0 +1,102 @@
+"""Inference: tokens in, per-token name labels and probabilities out.
+
+preprocess (features) -> predict (network forward, float32) -> postprocess
+(decode), each a plain step. ``Tagger`` holds only read-only arrays after
+construction, so one instance can serve concurrent threads.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import network
+from .artifact import Artifact
+from .decode import spans, threshold_tags, viterbi
+from .features import document_sets, featurize, pad
+
+SENTENCE_END = {".", "!", "?"}
+
+
+@dataclass
+class Tagged:
+    tags: list[int]  # IOB2 ids: 0 O, 1 B-PER, 2 I-PER
+    scores: list[float]  # probability that the token is part of a name
+
+    @property
+    def labels(self) -> list[int]:
+        """The seed's y: 1 for a token inside a person's name."""
+        return [int(t > 0) for t in self.tags]
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return spans(self.tags)
+
+
+def split_sentences(tokens: list[str]) -> list[tuple[int, int]]:
+    """(start, end) token ranges of the sentences in a token list: a sentence ends
+    after ".", "!" or "?" (the model was trained on sentences)."""
+    bounds, start = [], 0
+    for i, tok in enumerate(tokens):
+        if tok in SENTENCE_END:
+            bounds.append((start, i + 1))
+            start = i + 1
+    if start < len(tokens):
+        bounds.append((start, len(tokens)))
+    return bounds
+
+
+class Tagger:
+    def __init__(self, artifact: Artifact, batch_size: int = 64):
+        self.artifact = artifact
+        self.config = artifact.config
+        self.tables = artifact.tables
+        self.params = {k: v.astype(np.float32, copy=False) for k, v in artifact.params.items()}
+        self.batch_size = batch_size
+
+    def predict_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:
+        """ŷ of every token of every (non-empty) sentence: arrays (T_i, n_y).
+
+        Sentences are run in batches of similar length so padding stays small.
+        """
+        feats = featurize(self.tables, sentences, doc_sets)
+        out: list[np.ndarray] = [None] * len(sentences)  # type: ignore[list-item]
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        for b in range(0, len(order), self.batch_size):
+            idx = order[b:b + self.batch_size]
+            ids, lengths, _, _ = pad([feats[i] for i in idx])
+            scores, _ = network.forward(self.params, ids, lengths, self.config)
+            probs = network.probabilities(scores, self.config)  # (T_x, m, n_y)
+            for j, i in enumerate(idx):
+                out[i] = probs[: lengths[j], j]
+        return out
+
+    def decode(self, probs: np.ndarray, threshold: float = 0.5) -> Tagged:
+        """Tags and name scores of one sentence from its ŷ (T_x, n_y)."""
+        if self.config.head == "softmax":
+            return Tagged(viterbi(probs), (probs[:, 1] + probs[:, 2]).tolist())
+        p = probs[:, 0]
+        return Tagged(threshold_tags(p, threshold), p.tolist())
+
+    def tag_sentences(self, sentences: list[list[str]], docs: list[int] | None = None,
+                      threshold: float = 0.5) -> list[Tagged]:
+        """Tag sentences; sentences sharing a doc id share document features."""
+        doc_sets = None
+        if docs is not None:
+            doc_sets = document_sets(docs, sentences, self.tables.first_names)
+        return [self.decode(p, threshold) for p in self.predict_proba(sentences, doc_sets)]
+
+    def tag_documents(self, documents: list[list[str]], threshold: float = 0.5) -> list[Tagged]:
+        """Tag token lists, each one document that may hold several sentences;
+        all sentences of all documents go through the network as one batch."""
+        sentences, docs = [], []
+        for d, tokens in enumerate(documents):
+            for s, e in split_sentences(tokens):
+                sentences.append(tokens[s:e])
+                docs.append(d)
+        tagged = self.tag_sentences(sentences, docs, threshold)
+        out = [Tagged([], []) for _ in documents]
+        for d, t in zip(docs, tagged):
+            out[d].tags.extend(t.tags)
+            out[d].scores.extend(t.scores)
+        return out

@@ -1,0 +1,45 @@
+"""Split raw text into tokens the way the training data (CoNLL-2003) is split.
+
+Punctuation stands apart, and so does a clitic ``'s`` / ``n't``; kept whole are
+abbreviations with inner dots (``U.S.``), initials (``J.``), names with an
+apostrophe or hyphen inside (``O'Brien``, ``Jean-Pierre``), numbers with
+separators (``1,000.50``, ``1996-08-22``), e-mail addresses and URLs.
+
+Each token carries its character offsets into the text: Python code-point
+offsets, end exclusive, so ``text[start:end] == token.text``. Only whitespace
+is ever dropped.
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+
+class Token(NamedTuple):
+    text: str
+    start: int
+    end: int
+
+
+_MARK = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"  # combining marks
+_W = rf"(?:[^\W_]|[{_MARK}])"  # a letter, digit or combining mark
+_NT = rf"(?i:n['’]t)(?!{_W})"  # the clitic n't
+_CLITIC = rf"['’](?i:s|re|ve|ll|d|m)(?!{_W})"  # 's 're 've 'll 'd 'm, not O'Sullivan
+_CHAR = rf"(?:(?!{_NT}){_W})"  # a word character that does not start n't
+_EXT = rf"[{_MARK}\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F]"  # modifiers
+_TOKEN = re.compile("|".join([
+    r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]'\"]*(?:\s|$))",  # URL; trailing punctuation stays apart
+    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
+    r"(?:[^\W\d_]\.){2,}",  # U.S.  e.g.
+    r"[^\W\d_]\.(?=\s|$)",  # an initial: J.
+    r"\d+(?:[.,:/-]\d+)+",  # 1,000.50  1996-08-22  10:30
+    _NT,
+    _CLITIC,
+    rf"{_CHAR}+(?:-{_CHAR}+|(?!{_CLITIC})['’]{_CHAR}+)*",  # words, O'Brien, Jean-Pierre
+    rf"\S(?:{_EXT}|\u200d\S)*",  # anything else, one character with its modifiers (emoji)
+]))
+
+
+def tokenize(text: str) -> list[Token]:
+    """Tokens of text with their (start, end) code-point offsets."""
+    return [Token(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
