@@ -148,11 +148,13 @@ def load(art_dir: str | Path) -> Artifact:
 
 
 def _read_params(path: Path, data: bytes) -> dict[str, np.ndarray]:
+    if not data.startswith(b"PK"):
+        raise ArtifactError(f"{path}: not a readable .npz (no zip header)")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             params = {k: npz[k] for k in npz.files}
-    except ValueError as e:  # object arrays need pickle, which is refused
-        raise ArtifactError(f"{path}: refused ({e})") from None
+    except ValueError:  # object arrays need pickle, which is never allowed
+        raise ArtifactError(f"{path}: refused: holds pickled (object) data") from None
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise ArtifactError(f"{path}: not a readable .npz ({e})") from None
     for k, v in params.items():

@@ -1,0 +1,192 @@
+"""Centred-difference gradient checks, float64, for every backward (rel. error < 1e-6)."""
+import numpy as np
+import pytest
+
+from model import layers as L
+from model import network
+
+TOL = 1e-6
+EPS = 1e-6
+
+
+def rel_error(a, b):
+    return np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
+
+
+def numeric_grad(f, x):
+    """d f() / d x by centred differences, perturbing x in place."""
+    g = np.zeros_like(x)
+    it = np.nditer(x, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        old = x[i]
+        x[i] = old + EPS
+        fp = f()
+        x[i] = old - EPS
+        fm = f()
+        x[i] = old
+        g[i] = (fp - fm) / (2 * EPS)
+    return g
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_rnn_step_backward(rng):
+    m, n_a = 3, 4
+    zx, a_prev, W_aa = rng.normal(size=(m, n_a)), rng.normal(size=(m, n_a)), rng.normal(size=(n_a, n_a))
+    dout = rng.normal(size=(m, n_a))
+    a_t = L.rnn_step_forward(zx, a_prev, W_aa)
+    dz, da_prev, dW_aa = L.rnn_step_backward(dout, a_t, a_prev, W_aa)
+
+    def f():
+        return np.sum(L.rnn_step_forward(zx, a_prev, W_aa) * dout)
+
+    assert rel_error(dz, numeric_grad(f, zx)) < TOL
+    assert rel_error(da_prev, numeric_grad(f, a_prev)) < TOL
+    assert rel_error(dW_aa, numeric_grad(f, W_aa)) < TOL
+
+
+def test_rnn_sequence_backward(rng):
+    T_x, m, n_a = 5, 3, 4
+    zx, W_aa = rng.normal(size=(T_x, m, n_a)), rng.normal(size=(n_a, n_a)) * 0.5
+    dout = rng.normal(size=(T_x, m, n_a))
+    _, cache = L.rnn_forward(zx, W_aa)
+    dzx, grads = L.rnn_backward(dout, cache)
+
+    def f():
+        return np.sum(L.rnn_forward(zx, W_aa)[0] * dout)
+
+    assert rel_error(dzx, numeric_grad(f, zx)) < TOL
+    assert rel_error(grads["W_aa"], numeric_grad(f, W_aa)) < TOL
+
+
+def test_input_backward_dense_and_columns_agree(rng):
+    T_x, m, K, n_a, n_x = 4, 2, 3, 5, 9
+    ids = rng.integers(0, n_x, size=(T_x, m, K))
+    W_ax = np.asfortranarray(rng.normal(size=(n_a, n_x)))
+    b_a = rng.normal(size=(n_a, 1))
+    dout = rng.normal(size=(T_x, m, n_a))
+    _, cache = L.input_forward(ids, W_ax, b_a)
+    grads = L.input_backward(dout, cache)
+
+    def f():
+        return np.sum(L.input_forward(ids, W_ax, b_a)[0] * dout)
+
+    assert rel_error(grads["W_ax"], numeric_grad(f, W_ax)) < TOL
+    assert rel_error(grads["b_a"], numeric_grad(f, b_a)) < TOL
+    cols, dcols = L.input_backward_cols(dout, cache)
+    dense = np.zeros_like(W_ax)
+    dense[:, cols] = dcols
+    np.testing.assert_allclose(dense, grads["W_ax"], rtol=1e-12, atol=1e-12)
+
+
+def test_affine_backward(rng):
+    a, W_ya, b_y = rng.normal(size=(3, 2, 4)), rng.normal(size=(3, 4)), rng.normal(size=(3, 1))
+    dout = rng.normal(size=(3, 2, 3))
+    _, cache = L.affine_forward(a, W_ya, b_y)
+    da, grads = L.affine_backward(dout, cache)
+
+    def f():
+        return np.sum(L.affine_forward(a, W_ya, b_y)[0] * dout)
+
+    assert rel_error(da, numeric_grad(f, a)) < TOL
+    assert rel_error(grads["W_ya"], numeric_grad(f, W_ya)) < TOL
+    assert rel_error(grads["b_y"], numeric_grad(f, b_y)) < TOL
+
+
+@pytest.mark.parametrize("head", ["softmax", "sigmoid"])
+def test_loss_backward(rng, head):
+    T_x, m = 4, 3
+    n_y = 3 if head == "softmax" else 1
+    scores = rng.normal(size=(T_x, m, n_y))
+    y = rng.integers(0, 3, size=(T_x, m))
+    mask = np.array([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=np.float64)
+    loss = L.softmax_loss if head == "softmax" else L.sigmoid_loss
+    yy = y if head == "softmax" else (y > 0).astype(np.float64)
+    _, dscores = loss(scores, yy, mask)
+    assert rel_error(dscores, numeric_grad(lambda: loss(scores, yy, mask)[0], scores)) < TOL
+    assert np.all(dscores[mask == 0] == 0.0)
+
+
+def small_batch(rng, n_x=11, K=3):
+    lengths = np.array([5, 3, 1])
+    T_x = int(lengths.max())
+    ids = rng.integers(1, n_x, size=(T_x, len(lengths), K)).astype(np.int32)
+    mask = (np.arange(T_x)[:, None] < lengths[None, :]).astype(np.float64)
+    ids[mask == 0] = 0
+    y = rng.integers(0, 3, size=(T_x, len(lengths))) * mask.astype(int)
+    return ids, lengths, mask, y
+
+
+@pytest.mark.parametrize("head", ["softmax", "sigmoid"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_network_backward(rng, head, bidirectional):
+    """The whole network, with masks: every parameter's gradient."""
+    ids, lengths, mask, y = small_batch(rng)
+    cfg = network.Config(n_x=11, n_a=4, head=head, bidirectional=bidirectional)
+    params = network.init_params(cfg, rng, dtype=np.float64)
+    for k in params:  # non-trivial values everywhere, including biases
+        params[k] += rng.normal(scale=0.3, size=params[k].shape)
+
+    def J():
+        return network.loss(network.forward(params, ids, lengths, cfg)[0], y, mask, cfg)[0]
+
+    scores, cache = network.forward(params, ids, lengths, cfg)
+    _, dscores = network.loss(scores, y, mask, cfg)
+    grads = network.backward(dscores, cache, cfg)
+    assert set(grads) == set(params)
+    for k in params:
+        assert rel_error(grads[k], numeric_grad(J, params[k])) < TOL, k
+
+
+def test_network_backward_with_dropout(rng):
+    """Dropout masks are fixed by the seed, so the network stays differentiable."""
+    ids, lengths, mask, y = small_batch(rng)
+    cfg = network.Config(n_x=11, n_a=4, head="softmax", bidirectional=True)
+    params = network.init_params(cfg, rng, dtype=np.float64)
+
+    def J():
+        scores = network.forward(params, ids, lengths, cfg, 0.3, np.random.default_rng(7))[0]
+        return network.loss(scores, y, mask, cfg)[0]
+
+    scores, cache = network.forward(params, ids, lengths, cfg, 0.3, np.random.default_rng(7))
+    grads = network.backward(network.loss(scores, y, mask, cfg)[1], cache, cfg)
+    for k in ("W_aa", "W_ya", "W_ax_bw"):
+        assert rel_error(grads[k], numeric_grad(J, params[k])) < TOL, k
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_changes_neither_loss_nor_gradients(rng, bidirectional):
+    """One sentence alone and the same sentence padded inside a longer batch give
+    the same loss and the same gradients."""
+    cfg = network.Config(n_x=11, n_a=4, head="softmax", bidirectional=bidirectional)
+    params = network.init_params(cfg, rng, dtype=np.float64)
+    ids, lengths, mask, y = small_batch(rng)
+
+    def run(cols):
+        sub_len = lengths[cols]
+        T = int(sub_len.max())
+        scores, cache = network.forward(params, ids[:T, cols], sub_len, cfg)
+        J, ds = network.loss(scores, y[:T, cols], mask[:T, cols], cfg)
+        return J, network.backward(ds, cache, cfg)
+
+    J_alone, g_alone = run([1])  # length 3, no padding
+    # the same sentence, padded to length 5, next to a copy of sentence 0 whose loss we remove
+    J_pair, g_pair = run([1, 0])
+    J_other, g_other = run([0])
+    assert np.isclose(J_alone, 2 * J_pair - J_other)  # J is a mean over m sentences
+    for k in params:
+        np.testing.assert_allclose(g_alone[k], 2 * g_pair[k] - g_other[k], atol=1e-12)
+    # and padded steps' ids are irrelevant: scramble them
+    ids2 = ids.copy()
+    ids2[mask == 0] = rng.integers(1, 11, size=ids2[mask == 0].shape)
+    s1, c1 = network.forward(params, ids, lengths, cfg)
+    s2, c2 = network.forward(params, ids2, lengths, cfg)
+    np.testing.assert_allclose(s1[mask == 1], s2[mask == 1])
+    g1 = network.backward(network.loss(s1, y, mask, cfg)[1], c1, cfg)
+    g2 = network.backward(network.loss(s2, y, mask, cfg)[1], c2, cfg)
+    for k in params:
+        np.testing.assert_allclose(g1[k], g2[k], atol=1e-12)

@@ -1,0 +1,88 @@
+"""train.py end to end on tiny corpora: learning, determinism, bad input, atomic output."""
+import json
+
+import numpy as np
+import pytest
+from support import tiny_conll, train_tiny
+
+from model.artifact import load
+from model.data import read_corpus
+from model.decode import spans
+from model.tagger import Tagger
+from model.training import evaluate
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return tiny_conll(tmp_path_factory.mktemp("tiny") / "tiny.conll")
+
+
+@pytest.mark.parametrize("head,bi", [("softmax", True), ("softmax", False), ("sigmoid", True)])
+def test_tiny_corpus_learned_exactly(tmp_path, corpus, head, bi):
+    out = tmp_path / "m"
+    r = train_tiny(out, corpus, "--head", head, "--bidirectional" if bi else "--no-bidirectional",
+                   "--epochs", "8", "--lr", "0.02", "--dropout", "0", "--word-dropout", "0")
+    assert r.returncode == 0, r.stderr
+    art = load(out)
+    assert (art.config.head, art.config.bidirectional) == (head, bi)
+    s = evaluate(Tagger(art), read_corpus(corpus))
+    if head == "softmax":
+        assert s.f1 == 1.0  # two adjacent names are two names only with B-PER
+    else:
+        assert s.token_f1 == 1.0  # the sigmoid head cannot split touching names
+    assert (out / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    meta = json.loads((out / "meta.json").read_text())
+    assert [h["epoch"] for h in meta["history"]] == list(range(1, len(meta["history"]) + 1))
+    assert meta["training"]["train_sha256"] == meta["training"]["dev_sha256"]
+
+
+def test_same_seed_same_bytes(tmp_path, corpus):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for out, seed in ((a, "1"), (b, "1"), (c, "2")):
+        assert train_tiny(out, corpus, "--seed", seed, "--name", "tiny").returncode == 0
+    for f in ("weights.npz", "meta.json"):
+        assert (a / f).read_bytes() == (b / f).read_bytes()
+    assert (a / "weights.npz").read_bytes() != (c / "weights.npz").read_bytes()
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "cannot read"),
+    ("", "no sentences"),
+    ("Paris NNP I-NP I-LOC\n", "no person labels"),
+    ("Peter NNP I-NP I-PER\nbroken\n", "bad.conll:2: expected"),
+])
+def test_bad_training_data_exits_2_with_one_line(tmp_path, corpus, content, message):
+    bad = tmp_path / "bad.conll"
+    if content is not None:
+        bad.write_text(content)
+    r = train_tiny(tmp_path / "m", bad)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0] and "bad.conll" in lines[0], r.stderr
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("flag", [["--epochs", "0"], ["--dropout", "1.5"], ["--lr", "-1"], ["--head", "crf"]])
+def test_bad_flags_exit_2(tmp_path, corpus, flag):
+    r = train_tiny(tmp_path / "m", corpus, *flag)
+    assert r.returncode == 2 and "error" in r.stderr
+
+
+def test_retraining_replaces_the_artifact_whole(tmp_path, corpus):
+    out = tmp_path / "m"
+    assert train_tiny(out, corpus, "--seed", "1").returncode == 0
+    first = (out / "weights.npz").read_bytes()
+    assert train_tiny(out, corpus, "--seed", "3").returncode == 0
+    assert (out / "weights.npz").read_bytes() != first
+    load(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # no temporary leftovers
+
+
+def test_word_dropout_and_viterbi_give_valid_spans(tmp_path, corpus):
+    out = tmp_path / "m"
+    assert train_tiny(out, corpus).returncode == 0
+    tagger = Tagger(load(out))
+    for t in tagger.tag_sentences([["Smith"], ["met", "Anna"], ["x"] * 30]):
+        assert all(not (b == 2 and a == 0) for a, b in zip([0] + t.tags, t.tags))
+        assert np.all((np.array(t.scores) >= 0) & (np.array(t.scores) <= 1))
+        assert spans(t.tags) == t.spans
