@@ -1,0 +1,75 @@
+"""apifairy-style view decorators: ``body`` loads and validates the JSON body
+with a schema; ``doc`` records what a route answers, for /openapi.json."""
+from __future__ import annotations
+
+import json
+from functools import wraps
+
+from flask import current_app, request
+from werkzeug.exceptions import BadRequest, ServiceUnavailable, UnsupportedMediaType
+
+from .schemas import LimitsContext
+
+
+class MalformedJSON(BadRequest):
+    def __init__(self, reason: str):
+        super().__init__(f"The request body is not valid JSON: {reason}")
+        self.errors = {"body": [reason]}
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _no_duplicates(pairs):
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise ValueError(f"duplicate key {dup!r}")
+    return obj
+
+
+def parse_json(raw: bytes):
+    """Strict RFC 8259: UTF-8 only, no NaN/Infinity, no duplicate keys."""
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant,
+                          object_pairs_hook=_no_duplicates)
+    except UnicodeDecodeError as e:
+        raise MalformedJSON(f"invalid UTF-8 at byte {e.start}") from None
+    except RecursionError:
+        raise MalformedJSON("nested too deeply") from None
+    except ValueError as e:
+        raise MalformedJSON(str(e)) from None
+
+
+def body(schema):
+    def decorator(f):
+        @wraps(f)
+        def view(*args, **kwargs):
+            if not request.is_json:
+                raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
+            data = parse_json(request.get_data(cache=False))
+            with LimitsContext(current_app.extensions["nametag"].limits):
+                loaded = schema.load(data)
+            return f(loaded, *args, **kwargs)
+
+        view._apidoc = dict(getattr(f, "_apidoc", {}), body=schema)
+        return view
+    return decorator
+
+
+def doc(responses: dict[int, tuple[str, object]]):
+    """responses: {status: (description, schema or None)}."""
+    def decorator(f):
+        f._apidoc = dict(getattr(f, "_apidoc", {}), responses=responses)
+        return f
+    return decorator
+
+
+def loaded():
+    """The app's Predictor, or 503 while the model is not loaded."""
+    predictor = current_app.extensions["nametag"]
+    if not predictor.ready:
+        raise ServiceUnavailable("The model is not loaded yet.")
+    return predictor

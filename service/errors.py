@@ -1,0 +1,60 @@
+"""One error shape for every failure: RFC 9457 problem details."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+bp = Blueprint("errors", __name__)
+log = logging.getLogger("nametag")
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, detail: str, errors: dict | None = None):
+    body = {"type": "about:blank", "title": HTTP_STATUS_CODES[status], "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    resp = jsonify(body)
+    resp.status_code = status
+    resp.mimetype = PROBLEM_JSON
+    return resp
+
+
+def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as {"inputs.0.text": [...]}; "_schema" errors
+    belong to the object itself ("body" at the top)."""
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {prefix or "body": messages}
+    if isinstance(messages, str):
+        return {prefix or "body": [messages]}
+    out: dict[str, list[str]] = {}
+    for key, sub in (messages.items() if isinstance(messages, dict) else enumerate(messages)):
+        path = prefix if key == "_schema" else f"{prefix}.{key}" if prefix else str(key)
+        for k, v in flatten(sub, path).items():
+            out.setdefault(k, []).extend(v)
+    return out
+
+
+@bp.app_errorhandler(ValidationError)
+def validation_error(e: ValidationError):
+    return problem(422, "The request body does not match the schema.",
+                   flatten(e.normalized_messages()))
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(e: HTTPException):
+    errors = getattr(e, "errors", None)
+    if e.code >= 500 and e.code != 503:
+        return internal_error(e)
+    return problem(e.code, e.description, errors)
+
+
+@bp.app_errorhandler(Exception)
+def internal_error(e: Exception):
+    if isinstance(e, HTTPException) and e.code < 500:
+        return http_error(e)
+    log.error("unhandled exception", exc_info=getattr(e, "original_exception", None) or e)
+    return problem(500, "The server failed to answer this request; the error is logged.")

@@ -1,0 +1,49 @@
+"""gunicorn settings for nametag: ``gunicorn -c service/gunicorn.conf.py 'service:create_app()'``.
+
+Environment: HOST (127.0.0.1), PORT (8000), WEB_CONCURRENCY (workers, default:
+the cores this process may use), NAMETAG_LOG_LEVEL (info), plus the app's
+NAMETAG_* variables. GUNICORN_CMD_ARGS overrides anything here.
+"""
+import glob
+import os
+import shutil
+import tempfile
+
+# numpy is imported only by the preloaded app, after this: one BLAS/OpenMP
+# thread per worker, since the workers already fill the cores.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+# Prometheus multiprocess mode: each worker writes its metrics to files here.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    _prom_dir, _prom_owned = os.environ["PROMETHEUS_MULTIPROC_DIR"], False
+    for _f in glob.glob(os.path.join(_prom_dir, "*.db")):  # stale files of a previous run
+        os.remove(_f)
+else:
+    _prom_dir, _prom_owned = tempfile.mkdtemp(prefix="nametag-prometheus-"), True
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_dir
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
+worker_class = "gthread"  # keep-alive, and /healthz answers while a thread tags
+threads = 2
+preload_app = True  # the artifact is loaded once, before fork, and shared copy-on-write
+timeout = 60  # a full-size request (1 MiB of short tokens) takes seconds, not a minute
+graceful_timeout = 30  # SIGTERM: finish in-flight requests for up to 30 s
+keepalive = 5
+max_requests = 0
+accesslog = None  # the app writes one JSON line per request instead
+errorlog = "-"
+loglevel = os.environ.get("NAMETAG_LOG_LEVEL", "info").lower()
+proc_name = "nametag"
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _prom_owned:
+        shutil.rmtree(_prom_dir, ignore_errors=True)

@@ -1,0 +1,72 @@
+"""The OpenAPI 3 document, generated from the marshmallow schemas and the
+``@body``/``@doc`` records of the registered views."""
+from __future__ import annotations
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Flask
+from werkzeug.http import HTTP_STATUS_CODES
+
+from . import schemas
+
+COMMON_ERRORS = (404, 405, 500)
+BODY_ERRORS = (400, 413, 415, 422)
+
+
+def _schema_name(schema) -> str:
+    return type(schema).__name__.removesuffix("Schema")
+
+
+def generate(app: Flask) -> dict:
+    limits = app.extensions["nametag"].limits
+    spec = APISpec(title="nametag", version=app.config.get("API_VERSION", "1"),
+                   openapi_version="3.1.0", plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+                   info={"description": "Finds people's names in English text. Limits of this "
+                                        f"deployment: {limits.to_json()}."})
+    for schema in (schemas.tag_request, schemas.tag_result, schemas.tag_batch, schemas.model_info,
+                   schemas.status, schemas.problem):
+        spec.components.schema(_schema_name(schema), schema=schema)
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        apidoc = getattr(app.view_functions[rule.endpoint], "_apidoc", None)
+        if apidoc is None:
+            continue
+        view = app.view_functions[rule.endpoint]
+        summary, _, description = (view.__doc__ or "").strip().partition("\n")
+        op = {"summary": summary, "description": " ".join(description.split()),
+              "responses": {}}
+        errors = COMMON_ERRORS
+        if "body" in apidoc:
+            op["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": _schema_name(apidoc["body"])}},
+                "description": f"At most {limits.max_body_bytes} bytes."}
+            errors = BODY_ERRORS + errors
+        for status, (desc, schema) in apidoc["responses"].items():
+            resp = {"description": desc}
+            if isinstance(schema, str):
+                resp["content"] = {"text/plain": {"schema": {"type": "string"}}}
+            elif isinstance(schema, (list, tuple)):
+                resp["content"] = {"application/json": {"schema": {"oneOf": [
+                    {"$ref": f"#/components/schemas/{_schema_name(s)}"} for s in schema]}}}
+            elif schema is not None:
+                ctype = "application/problem+json" if schema is schemas.problem else "application/json"
+                resp["content"] = {ctype: {"schema": _schema_name(schema)}}
+            op["responses"][str(status)] = resp
+        for status in errors:
+            op["responses"].setdefault(str(status), {
+                "description": HTTP_STATUS_CODES[status],
+                "content": {"application/problem+json": {"schema": "Problem"}}})
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        spec.path(path=path, operations={m.lower(): op for m in methods})
+    out = spec.to_dict()
+    # The limits are configuration, not schema constants: shown where they apply.
+    props = out["components"]["schemas"]["TagRequest"]["properties"]
+    props["text"]["maxLength"] = limits.max_chars
+    props["tokens"]["maxItems"] = limits.max_tokens
+    props["inputs"]["maxItems"] = limits.max_inputs
+    out["components"]["schemas"]["TagRequest"]["description"] = (
+        "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
+        f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "
+        f"tokens; at most {limits.max_inputs} inputs per batch; body at most "
+        f"{limits.max_body_bytes} bytes.")
+    return out

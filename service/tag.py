@@ -1,0 +1,30 @@
+"""POST /tag."""
+from __future__ import annotations
+
+from flask import Blueprint, g
+from marshmallow import ValidationError
+
+from . import schemas
+from .api import body, doc, loaded
+from .schemas import TagRequest
+
+bp = Blueprint("tag", __name__)
+
+
+@bp.post("/tag")
+@body(schemas.tag_request)
+@doc({200: ("One result per input; a batch gets {\"results\": [...]} in input order.",
+            (schemas.tag_result, schemas.tag_batch)),
+      503: ("The model is not loaded yet.", schemas.problem)})
+def tag(req: TagRequest):
+    """Find people's names in a text, a token list or a batch of them.
+
+    Every input of a batch goes through the network in one batch.
+    """
+    predictor = loaded()
+    if req.threshold is not None and predictor.artifact.config.head != "sigmoid":
+        raise ValidationError("Only a sigmoid-head model takes a threshold; this one has a "
+                              "softmax head, decoded with Viterbi.", "threshold")
+    g.tokens, g.inputs = sum(len(i.tokens) for i in req.inputs), len(req.inputs)
+    results = predictor.predict(req.inputs, req.threshold) if req.inputs else []
+    return {"results": results} if req.batch else results[0]
