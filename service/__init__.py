@@ -2,7 +2,8 @@
 
 Configuration: defaults below, then ``NAMETAG_*`` environment variables
 (``NAMETAG_ARTIFACT``, ``NAMETAG_MAX_BODY_BYTES``, ``NAMETAG_MAX_CHARS``,
-``NAMETAG_MAX_TOKENS``, ``NAMETAG_MAX_INPUTS``, ``NAMETAG_LOG_LEVEL``), then
+``NAMETAG_MAX_TOKENS``, ``NAMETAG_MAX_INPUTS``, ``NAMETAG_MAX_TOTAL_TOKENS``,
+``NAMETAG_LOG_LEVEL``), then
 ``test_config``.
 """
 from __future__ import annotations
@@ -18,7 +19,8 @@ from .predictor import DEFAULT_ARTIFACT, EXIT_CANNOT_START, Predictor
 from .schemas import Limits
 
 LIMIT_KEYS = {"MAX_BODY_BYTES": "max_body_bytes", "MAX_CHARS": "max_chars",
-              "MAX_TOKENS": "max_tokens", "MAX_INPUTS": "max_inputs"}
+              "MAX_TOKENS": "max_tokens", "MAX_INPUTS": "max_inputs",
+              "MAX_TOTAL_TOKENS": "max_total_tokens"}
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -6,7 +6,7 @@ import json
 from functools import wraps
 
 from flask import current_app, request
-from werkzeug.exceptions import BadRequest, ServiceUnavailable, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavailable, UnsupportedMediaType
 
 from .schemas import LimitsContext
 
@@ -43,13 +43,22 @@ def parse_json(raw: bytes):
         raise MalformedJSON(str(e)) from None
 
 
+def read_body() -> bytes:
+    """The request body, at most MAX_CONTENT_LENGTH bytes, chunked or not (413 beyond)."""
+    data = request.get_data(cache=False)  # werkzeug stops at the limit without a Content-Length
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    if request.content_length is None and len(data) >= limit and request.environ["wsgi.input"].read(1):
+        raise RequestEntityTooLarge()
+    return data
+
+
 def body(schema):
     def decorator(f):
         @wraps(f)
         def view(*args, **kwargs):
             if not request.is_json:
                 raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
-            data = parse_json(request.get_data(cache=False))
+            data = parse_json(read_body())
             with LimitsContext(current_app.extensions["nametag"].limits):
                 loaded = schema.load(data)
             return f(loaded, *args, **kwargs)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
@@ -46,10 +46,12 @@ def validation_error(e: ValidationError):
 
 @bp.app_errorhandler(HTTPException)
 def http_error(e: HTTPException):
-    errors = getattr(e, "errors", None)
     if e.code >= 500 and e.code != 503:
         return internal_error(e)
-    return problem(e.code, e.description, errors)
+    detail = e.description
+    if e.code == 413:
+        detail = f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."
+    return problem(e.code, detail, getattr(e, "errors", None))
 
 
 @bp.app_errorhandler(Exception)

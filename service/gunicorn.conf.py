@@ -4,6 +4,7 @@ Environment: HOST (127.0.0.1), PORT (8000), WEB_CONCURRENCY (workers, default:
 the cores this process may use), NAMETAG_LOG_LEVEL (info), plus the app's
 NAMETAG_* variables. GUNICORN_CMD_ARGS overrides anything here.
 """
+import atexit
 import glob
 import os
 import shutil
@@ -16,12 +17,15 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 # Prometheus multiprocess mode: each worker writes its metrics to files here.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    _prom_dir, _prom_owned = os.environ["PROMETHEUS_MULTIPROC_DIR"], False
+    _prom_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     for _f in glob.glob(os.path.join(_prom_dir, "*.db")):  # stale files of a previous run
         os.remove(_f)
 else:
-    _prom_dir, _prom_owned = tempfile.mkdtemp(prefix="nametag-prometheus-"), True
+    _prom_dir, _master = tempfile.mkdtemp(prefix="nametag-prometheus-"), os.getpid()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _prom_dir
+    # atexit rather than on_exit: it also runs when the app refuses to start;
+    # forked workers inherit it, hence the pid check.
+    atexit.register(lambda: os.getpid() == _master and shutil.rmtree(_prom_dir, ignore_errors=True))
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
@@ -36,14 +40,10 @@ accesslog = None  # the app writes one JSON line per request instead
 errorlog = "-"
 loglevel = os.environ.get("NAMETAG_LOG_LEVEL", "info").lower()
 proc_name = "nametag"
+control_socket_disable = True  # no $HOME/.gunicorn/gunicorn.ctl shared between instances
 
 
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
-
-
-def on_exit(server):
-    if _prom_owned:
-        shutil.rmtree(_prom_dir, ignore_errors=True)

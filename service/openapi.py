@@ -67,6 +67,7 @@ def generate(app: Flask) -> dict:
     out["components"]["schemas"]["TagRequest"]["description"] = (
         "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
         f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "
-        f"tokens; at most {limits.max_inputs} inputs per batch; body at most "
+        f"tokens; at most {limits.max_inputs} inputs and {limits.max_total_tokens} tokens in all "
+        f"per batch; body at most "
         f"{limits.max_body_bytes} bytes.")
     return out

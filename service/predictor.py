@@ -30,8 +30,9 @@ class Predictor:
         try:
             artifact = load(path)
         except ArtifactError as e:
-            reason = " ".join(str(e).split())
-            print(f"nametag: cannot load artifact {path}: {reason}", file=sys.stderr, flush=True)
+            reason = " ".join(str(e).split())  # one line, whatever the message
+            where = "" if reason.startswith(str(path)) else f" {path}"
+            print(f"nametag: cannot load artifact{where}: {reason}", file=sys.stderr, flush=True)
             raise SystemExit(EXIT_CANNOT_START) from None
         self.artifact, self.tagger = artifact, Tagger(artifact)
 

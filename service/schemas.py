@@ -25,6 +25,7 @@ class Limits:
     max_chars: int = 100_000  # per input: the text, or the tokens joined by spaces
     max_tokens: int = 10_000  # per input, after tokenization
     max_inputs: int = 128  # per batch
+    max_total_tokens: int = 100_000  # per request, all inputs together: bounds the time (~5 s)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -136,9 +137,13 @@ class TagRequestSchema(InputSchema):
     @post_load
     def _tokenize(self, data, **kwargs) -> TagRequest:
         threshold = data.get("threshold")
-        if "inputs" in data:
-            return TagRequest(data["inputs"], True, threshold)
-        return TagRequest([super()._tokenize(data)], False, threshold)
+        if "inputs" not in data:
+            return TagRequest([super()._tokenize(data)], False, threshold)
+        lim, total = limits(), sum(len(i.tokens) for i in data["inputs"])
+        if total > lim.max_total_tokens:
+            raise ValidationError(f"{total} tokens in all, more than the limit of "
+                                  f"{lim.max_total_tokens} per request.", "inputs")
+        return TagRequest(data["inputs"], True, threshold)
 
 
 class TokenSchema(Schema):
@@ -180,6 +185,7 @@ class LimitsSchema(Schema):
     max_chars = fields.Integer(required=True)
     max_tokens = fields.Integer(required=True)
     max_inputs = fields.Integer(required=True)
+    max_total_tokens = fields.Integer(required=True)
 
 
 class ModelInfoSchema(Schema):
