@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import network
+from . import inference
 from .artifact import Artifact
 from .decode import spans, threshold_tags, viterbi
 from .features import document_sets, featurize, pad
@@ -52,6 +52,7 @@ class Tagger:
         self.config = artifact.config
         self.tables = artifact.tables
         self.params = {k: v.astype(np.float32, copy=False) for k, v in artifact.params.items()}
+        self.weights = inference.prepare(self.params, self.config)  # laid out once, read-only
         self.batch_size = batch_size
 
     def predict_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:
@@ -65,8 +66,7 @@ class Tagger:
         for b in range(0, len(order), self.batch_size):
             idx = order[b:b + self.batch_size]
             ids, lengths, _, _ = pad([feats[i] for i in idx])
-            scores, _ = network.forward(self.params, ids, lengths, self.config)
-            probs = network.probabilities(scores, self.config)  # (T_x, m, n_y)
+            probs = inference.probabilities(self.weights, ids, lengths)  # (T_x, m, n_y)
             for j, i in enumerate(idx):
                 out[i] = probs[: lengths[j], j]
         return out

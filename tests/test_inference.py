@@ -1,0 +1,103 @@
+"""The fast inference path gives the probabilities of network.forward + network.probabilities."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model import inference, network
+from model.artifact import Artifact, load
+from model.features import GROUPS, build_tables, featurize, pad
+from model.tagger import Tagger
+from support import DEFAULT_ARTIFACT
+
+TOL = 1e-5
+HEADS = [("softmax", True), ("softmax", False), ("sigmoid", True), ("sigmoid", False)]
+
+
+def reference(params, ids, lengths, cfg):
+    scores, _ = network.forward(params, ids, lengths, cfg)
+    return network.probabilities(scores, cfg)
+
+
+def random_batch(rng, n_x, T_x, m):
+    """ids (T_x, m, K) padded with 0 beyond varied lengths (one full, one of 1)."""
+    lengths = rng.integers(1, T_x + 1, size=m)
+    lengths[0], lengths[-1] = T_x, 1
+    ids = rng.integers(1, n_x, size=(T_x, m, len(GROUPS))).astype(np.int32)
+    ids[np.arange(T_x)[:, None] >= lengths[None, :]] = 0
+    return ids, lengths
+
+
+def max_diff_on_tokens(a, b, lengths):
+    valid = np.arange(a.shape[0])[:, None] < np.asarray(lengths)[None, :]  # (T_x, m)
+    return float(np.abs(a - b)[valid].max())
+
+
+@pytest.mark.parametrize("head,bi", HEADS)
+@pytest.mark.parametrize("T_x,m", [(1, 1), (9, 1), (7, 5), (13, 300)])
+def test_inference_forward_matches_network(head, bi, T_x, m):
+    rng = np.random.default_rng(T_x * 1000 + m)
+    cfg = network.Config(n_x=97, n_a=16, head=head, bidirectional=bi)
+    params = network.init_params(cfg, rng)
+    params = {k: v + rng.normal(0, 0.1, v.shape).astype(np.float32) for k, v in params.items()}  # non-zero biases
+    ids, lengths = random_batch(rng, cfg.n_x, T_x, m)
+    got = inference.probabilities(inference.prepare(params, cfg), ids, lengths)
+    want = reference(params, ids, lengths, cfg)
+    assert got.shape == want.shape and got.dtype == np.float32
+    assert max_diff_on_tokens(got, want, lengths) < TOL
+
+
+@pytest.mark.parametrize("N,chunk", [(1, 4), (4, 4), (11, 4), (300, 128)])
+def test_lookup_sum_across_chunk_boundaries(N, chunk):
+    rng = np.random.default_rng(N)
+    table = rng.normal(size=(50, 6)).astype(np.float32)
+    ids = rng.integers(0, 50, size=(N, 5))
+    want = table[ids].sum(axis=1)
+    np.testing.assert_allclose(inference.lookup_sum(table, ids, chunk), want, atol=1e-5)
+
+
+SENTENCES = [
+    "Harry Potter and Hermione Granger invented a new spell .".split(),
+    "Yesterday , Ms. Angela Merkel met President Obama in Berlin .".split(),
+    ["Smith"],
+    "the quick brown fox jumps over the lazy dog again and again until John Doe said stop".split(),
+    "Anna Novak called .".split(),
+    "Greta Rossi".split(),
+    "Peter".split(),
+]
+
+
+@pytest.mark.parametrize("head,bi", HEADS)
+def test_tagger_predict_proba_matches_network(head, bi):
+    """Through Tagger.predict_proba: featurize, sort, several padded batches."""
+    rng = np.random.default_rng(7)
+    tables = build_tables(SENTENCES, list(range(len(SENTENCES))), {}, {}, min_word=1, min_feature=1)
+    cfg = network.Config(n_x=tables.n_x, n_a=12, head=head, bidirectional=bi)
+    params = network.init_params(cfg, rng)
+    params = {k: v + rng.normal(0, 0.1, v.shape).astype(np.float32) for k, v in params.items()}
+    tagger = Tagger(Artifact(params, cfg, tables, {}), batch_size=3)
+    got = tagger.predict_proba(SENTENCES)
+    for sent, p in zip(SENTENCES, got):
+        ids, lengths, _, _ = pad(featurize(tables, [sent]))
+        want = reference(params, ids, lengths, cfg)[:, 0]
+        assert p.shape == (len(sent), cfg.n_y)
+        assert float(np.abs(p - want).max()) < TOL
+
+
+def test_shipped_model_same_probabilities_as_network():
+    art = load(DEFAULT_ARTIFACT)
+    tagger = Tagger(art)
+    got = tagger.predict_proba(SENTENCES)
+    ids, lengths, _, _ = pad(featurize(tagger.tables, SENTENCES))
+    want = reference(tagger.params, ids, lengths, tagger.config)
+    for j, p in enumerate(got):
+        assert float(np.abs(p - want[: lengths[j], j]).max()) < TOL
+
+
+def test_weights_are_laid_out_once_and_contiguous():
+    tagger = Tagger(load(DEFAULT_ARTIFACT))
+    w = tagger.weights
+    n_a, d = tagger.config.n_a, 2 if tagger.config.bidirectional else 1
+    assert w.table.shape == (tagger.config.n_x, d * n_a) and w.table.flags.c_contiguous
+    assert w.W_aaT.shape == (d, n_a, n_a) and w.W_aaT.flags.c_contiguous
+    assert all(a.dtype == np.float32 for a in w[:5])
