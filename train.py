@@ -46,6 +46,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dropout", type=float, default=d.dropout, help="dropout on the hidden states")
     p.add_argument("--patience", type=int, default=d.patience,
                    help="stop after this many epochs without a better dev F1")
+    p.add_argument("--ema", type=float, default=d.ema,
+                   help="keep an exponential moving average of the weights with this decay per step "
+                        "and evaluate/export it (0 = off)")
     p.add_argument("--min-word", type=int, default=2, help="keep words seen at least this often")
     p.add_argument("--min-feature", type=int, default=3, help="keep affix/shape values seen at least this often")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
@@ -57,8 +60,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for flag in ("word_dropout", "dropout"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
-    if args.lr <= 0 or args.clip <= 0 or not 0 < args.lr_decay <= 1:
-        p.error("--lr and --clip must be positive, --lr-decay in (0, 1]")
+    if args.lr <= 0 or args.clip <= 0 or not 0 < args.lr_decay <= 1 or not 0 <= args.ema < 1:
+        p.error("--lr and --clip must be positive, --lr-decay in (0, 1], --ema in [0, 1)")
     return args
 
 
@@ -95,7 +98,7 @@ def main(argv=None) -> int:
     tc = TrainConfig(n_a=args.n_a, head=args.head, bidirectional=args.bidirectional, epochs=args.epochs,
                      batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, clip=args.clip,
                      word_dropout=args.word_dropout, dropout=args.dropout, patience=args.patience,
-                     seed=args.seed)
+                     ema=args.ema, seed=args.seed)
     try:
         train_c, dev_c = read_corpus(args.train), read_corpus(args.dev)
         first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)

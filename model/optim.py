@@ -57,3 +57,13 @@ def adam_step(params, grads, state, lr: float, beta1=0.9, beta2=0.999, eps=1e-8)
             v += (1 - beta2) * g * g
             corr = np.sqrt(1 - beta2 ** t[0]) / (1 - beta1 ** t[0])
             p -= (lr * corr) * m / (np.sqrt(v) + eps)
+
+
+def ema_update(avg, params, decay: float, step: int):
+    """avg <- d * avg + (1 - d) * params, in place, d = min(decay, (1+step)/(10+step)):
+    the averaged weights generalise better than the last step's, like a cheap
+    ensemble of checkpoints; the warm-up keeps the random init from lingering."""
+    decay = min(decay, (1.0 + step) / (10.0 + step))
+    for k, p in params.items():
+        avg[k] *= decay
+        avg[k] += (1.0 - decay) * p

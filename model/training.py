@@ -32,6 +32,7 @@ class TrainConfig:
     word_dropout: float = 0.25
     dropout: float = 0.25
     patience: int = 3
+    ema: float = 0.0  # decay of an exponential moving average of the weights; 0 = off
     seed: int = 1
 
     def to_json(self) -> dict:
@@ -71,7 +72,8 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     feats = featurize(tables, train.sentences, document_sets(train.docs, train.sentences, tables.first_names))
     lengths = np.array([len(s) for s in train.sentences])
     unk = tables.index["word=<unk>"]
-    best, best_f1, history, bad = None, -1.0, [], 0
+    avg = {k: v.copy() for k, v in params.items()} if tc.ema else params
+    best, best_f1, history, bad, step = None, -1.0, [], 0, 0
     for epoch in range(1, tc.epochs + 1):
         t0, lr = time.perf_counter(), tc.lr * tc.lr_decay ** (epoch - 1)
         total, n_tok = 0.0, 0
@@ -83,16 +85,19 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
             J, dscores = network.loss(scores, y, mask, cfg)
             grads, _ = optim.clip(network.backward(dscores, cache, cfg, sparse=True), tc.clip)
             optim.adam_step(params, grads, state, lr)
+            if tc.ema:
+                optim.ema_update(avg, params, tc.ema, step)
+                step += 1
             total, n_tok = total + J * len(idx), n_tok + int(lens.sum())
             if hasattr(bar, "set_postfix"):
                 bar.set_postfix(loss=f"{total / n_tok:.4f}")
-        dev_scores = evaluate(Tagger(Artifact(params, cfg, tables, {})), dev)
+        dev_scores = evaluate(Tagger(Artifact(avg, cfg, tables, {})), dev)
         history.append({"epoch": epoch, "loss_per_token": round(float(total / n_tok), 6), "lr": lr,
                         "dev": dev_scores.to_json()})
         log(f"epoch {epoch}: loss/token {total / n_tok:.4f}  dev P {dev_scores.precision:.4f} "
             f"R {dev_scores.recall:.4f} F1 {dev_scores.f1:.4f}  ({time.perf_counter() - t0:.0f}s)")
         if dev_scores.f1 > best_f1:
-            best_f1, best, bad = dev_scores.f1, {k: v.copy() for k, v in params.items()}, 0
+            best_f1, best, bad = dev_scores.f1, {k: v.copy() for k, v in avg.items()}, 0
             history[-1]["best"] = True
         else:
             bad += 1
