@@ -51,7 +51,11 @@ def http_error(e: HTTPException):
     detail = e.description
     if e.code == 413:
         detail = f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."
-    return problem(e.code, detail, getattr(e, "errors", None))
+    resp = problem(e.code, detail, getattr(e, "errors", None))
+    for name, value in e.get_headers():  # e.g. Allow on 405
+        if name.lower() != "content-type":
+            resp.headers[name] = value
+    return resp
 
 
 @bp.app_errorhandler(Exception)

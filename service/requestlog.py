@@ -18,11 +18,19 @@ class JSONFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
+class StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is at the time (pytest swaps it per test)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
 def setup(level: str) -> logging.Logger:
     """The "nametag" logger, writing JSON lines to stdout at level."""
     log = logging.getLogger("nametag")
     if not any(getattr(h, "_nametag", False) for h in log.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = StdoutHandler(sys.stdout)
         handler.setFormatter(JSONFormatter())
         handler._nametag = True
         log.addHandler(handler)
