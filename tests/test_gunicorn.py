@@ -1,0 +1,156 @@
+"""The service under a real gunicorn on loopback, with service/gunicorn.conf.py."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+SEED = "Harry Potter and Hermione Granger invented a new spell."
+
+
+def worker_pids(server) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.proc.pid)],
+                         capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def probe_app():
+    """A WSGI app reporting what a worker sees: run under the same gunicorn.conf.py."""
+    import numpy  # noqa: F401  (imported at preload, like the service)
+    from threadpoolctl import threadpool_info
+
+    def app(environ, start_response):
+        body = json.dumps({"env": {k: os.environ.get(k) for k in (
+            "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PROMETHEUS_MULTIPROC_DIR")},
+            "blas_threads": [p["num_threads"] for p in threadpool_info()]}).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [body]
+    return app
+
+
+def metric(text: str, line_prefix: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(line_prefix))
+
+
+def test_tag_text_tokens_and_batch(gunicorn_server):
+    url = gunicorn_server.url + "/tag"
+    res = requests.post(url, json={"text": SEED}, timeout=10).json()
+    assert res["labels"] == [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
+    assert [e["text"] for e in res["entities"]] == ["Harry Potter", "Hermione Granger"]
+    batch = requests.post(url, json={"inputs": [{"text": SEED}, {"tokens": ["Ron", "Weasley"]}]},
+                          timeout=10).json()["results"]
+    assert batch[0] == res and batch[1]["tokens"][1]["start"] == 4
+
+
+def test_errors_over_http(gunicorn_server):
+    url = gunicorn_server.url
+    r = requests.post(url + "/tag", data=b'{"text": ', headers={"Content-Type": "application/json"}, timeout=10)
+    assert r.status_code == 400 and r.headers["Content-Type"] == "application/problem+json"
+    assert requests.post(url + "/tag", data="hi", timeout=10).status_code == 415
+    assert requests.post(url + "/tag", json={"tokens": [""]}, timeout=10).status_code == 422
+    assert requests.get(url + "/nope", timeout=10).status_code == 404
+    r = requests.post(url + "/tag", data=b"x" * (2 << 20), headers={"Content-Type": "application/json"},
+                      timeout=10)
+    assert r.status_code == 413 and r.json()["status"] == 413
+
+
+def test_chunked_body_over_the_limit_is_413(gunicorn_server):
+    def chunks():  # 2 MiB with no Content-Length
+        yield b'{"text": "'
+        for _ in range(32):
+            yield b"a " * 32768
+        yield b'"}'
+
+    r = requests.post(gunicorn_server.url + "/tag", data=chunks(),
+                      headers={"Content-Type": "application/json"}, timeout=10)
+    assert r.request.headers.get("Transfer-Encoding") == "chunked"
+    assert r.status_code == 413 and r.headers["Content-Type"] == "application/problem+json"
+    # a chunked body under the limit is read whole
+    small = requests.post(gunicorn_server.url + "/tag", data=iter([b'{"text": ', json.dumps(SEED).encode(), b"}"]),
+                          headers={"Content-Type": "application/json"}, timeout=10)
+    assert small.status_code == 200 and len(small.json()["labels"]) == 10
+
+
+def test_workers_see_one_blas_thread_and_a_metrics_dir(start_gunicorn):
+    server = start_gunicorn({"PYTHONPATH": str(Path(__file__).parent)}, app="test_gunicorn:probe_app()")
+    server.wait_ready("/")
+    seen = requests.get(server.url, timeout=10).json()
+    assert set(seen["env"].values()) - {"1"} == {seen["env"]["PROMETHEUS_MULTIPROC_DIR"]}
+    assert seen["blas_threads"] and set(seen["blas_threads"]) == {1}
+    assert os.path.isdir(seen["env"]["PROMETHEUS_MULTIPROC_DIR"])
+    assert len(worker_pids(server)) == 2  # WEB_CONCURRENCY
+    assert server.stop() == 0
+    assert not os.path.exists(seen["env"]["PROMETHEUS_MULTIPROC_DIR"])  # removed on exit
+
+
+def test_metrics_add_up_across_workers(gunicorn_server):
+    assert len(worker_pids(gunicorn_server)) == 2
+    url = gunicorn_server.url
+    prefix = 'nametag_http_requests_total{method="GET",route="/healthz",status="200"}'
+    before = metric(requests.get(url + "/metrics", timeout=10).text, prefix)
+    for _ in range(20):  # a new connection each time, so both workers answer some
+        assert requests.get(url + "/healthz", timeout=10, headers={"Connection": "close"}).status_code == 200
+    text = requests.get(url + "/metrics", timeout=10).text
+    assert metric(text, prefix) == before + 20
+    assert 'nametag_model_info{head="softmax",name="nametag-conll03-birnn"' in text
+    assert "nametag_http_request_duration_seconds_bucket" in text
+
+
+def test_json_access_log_on_stdout(gunicorn_server):
+    requests.post(gunicorn_server.url + "/tag", json={"text": SEED}, timeout=10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        lines = [json.loads(line) for line in gunicorn_server.stdout().splitlines() if line.startswith("{")]
+        tagged = [r for r in lines if r.get("path") == "/tag" and r.get("tokens") == 10]
+        if tagged:
+            break
+        time.sleep(0.1)
+    rec = tagged[-1]
+    assert rec["method"] == "POST" and rec["status"] == 200 and rec["duration_ms"] > 0
+    assert "GET /healthz HTTP" not in gunicorn_server.stdout() + gunicorn_server.stderr()  # no access log
+
+
+def test_graceful_shutdown_finishes_in_flight_requests(start_gunicorn):
+    server = start_gunicorn()
+    server.wait_ready()
+    answers = []
+    slow = threading.Thread(target=lambda: answers.append(requests.post(
+        server.url + "/tag", json={"tokens": ["word"] * 10_000}, timeout=30)))
+    slow.start()
+    time.sleep(0.2)
+    server.proc.send_signal(signal.SIGTERM)
+    slow.join(30)
+    assert server.proc.wait(35) == 0
+    assert answers and answers[0].status_code == 200 and len(answers[0].json()["labels"]) == 10_000
+
+
+def _broken_artifact(tmp_path: Path) -> Path:
+    src = Path(__file__).resolve().parent.parent / "artifacts" / "default"
+    art = tmp_path / "broken"
+    art.mkdir()
+    shutil.copy(src / "meta.json", art / "meta.json")
+    (art / "weights.npz").write_bytes((src / "weights.npz").read_bytes()[:1000])
+    return art
+
+
+@pytest.mark.parametrize("case", ["missing", "truncated"])
+def test_refuses_to_start_on_a_bad_artifact(start_gunicorn, tmp_path, case):
+    art = tmp_path / "nowhere" if case == "missing" else _broken_artifact(tmp_path)
+    server = start_gunicorn({"NAMETAG_ARTIFACT": str(art)})
+    assert server.proc.wait(30) != 0
+    err = server.stderr().strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("nametag: cannot load artifact") and str(art) in err[0]
+    assert ("no such artifact directory" if case == "missing" else "checksum mismatch") in err[0]
+    assert "Traceback" not in server.stderr() + server.stdout()
