@@ -1,0 +1,219 @@
+"""The Docker image, built and run for real.
+
+Needs a Docker engine (``../shared/tools/docker-env.sh`` installs and starts one);
+the module is skipped, with the reason, only when none answers. A build or run
+failure is a test failure. Containers use the host network (these machines have no
+bridge), bind 127.0.0.1 on a free port, and are removed however the test ends.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from service import LIMIT_KEYS
+from service.schemas import Limits
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = "Harry Potter and Hermione Granger invented a new spell."
+SEED_LABELS = [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
+BUILD_TIMEOUT = 900  # s; the first build downloads numpy and friends
+HEALTHY_TIMEOUT = 60  # s; the image probes /readyz every 5 s
+GRACE = 10  # s; docker stop's default wait between SIGTERM and SIGKILL
+ADDED_MB_MAX = 120  # what the image may add over its base
+TINY_NAME = "tiny-docker-test"
+
+
+def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=check)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def state(name: str) -> dict:
+    return json.loads(docker("inspect", "--format", "{{json .State}}", name).stdout)
+
+
+def logs(name: str) -> str:
+    r = docker("logs", name, check=False)
+    return r.stdout + r.stderr
+
+
+def wait_healthy(name: str) -> float:
+    """Seconds until docker reports the container healthy; fails early if it exits or turns unhealthy."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < HEALTHY_TIMEOUT:
+        st = state(name)
+        health = st.get("Health", {}).get("Status")
+        if health == "healthy":
+            return time.monotonic() - t0
+        assert st["Status"] == "running" and health != "unhealthy", \
+            f"{name}: {st['Status']}/{health}, exit code {st['ExitCode']}\n{logs(name)}"
+        time.sleep(0.25)
+    pytest.fail(f"{name}: not healthy after {HEALTHY_TIMEOUT} s\n{logs(name)}")
+
+
+def wait_exited(name: str, timeout: float) -> dict:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        st = state(name)
+        if st["Status"] == "exited":
+            return st
+        time.sleep(0.1)
+    pytest.fail(f"{name}: still {st['Status']} after {timeout} s\n{logs(name)}")
+
+
+def post_json(port: int, path: str, body: dict) -> dict:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.load(resp)
+
+
+@pytest.fixture(scope="module")
+def image():
+    """Build the image once under a unique tag; removed at the end (the build cache stays)."""
+    if shutil.which("docker") is None:
+        pytest.skip("no docker command; run ../shared/tools/docker-env.sh to install and start an engine")
+    try:
+        info = docker("info", "--format", "{{.ServerVersion}}", timeout=20, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.skip("Docker engine did not answer `docker info` within 20 s")
+    if info.returncode != 0 or not info.stdout.strip():
+        reason = (info.stderr.strip().splitlines() or ["no server version"])[-1]
+        pytest.skip(f"no Docker engine reachable ({reason}); run ../shared/tools/docker-env.sh")
+    tag = f"nametag-test:{uuid.uuid4().hex[:12]}"
+    t0 = time.monotonic()
+    r = docker("build", "--network", "host", "-t", tag, str(REPO), timeout=BUILD_TIMEOUT, check=False)
+    assert r.returncode == 0, f"docker build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+    print(f"\ndocker build: {time.monotonic() - t0:.1f} s")
+    yield tag
+    docker("rmi", "-f", tag, check=False)
+
+
+@pytest.fixture
+def run(image):
+    """run(*docker_run_options) starts a detached container of the image on a free
+    loopback port and returns (name, port); every container is removed afterwards."""
+    names = []
+
+    def start(*options: str) -> tuple[str, int]:
+        name, port = f"nametag-test-{uuid.uuid4().hex[:12]}", free_port()
+        names.append(name)
+        docker("run", "-d", "--name", name, "--network", "host",
+               "-e", "HOST=127.0.0.1", "-e", f"PORT={port}", *options, image)
+        return name, port
+
+    yield start
+    for name in names:
+        docker("rm", "-f", name, check=False)
+
+
+@pytest.fixture(scope="module")
+def tiny_artifact(tmp_path_factory) -> Path:
+    """A tiny model trained in a second, named TINY_NAME, readable by the image's user."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    pairs = [("Peter", "Smith"), ("Mary", "Jones"), ("John", "Brown"), ("Anna", "Miller")]
+    sentences = [[(first, "I-PER"), (last, "I-PER"), ("visited", "O"), ("the", "O"), (place, "O"), (".", "O")]
+                 for first, last in pairs for place in ("museum", "park", "office", "station", "lake")]
+    corpus = tmp / "tiny.conll"
+    corpus.write_text("\n\n".join("\n".join(f"{w} NNP I-NP {t}" for w, t in s) for s in sentences) + "\n")
+    out = tmp / "artifact"
+    subprocess.run([sys.executable, str(REPO / "train.py"), "--train", str(corpus),
+                    "--dev", str(corpus), "--out", str(out), "--name", TINY_NAME, "--names-dir", "none",
+                    "--n-a", "8", "--epochs", "2", "--no-progress"],
+                   check=True, capture_output=True, timeout=120)
+    for f in out.iterdir():
+        f.chmod(0o644)
+    out.chmod(0o755)
+    return out
+
+
+def test_image_is_lean(image):
+    """Only the virtualenv, model/, service/ and the default artifact over the base: no
+    compilers, tests, .git or training data, no pip in the virtualenv; under ADDED_MB_MAX MB added."""
+    facts = docker("run", "--rm", "--network", "none", image, "python", "-c",
+                   "import json, os, shutil; print(json.dumps({'app': sorted(os.listdir('/app')),"
+                   " 'artifacts': sorted(os.listdir('/app/artifacts')),"
+                   " 'tools': [t for t in ('gcc', 'cc', 'make', 'git') if shutil.which(t)],"
+                   " 'venv_pip': os.path.exists('/opt/venv/bin/pip')}))").stdout
+    assert json.loads(facts) == {"app": ["artifacts", "model", "service"], "artifacts": ["default"],
+                                 "tools": [], "venv_pip": False}
+    base = docker("image", "inspect", "--format", "{{.Size}}", "python:3.11-slim-bookworm").stdout
+    size = docker("image", "inspect", "--format", "{{.Size}}", image).stdout
+    added_mb = (int(size) - int(base)) / 1e6
+    print(f"\nimage {int(size) / 1e6:.1f} MB, base {int(base) / 1e6:.1f} MB, added {added_mb:.1f} MB")
+    assert added_mb < ADDED_MB_MAX
+
+
+def test_image_env_matches_service_defaults(image):
+    """Every limit the service reads from the environment is spelled out in the image,
+    with the service's own default."""
+    env = dict(e.split("=", 1) for e in json.loads(
+        docker("image", "inspect", "--format", "{{json .Config.Env}}", image).stdout))
+    defaults = Limits()
+    assert {key: int(env.get(f"NAMETAG_{key}", -1)) for key in LIMIT_KEYS} == \
+        {key: getattr(defaults, attr) for key, attr in LIMIT_KEYS.items()}
+    assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
+    assert env["PYTHONDONTWRITEBYTECODE"] == env["PYTHONUNBUFFERED"] == "1"
+
+
+def test_serves_default_model_as_non_root_and_stops_on_sigterm(run):
+    t0 = time.monotonic()
+    name, port = run()
+    wait_healthy(name)
+    print(f"\ndocker run -> healthy: {time.monotonic() - t0:.1f} s")
+
+    out = post_json(port, "/tag", {"text": SEED})
+    assert out["labels"] == SEED_LABELS
+    assert [e["text"] for e in out["entities"]] == ["Harry Potter", "Hermione Granger"]
+    assert out["model"]["name"] == "nametag-conll03-birnn"
+
+    proc1 = docker("exec", name, "cat", "/proc/1/status", "/proc/1/cmdline").stdout
+    uids = next(line.split()[1:] for line in proc1.splitlines() if line.startswith("Uid:"))
+    assert "0" not in uids, f"PID 1 runs as uid {uids}"
+    assert "gunicorn" in proc1, "gunicorn is not PID 1"
+
+    t0 = time.monotonic()
+    docker("kill", "--signal", "TERM", name)
+    st = wait_exited(name, GRACE)
+    print(f"SIGTERM -> exit {st['ExitCode']} in {time.monotonic() - t0:.1f} s")
+    assert st["ExitCode"] == 0 and not st["OOMKilled"], logs(name)
+    assert "Shutting down: Master" in logs(name)
+
+
+def test_serves_a_mounted_artifact(run, tiny_artifact):
+    name, port = run("-v", f"{tiny_artifact}:/models/tiny:ro", "-e", "NAMETAG_ARTIFACT=/models/tiny")
+    wait_healthy(name)
+    out = post_json(port, "/tag", {"text": SEED})
+    assert out["model"]["name"] == TINY_NAME
+    assert len(out["labels"]) == len(SEED_LABELS)
+
+
+def test_refuses_a_broken_artifact(run, tiny_artifact, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_artifact, broken)
+    with open(broken / "weights.npz", "ab") as fh:
+        fh.write(b"tampered")
+    broken.chmod(0o755)
+    name, _ = run("-v", f"{broken}:/models/broken:ro", "-e", "NAMETAG_ARTIFACT=/models/broken")
+    st = wait_exited(name, HEALTHY_TIMEOUT)
+    out = logs(name)
+    assert st["ExitCode"] != 0, out
+    assert "/models/broken/weights.npz: checksum mismatch" in out, out
+    assert "Traceback" not in out, out
+    assert st.get("Health", {}).get("Status") != "healthy"
