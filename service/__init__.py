@@ -25,6 +25,8 @@ LIMIT_KEYS = {"MAX_BODY_BYTES": "max_body_bytes", "MAX_CHARS": "max_chars",
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
+    app.json.sort_keys = False  # fields in the documented order
+    app.json.ensure_ascii = False  # UTF-8 out; unpaired surrogates never get this far
     defaults = Limits()
     app.config.from_mapping(
         ARTIFACT=str(DEFAULT_ARTIFACT),
