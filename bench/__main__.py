@@ -1,0 +1,72 @@
+"""``python -m bench [--quick] [--out DIR]``: quality, speed and cost side by side, in one run.
+
+Writes DIR/RESULTS.md and DIR/results.json (default DIR: bench/, or bench/out/
+with --quick). Exits non-zero, and writes no results, when any part fails:
+an HTTP error during a load run, two forward passes that disagree, a training
+run that does not finish.
+"""
+from __future__ import annotations
+
+import os
+
+from .common import THREAD_VARS
+
+# The in-process speed measurements run on one BLAS thread: pin before NumPy loads.
+for _var in THREAD_VARS:
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from . import quality, report, serving, speed, training  # noqa: E402
+from .common import ROOT, BenchError  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="CI smoke run: small samples, under 2 minutes")
+    ap.add_argument("--out", default=None, help="directory for RESULTS.md and results.json")
+    ap.add_argument("--only", nargs="+", choices=("quality", "speed", "http", "cost", "training"),
+                    help="run only these parts (for development; RESULTS.md then says which are missing)")
+    args = ap.parse_args(argv)
+    out = Path(args.out) if args.out else ROOT / "bench" / ("out" if args.quick else "")
+    out.mkdir(parents=True, exist_ok=True)
+    parts = args.only or ["quality", "speed", "http", "cost", "training"]
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    results = {"env": report.environment(), "quick": args.quick, "parts": parts}
+    t0 = time.perf_counter()
+    try:
+        if "quality" in parts:
+            log("quality ...")
+            results["quality"] = quality.run(args.quick)
+        if "speed" in parts:
+            log("model speed (in process, 1 thread) ...")
+            results["speed"] = speed.run(args.quick, log)
+        if "http" in parts:
+            log("service speed (gunicorn on loopback) ...")
+            results["http"] = serving.run(args.quick, log)
+        if "cost" in parts:
+            log("cost: cold start, image size ...")
+            results["cost"] = {"cold_start": serving.cold_starts(1 if args.quick else 3),
+                               "image": serving.image_size(args.quick)}
+        if "training" in parts:
+            log("training ...")
+            results["training"] = training.run(args.quick, log)
+    except BenchError as e:
+        log(f"bench: FAILED: {e}")
+        return 1
+    results["wall_s"] = time.perf_counter() - t0
+    (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    (out / "RESULTS.md").write_text(report.render(results))
+    log(f"wrote {out / 'RESULTS.md'} in {results['wall_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

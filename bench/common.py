@@ -1,0 +1,33 @@
+"""Paths, the pinned thread environment and small timing helpers shared by the bench parts."""
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+ARTIFACT = ROOT / "artifacts" / "default"
+CONLL_TEST = DATA / "conll2003" / "test.conll"
+WNUT_TEST = DATA / "wnut17" / "test.conll"
+PYTHON = sys.executable
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def pinned_env(threads: int = 1) -> dict[str, str]:
+    """The environment with every BLAS/OpenMP pool limited to `threads`."""
+    return dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+
+
+def unpinned_env() -> dict[str, str]:
+    """The environment without our thread pins (what `make train` would see)."""
+    return {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+class BenchError(RuntimeError):
+    """A benchmark that must not report numbers (an HTTP error, a mismatch)."""

@@ -1,0 +1,272 @@
+"""The environment a run happened in, and RESULTS.md from the results dict."""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+from importlib import metadata
+
+from .common import ROOT
+
+PACKAGES = ("numpy", "torch", "flask", "werkzeug", "gunicorn", "marshmallow")
+
+
+def _version(pkg: str) -> str:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _blas() -> str:
+    try:
+        import numpy as np
+        blas = np.__config__.CONFIG["Build Dependencies"]["blas"]
+        return f"{blas['name']} {blas['version']}"
+    except (AttributeError, KeyError, TypeError):
+        return "unknown"
+
+
+def _git() -> str:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def environment() -> dict:
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cores": len(os.sched_getaffinity(0)), "cpu": _cpu_model(), "memory_gib": round(mem_gib, 1),
+        "python": platform.python_version(), "blas": _blas(), "git": _git(),
+        "versions": {p: _version(p) for p in PACKAGES},
+        "load_avg_at_start": os.getloadavg(),
+    }
+
+
+# --- rendering -----------------------------------------------------------------
+
+def _n(x, nd=0) -> str:
+    return "–" if x is None else f"{x:,.{nd}f}"
+
+
+def _pass(ok: bool) -> str:
+    return "**pass**" if ok else "**FAIL**"
+
+
+def render(r: dict) -> str:
+    env = r["env"]
+    lines = [
+        "# nametag benchmarks",
+        "",
+        f"Written by `python -m bench{' --quick' if r['quick'] else ''}` (`make bench"
+        f"{'-quick' if r['quick'] else ''}`) on {env['date']}, in {r['wall_s']:.0f} s. "
+        + ("**Quick mode: small samples, a CI smoke run — do not quote these numbers.**" if r["quick"] else ""),
+        "",
+        f"Machine: {env['cores']} cores ({env['cpu']}), {env['memory_gib']} GiB; "
+        f"load average at start {', '.join(f'{x:.1f}' for x in env['load_avg_at_start'])}. "
+        f"Python {env['python']}, {env['blas']}; "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + f". Commit {env['git']}.",
+        "",
+    ]
+    for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
+                     ("training", _training)):
+        if part in r:
+            lines += fn(r)
+        else:
+            lines += [f"## {part.capitalize()}", "", "not run (`--only`)", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _quality(r: dict) -> list[str]:
+    q = r["quality"]
+    rows = [("CoNLL-2003 test", q["conll_test"], "file's documents"),
+            ("WNUT-17 test", q["wnut_test"], "each post its own document"),
+            ("WNUT-17 test", q["wnut_test_one_doc"], "whole file one document, as `model.evaluate`")]
+    out = ["## Quality", "",
+           "Person names, entity level (exact spans, conlleval rules), through `Tagger.tag_sentences` "
+           "(the service's decode path: softmax + constrained Viterbi)"
+           + (f"; **first {q['subset']} sentences only**" if q["subset"] else "")
+           + f". Shipped model's dev F1: {q['dev_f1']}.", "",
+           "| test set | documents | sentences | tokens | precision | recall | F1 | gold / predicted / correct |",
+           "|---|---|---:|---:|---:|---:|---:|---|"]
+    for name, s, docs in rows:
+        out.append(f"| {name} | {docs} | {s['sentences']:,} | {s['tokens']:,} | {s['precision']:.4f} | "
+                   f"{s['recall']:.4f} | **{s['f1']:.4f}** | {s['n_gold']} / {s['n_pred']} / {s['n_correct']} |")
+    seed = q["seed"]
+    out += ["", f"Seed example `{' '.join(seed['tokens'])}`: labels {seed['got']} "
+            f"(want {seed['want']}) — {_pass(seed['ok'])}.", ""]
+    return out
+
+
+STAGE_NAMES = ("input lookup", "recurrence", "head + softmax")
+
+
+def _speed(r: dict) -> list[str]:
+    s = r["speed"]
+    t, rat = s["tok_s"], s["ratios"]
+    has_torch = "torch" in t
+    out = ["## Model speed, in process", "",
+           "Tokens per second of **the network**: from padded feature ids (T_x, m, K) to probabilities "
+           "(T_x, m, n_y) — input lookup, both recurrences, head, softmax. Featurizing and Viterbi are "
+           "not in it (see the Tagger rows below). One BLAS thread (`OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1`), "
+           "torch `set_num_threads(1)`. Batch 1: one 25-token CoNLL test sentence "
+           f"({s['calls_b1']} calls per round). Batch 64: {s['n_batches']} batches, the CoNLL test set sorted by "
+           f"length as the Tagger does ({s['n_tokens_b64']:,} tokens per round). The contenders alternate, "
+           f"{s['rounds']} rounds; medians of the rounds, and the median of the per-round ratios.", "",
+           "| network | batch 1, tokens/s | batch 64, tokens/s |", "|---|---:|---:|",
+           f"| **ours** (`model/inference.py`, what the Tagger runs) | **{_n(t['ours']['b1'])}** | "
+           f"**{_n(t['ours']['b64'])}** |",
+           f"| before (`network.forward` + `probabilities`, the Tagger's path until this change) | "
+           f"{_n(t['before']['b1'])} | {_n(t['before']['b64'])} |"]
+    if has_torch:
+        out.append(f"| torch {s['torch']} (`nn.EmbeddingBag` + 2 × `nn.RNN` + `nn.Linear`) | "
+                   f"{_n(t['torch']['b1'])} | {_n(t['torch']['b64'])} |")
+    out.append(f"| ours / before | {rat['before']['b1']:.2f}× | {rat['before']['b64']:.2f}× |")
+    if has_torch:
+        out.append(f"| **ours / torch** (bar: ≥ 2× at batch 1, ≥ 1.5× at batch 64) | "
+                   f"**{rat['torch']['b1']:.2f}×** {_pass(rat['torch']['b1'] >= 2)} | "
+                   f"**{rat['torch']['b64']:.2f}×** {_pass(rat['torch']['b64'] >= 1.5)} |")
+    out.append(f"| compute floor (below) | {_n(s['floor_tok_s'])} | {_n(s['floor_tok_s'])} |")
+    out.append(f"| ours / floor | {s['floor_frac']['b1']:.1%} | {s['floor_frac']['b64']:.1%} |")
+    out.append("")
+    agree = ", ".join(f"{k} {v:.1e}" for k, v in s["agree"].items())
+    out.append(f"All contenders agree with `network.forward` on every batch measured: max |Δp| {agree} "
+               f"(required < {s['tol']:.0e}).")
+    if has_torch:
+        out += ["", "What torch computes: the same ids go through `nn.EmbeddingBag(mode='sum')` over the "
+                "same (n_x, 2 n_a) table, + b_a on real tokens; each direction is an `nn.RNN(n_a, n_a, "
+                "nonlinearity='tanh')` with `weight_hh = W_aa`; the backward one reads the batch flipped in "
+                "time, padding first with zero input (state exactly 0 until each sentence's end, as with "
+                "`pack_padded_sequence`); `nn.Linear` + softmax. nn.RNN always applies `weight_ih` to its "
+                "input, here the identity: one (T_x m, n_a) @ (n_a, n_a) product per direction that our "
+                "side does not do. Without that product's time (measured alone), ours / torch at batch 64 "
+                f"would be {s['torch_adjusted_b64']:.2f}×."]
+    else:
+        out += ["", "PyTorch: **torch not installed** — `pip install torch==2.13.0` "
+                "(the CPU wheel; an optional bench extra, never a runtime dependency) to compare."]
+    mp = s["macs"]
+    out += ["", "**Compute floor.** Multiply-adds per token: recurrence d·n_a² = "
+            f"{mp['recurrence']:,}, head d·n_a·n_y = {mp['head']:,}, lookup additions K·d·n_a = "
+            f"{mp['lookup']:,}: {s['macs_per_token']:,} in all. NumPy's float32 matrix product reaches "
+            f"{s['gemm_rate'] / 1e9:.1f} G multiply-adds/s on one thread here (square 1024 sgemm, measured in "
+            f"this run), so the floor is {_n(s['floor_tok_s'])} tokens/s. The recurrence's own step shape "
+            f"(2, m, n_a) @ (2, n_a, n_a) reaches {s['step_rates']['1'] / 1e9:.1f} G/s at m = 1 and "
+            f"{s['step_rates']['64'] / 1e9:.1f} G/s at m = 64.", "",
+            "**Tagger, end to end** (featurize + network; `tag_sentences` adds Viterbi), tokens/s: "
+            f"batch 1 `predict_proba` {_n(s['e2e']['b1']['predict_proba'])}, `tag_sentences` "
+            f"{_n(s['e2e']['b1']['tag_sentences'])}; whole CoNLL test set `predict_proba` "
+            f"{_n(s['e2e']['b64']['predict_proba'])}, `tag_sentences` {_n(s['e2e']['b64']['tag_sentences'])}.",
+            "", "### Profile of the forward pass, before and after", "",
+            "| stage | before, batch 1 (µs/call) | after, batch 1 (µs/call) | before, batch 64 (µs/token) | "
+            "after, batch 64 (µs/token) |", "|---|---:|---:|---:|---:|"]
+    st = s["stages"]
+    for k in STAGE_NAMES:
+        out.append(f"| {k} | {st['before']['b1'][k]:.1f} | {st['ours']['b1'][k]:.1f} | "
+                   f"{st['before']['b64'][k]:.3f} | {st['ours']['b64'][k]:.3f} |")
+    out += ["", "What changed (`model/inference.py`): the weights are laid out once per Tagger — the "
+            "shipped `W_ax` loads row-major, so `W_ax.T[ids]` gathered strided columns on every call; now "
+            "one C-contiguous (n_x, 2 n_a) table serves both directions in one lookup, summed "
+            "128 tokens at a time while the gathered rows are in cache. The backward direction reads the "
+            "time-flipped batch with zeroed padding instead of per-sentence gathers of ids and states. Both "
+            "directions advance in one stacked (2, m, n_a) @ (2, n_a, n_a) product per step, added and "
+            "tanh'ed in place in preallocated arrays: 3 NumPy calls per step instead of 6.", ""]
+    return out
+
+
+def _http(r: dict) -> list[str]:
+    h = r["http"]
+    c = h["cells"]
+    out = ["## Service speed, over HTTP", "",
+           "gunicorn with `service/gunicorn.conf.py` (its defaults: one worker per core, gthread, 2 threads, "
+           "keep-alive) on 127.0.0.1, one server at a time: ours (`service:create_app()`, default model, "
+           "info-level request log) and the floor, a bare Flask app echoing the JSON body "
+           "(`bench/floor_app.py`). Load from `bench/httpload.py` in its own process (keep-alive "
+           f"connections, one per concurrent client), {h['seconds']:g} s per cell after 20 warm-up requests; "
+           f"a single non-200 answer fails the run. Payloads: one 25-token sentence `{{\"text\": ...}}`, and "
+           "64 copies of it as `{\"inputs\": [...]}`. \"client\" is the load generator's CPU use, in cores: "
+           "on 2 cores it competes with the server.", "",
+           "| payload | concurrency | ours rps | ours p50 / p99 ms | floor rps | floor p50 / p99 ms | "
+           "ours / floor rps | client cores (ours / floor) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for payload in ("1 sentence", "64 sentences"):
+        for conc in (1, 16):
+            o, f = c[f"ours|{payload}|{conc}"], c[f"floor|{payload}|{conc}"]
+            ratio = c[f"ratio|{payload}|{conc}"]
+            out.append(f"| {payload} | {conc} | {o['rps']:,.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
+                       f"{f['rps']:,.0f} | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} | **{ratio:.0%}** | "
+                       f"{o['client_cpu_share']:.2f} / {f['client_cpu_share']:.2f} |")
+    bar = c["ratio|1 sentence|16"]
+    out += ["", f"Bar: one-sentence requests at concurrency 16 reach ≥ 70% of the floor's requests/s: "
+            f"**{bar:.0%}** {_pass(bar >= 0.7)}. "
+            f"In tokens/s, 64-sentence batches at concurrency 16 give "
+            f"{c['ours|64 sentences|16']['rps'] * 64 * 25:,.0f} tokens/s through HTTP.", ""]
+    return out
+
+
+def _cost(r: dict) -> list[str]:
+    out = ["## Cost", ""]
+    if "http" in r:
+        cost = r["http"]["cost"]
+        pw = cost["per_worker"]
+        if pw:
+            hwm = max(w.get("VmHWM", 0) for w in pw)
+            pss = max(w.get("Pss", 0) for w in pw)
+            out.append(f"- **Memory**: {cost['workers']} gunicorn workers (one per core); after the HTTP "
+                       f"runs above, peak RSS per worker (VmHWM) {hwm:.0f} MiB, of which a worker's "
+                       f"proportional share (PSS, pages shared copy-on-write with the preloading master "
+                       f"counted once across sharers) {pss:.0f} MiB; master RSS "
+                       f"{cost['master'].get('VmRSS', 0):.0f} MiB.")
+    if "cost" in r:
+        cs = r["cost"]["cold_start"]
+        img = r["cost"]["image"]
+        out.append(f"- **Cold start** (gunicorn process start to the first 200 on `/readyz`, median of "
+                   f"{len(cs['ours']['runs'])}): ours {cs['ours']['median_s']:.2f} s, "
+                   f"floor {cs['floor']['median_s']:.2f} s.")
+        if img.get("size"):
+            out.append(f"- **Docker image**: {img['size'] / 1e6:.0f} MB (`docker image inspect` Size of the "
+                       f"image built from `Dockerfile` in this run; Docker {img['engine']}).")
+        else:
+            out.append(f"- **Docker image**: not measured — {img['reason']}.")
+    out.append("")
+    return out
+
+
+def _training(r: dict) -> list[str]:
+    t = r["training"]
+    out = ["## Training", "",
+           ("`train.py` on CoNLL-2003 train (dev for early stopping) with the shipped model's flags, "
+            "BLAS threads at the machine default, one run at a time. n_a = 128 is the shipped "
+            f"configuration run in full (up to {t['shipped_epochs']} epochs, early stopping); 64 and 256 "
+            "run their first epochs only, for the time per epoch and the early dev F1. An epoch includes "
+            "its dev evaluation." if not t["quick"] else
+            "**Quick mode**: 300 training sentences, no name lists, n_a = 16, one epoch — a smoke test of "
+            "the code path only."), "",
+           f"| n_a | time per epoch | set-up (read, features) | epochs run | dev F1 after each epoch | "
+           f"to the shipped dev F1 ({t['target_dev_f1']:.4f}) | whole run |",
+           "|---:|---:|---:|---:|---|---|---:|"]
+    for row in t["rows"]:
+        f1s = ", ".join(f"{e['dev_f1']:.3f}" for e in row["epochs"])
+        reached = row["reached"]
+        to = (f"epoch {reached['epoch']}, {reached['t']:.0f} s" if reached else "not within the epochs run")
+        if row.get("same_bytes_as_shipped"):
+            to += " (weights byte-identical to the shipped artifact)"
+        out.append(f"| {row['n_a']} | {row['per_epoch_s']:.1f} s | {row['setup_s'] or 0:.0f} s | "
+                   f"{len(row['epochs'])} | {f1s} | {to} | {row['total_s']:.0f} s |")
+    out.append("")
+    return out

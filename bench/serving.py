@@ -1,0 +1,127 @@
+"""Service speed over HTTP, and what a worker costs.
+
+Our service (``service:create_app()``) and the floor (``bench.floor_app``, a
+bare Flask echo) run under the same ``service/gunicorn.conf.py`` on loopback,
+one at a time. The load generator is ``bench.httpload`` in its own process
+(``python -m bench.httpload``), whose CPU time we record: on two cores the
+client competes with the server, and the floor is where that matters most.
+Any non-200 answer or connection error stops the benchmark.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .common import PYTHON, ROOT, BenchError, median
+from .floor_app import SENTENCE
+from .server import children, gunicorn, memory
+
+APPS = {"ours": ("service:create_app()", "/readyz"), "floor": ("bench.floor_app:create_app()", "/readyz")}
+PAYLOADS = {
+    "1 sentence": {"text": SENTENCE},
+    "64 sentences": {"inputs": [{"text": SENTENCE}] * 64},
+}
+CONCURRENCY = (1, 16)
+
+
+def server_env() -> dict:
+    """What `make serve` sees: no bench thread pins (gunicorn.conf.py sets its own),
+    a fresh Prometheus directory per server."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR",)}
+    return env
+
+
+def load(url: str, body_file: Path, concurrency: int, seconds: float, max_requests: int) -> dict:
+    """One bounded httpload run in a separate process; its result plus its CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cmd = [PYTHON, "-m", "bench.httpload", url, "--body-file", str(body_file), "-c", str(concurrency),
+           "-n", str(max_requests), "-t", str(seconds), "--warmup", "20"]
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 90)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise BenchError(f"httpload failed ({p.returncode}): {p.stderr.strip()[-300:]}")
+    res = json.loads(p.stdout)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    res["client_cpu_share"] = cpu / max(res["seconds"], 1e-9)  # cores the client used
+    bad = {s: n for s, n in res["statuses"].items() if str(s) != "200"}
+    if res["errors"] or bad or not res["requests"]:
+        raise BenchError(f"{url} c={concurrency}: {res['errors']} connection errors, non-200 answers {bad}")
+    return res
+
+
+def run(quick: bool = False, log=print) -> dict:
+    seconds = 1.5 if quick else 8.0
+    max_requests = 3000 if quick else 100_000
+    cells: dict = {}
+    cost: dict = {"workers": None}
+    with tempfile.TemporaryDirectory(prefix="nametag-bench-http-") as tmp:
+        files = {}
+        for name, payload in PAYLOADS.items():
+            files[name] = Path(tmp) / f"{len(files)}.json"
+            files[name].write_text(json.dumps(payload))
+        for app_name, (app, ready) in APPS.items():
+            with gunicorn(app, ready, server_env()) as srv:
+                url = f"http://127.0.0.1:{srv['port']}/tag"
+                for payload in PAYLOADS:
+                    for c in CONCURRENCY:
+                        r = load(url, files[payload], c, seconds, max_requests)
+                        cells[(app_name, payload, c)] = r
+                        log(f"  http {app_name:5s} {payload:12s} c={c:2d}: {r['rps']:8.1f} rps  "
+                            f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                            f"(client {r['client_cpu_share']:.2f} cores)")
+                workers = children(srv["pid"])  # read after the load: all of them have forked by now
+                if app_name == "ours":
+                    cost = {"workers": len(workers), "master": memory(srv["pid"]),
+                            "per_worker": [memory(w) for w in workers]}
+    for payload in PAYLOADS:
+        for c in CONCURRENCY:
+            cells[("ratio", payload, c)] = cells[("ours", payload, c)]["rps"] / cells[("floor", payload, c)]["rps"]
+    return {"seconds": seconds, "cells": {"|".join(map(str, k)): v for k, v in cells.items()},
+            "cost": cost, "sentence": SENTENCE}
+
+
+def cold_starts(n: int) -> dict:
+    """Process start to the first 200 on /readyz, n times for each app (median)."""
+    out = {}
+    for app_name, (app, ready) in APPS.items():
+        times = []
+        for _ in range(n):
+            with gunicorn(app, ready, server_env()) as srv:
+                times.append(srv["cold_start_s"])
+            time.sleep(0.2)
+        out[app_name] = {"median_s": median(times), "runs": times}
+    return out
+
+
+def image_size(quick: bool) -> dict:
+    """Size of the Docker image built from the repository's Dockerfile, when an engine answers."""
+    try:
+        v = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                           capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return {"size": None, "reason": f"no Docker engine reachable ({type(e).__name__})"}
+    if v.returncode != 0:
+        return {"size": None, "reason": "no Docker engine reachable: " + (v.stderr.strip().splitlines() or ["?"])[-1]}
+    if not (ROOT / "Dockerfile").exists():
+        return {"size": None, "reason": "no Dockerfile in the repository"}
+    if quick:
+        return {"size": None, "reason": "--quick does not build the image"}
+    tag = f"nametag-bench:{os.getpid()}"
+    t0 = time.perf_counter()
+    try:
+        b = subprocess.run(["docker", "build", "--network", "host", "-q", "-t", tag, str(ROOT)],
+                           capture_output=True, text=True, timeout=420)
+        if b.returncode != 0:
+            return {"size": None, "reason": "docker build failed: " + (b.stderr.strip().splitlines() or ["?"])[-1]}
+        size = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", tag],
+                              capture_output=True, text=True, timeout=30).stdout.strip()
+        return {"size": int(size), "build_s": time.perf_counter() - t0, "engine": v.stdout.strip()}
+    except subprocess.TimeoutExpired:
+        return {"size": None, "reason": "docker build took longer than 420 s"}
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=60)

@@ -1,0 +1,111 @@
+"""Training cost: wall time per epoch and to the shipped model's dev F1, for
+n_a = 64, 128, 256, each a real ``train.py`` run in its own process.
+
+Times come from when each "epoch N: ..." line reaches us (an epoch includes its
+dev evaluation, as in train.py's own log); BLAS threads are left at the
+machine's default, as ``make train`` runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from .common import ARTIFACT, DATA, PYTHON, ROOT, BenchError, median, unpinned_env
+
+EPOCH = re.compile(r"^epoch (\d+): .* F1 ([0-9.]+)")
+
+
+def train_run(out: Path, train: Path, dev: Path, n_a: int, epochs: int, timeout: float,
+              extra: tuple[str, ...] = ()) -> dict:
+    """One train.py run; the arrival time of every epoch line and of the exit."""
+    cmd = [PYTHON, str(ROOT / "train.py"), "--train", str(train), "--dev", str(dev), "--out", str(out),
+           "--n-a", str(n_a), "--epochs", str(epochs), "--no-progress", *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=unpinned_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    killer = threading.Timer(timeout, proc.kill)  # bounded: a stuck run is killed, then reported
+    killer.start()
+    epochs_seen, start, lines = [], None, []
+    try:
+        for line in proc.stderr:
+            now = time.perf_counter() - t0
+            lines.append(line.rstrip())
+            if line.startswith("train:"):
+                start = now  # data read, tables built: the epochs start here
+            m = EPOCH.match(line)
+            if m:
+                epochs_seen.append({"epoch": int(m.group(1)), "dev_f1": float(m.group(2)), "t": now})
+        rc = proc.wait()
+    finally:
+        killer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    total = time.perf_counter() - t0
+    if rc != 0 or not epochs_seen:
+        raise BenchError(f"train.py --n-a {n_a} failed (exit {rc}): " + " | ".join(lines[-3:]))
+    ends = [start or 0.0] + [e["t"] for e in epochs_seen]
+    per_epoch = [b - a for a, b in zip(ends, ends[1:])]
+    return {"n_a": n_a, "epochs": epochs_seen, "setup_s": start, "per_epoch_s": median(per_epoch),
+            "total_s": total, "weights": out / "weights.npz"}
+
+
+def _first_lines(src: Path, dst: Path, n_sentences: int) -> Path:
+    """The first n sentences of a CoNLL file (for --quick)."""
+    out, n = [], 0
+    for line in src.read_text(encoding="utf-8").splitlines():
+        out.append(line)
+        if not line.strip() and out[-2:-1] and out[-2].strip():
+            n += 1
+            if n >= n_sentences:
+                break
+    dst.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return dst
+
+
+def shipped_flags(meta: dict) -> tuple[str, ...]:
+    """train.py options that reproduce the shipped model, except --n-a and --epochs."""
+    training = meta["training"]
+    args = []
+    for k, v in training["flags"].items():
+        if k in ("n_a", "epochs"):
+            continue
+        opt = "--" + k.replace("_", "-")
+        args += [opt if v else "--no-" + opt[2:]] if isinstance(v, bool) else [opt, str(v)]
+    args += ["--min-word", str(training["min_word"]), "--min-feature", str(training["min_feature"])]
+    if not training.get("names_lists", True):
+        args += ["--names-dir", "none"]
+    return tuple(args)
+
+
+def run(quick: bool = False, log=print) -> dict:
+    shipped = json.loads((ARTIFACT / "meta.json").read_text())
+    target = shipped["metrics"]["dev"]["f1"]
+    flags = shipped["training"]["flags"]
+    same = shipped_flags(shipped)
+    train, dev = DATA / "conll2003" / "train.conll", DATA / "conll2003" / "dev.conll"
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="nametag-bench-train-") as tmp:
+        tmp = Path(tmp)
+        if quick:  # smoke only: a few hundred sentences, no name lists, one epoch
+            train, dev = _first_lines(train, tmp / "train.conll", 300), _first_lines(dev, tmp / "dev.conll", 100)
+            plan = [(16, 1, 120.0, ("--names-dir", "none"))]
+        else:  # 128 = the shipped flags in full; 64 and 256 for their epoch time and early F1
+            plan = [(64, 3, 240.0, same), (128, flags["epochs"], 400.0, same), (256, 3, 300.0, same)]
+        for n_a, epochs, timeout, extra in plan:
+            log(f"  training n_a={n_a}, up to {epochs} epochs ...")
+            r = train_run(tmp / f"n_a{n_a}", train, dev, n_a, epochs, timeout, extra)
+            reached = next((e for e in r["epochs"] if e["dev_f1"] >= target), None)
+            r["reached"] = reached
+            r["same_bytes_as_shipped"] = (not quick and n_a == shipped["config"]["n_a"] and
+                                          hashlib.sha256(r.pop("weights").read_bytes()).hexdigest()
+                                          == shipped["weights_sha256"])
+            r.pop("weights", None)
+            rows.append(r)
+    return {"quick": quick, "target_dev_f1": target, "shipped_epochs": flags["epochs"], "rows": rows}

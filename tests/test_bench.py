@@ -1,0 +1,44 @@
+"""`python -m bench --quick` runs end to end, so the benchmark code cannot rot.
+
+No assertions on timings: CI machines differ and are noisy.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from support import ROOT
+
+SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
+            "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
+            "## Cost", "## Training"]
+
+
+@pytest.mark.slow
+def test_quick_bench_writes_every_section(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    md = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert section in md
+    assert "Quick mode" in md
+    assert "cores" in md and "numpy" in md  # date, machine and versions
+    r = json.loads((tmp_path / "results.json").read_text())
+    assert r["quality"]["seed"]["ok"]
+    assert r["speed"]["agree"]["ours"] < 1e-5
+    if r["speed"]["torch"] is None:
+        assert "torch not installed" in md
+    else:
+        assert r["speed"]["agree"]["torch"] < 1e-5
+    assert all(cell["statuses"] == {"200": cell["requests"]} for key, cell in r["http"]["cells"].items()
+               if not key.startswith("ratio"))
+
+
+def test_bench_refuses_unknown_part():
+    p = subprocess.run([sys.executable, "-m", "bench", "--only", "nonsense"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
