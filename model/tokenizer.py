@@ -28,8 +28,9 @@ _CLITIC = rf"['’](?i:s|re|ve|ll|d|m)(?!{_W})"  # 's 're 've 'll 'd 'm, not O'S
 _CHAR = rf"(?:(?!{_NT}){_W})"  # a word character that does not start n't
 _EXT = rf"[{_MARK}\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F]"  # modifiers
 _TOKEN = re.compile("|".join([
-    r"(?:https?://|www\.)\S+?(?=[.,;:!?)\]'\"]*(?:\s|$))",  # URL; trailing punctuation stays apart
-    r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail
+    r"(?:https?://|www\.)\S*[^\s.,;:!?)\]'\"]",  # URL; trailing punctuation stays apart
+    r"(?=[\w.+-]{1,64}@)[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail (the bounded look-ahead keeps
+    # this linear: without it every word of a long "ab.ab.ab..." run rescans the rest)
     r"(?:[^\W\d_]\.){2,}",  # U.S.  e.g.
     r"[^\W\d_]\.(?=\s|$)",  # an initial: J.
     r"\d+(?:[.,:/-]\d+)+",  # 1,000.50  1996-08-22  10:30

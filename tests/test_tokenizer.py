@@ -1,0 +1,40 @@
+"""The tokenizer splits as CoNLL-2003 does and never takes more than linear time."""
+import time
+
+import pytest
+
+from model.tokenizer import tokenize
+
+
+@pytest.mark.parametrize("text,tokens", [
+    ("Harry Potter and Hermione Granger invented a new spell.",
+     ["Harry", "Potter", "and", "Hermione", "Granger", "invented", "a", "new", "spell", "."]),
+    ("John's dog doesn't like O'Brien, Jean-Pierre or J. K. Rowling.",
+     ["John", "'s", "dog", "does", "n't", "like", "O'Brien", ",", "Jean-Pierre", "or", "J.", "K.", "Rowling", "."]),
+    ("the U.S. on 1996-08-22 at 10:30 for 1,000.50 (about)",
+     ["the", "U.S.", "on", "1996-08-22", "at", "10:30", "for", "1,000.50", "(", "about", ")"]),
+    ("O'Sullivan's we’re ’s", ["O'Sullivan", "'s", "we", "’re", "’s"]),
+    ("see http://x.com/a. and (www.y.org), a.b@c.com.",
+     ["see", "http://x.com/a", ".", "and", "(", "www.y.org", ")", ",", "a.b@c.com", "."]),
+    ("Café José e\u0301te\u0301 北京 👍🏽 👨\u200d👩\u200d👧", ["Café", "José", "e\u0301te\u0301", "北京", "👍🏽", "👨\u200d👩\u200d👧"]),
+    ("watched\u200bwas", ["watched", "\u200b", "was"]),
+    ("", []),
+    (" \t\n ", []),
+])
+def test_tokens_and_offsets(text, tokens):
+    toks = tokenize(text)
+    assert [t.text for t in toks] == tokens
+    assert all(text[t.start:t.end] == t.text for t in toks)
+
+
+@pytest.mark.parametrize("text", [
+    "http://x" + "." * 40000 + "x", "http://" + "." * 40000, "ab." * 33000, "a@" * 50000, "a+" * 50000,
+    "1" * 100000, "n't" * 33000, "'s" * 50000, "\u200d" * 100000, "e\u0301" * 50000,
+])
+def test_pathological_inputs_stay_linear(text):
+    """100k characters (the service's limit) in well under a second each; a
+    backtracking pattern once took 31 s on the first of these."""
+    t0 = time.perf_counter()
+    toks = tokenize(text)
+    assert time.perf_counter() - t0 < 5.0
+    assert "".join(t.text for t in toks) == "".join(text.split())
