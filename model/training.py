@@ -31,8 +31,8 @@ class TrainConfig:
     clip: float = 5.0
     word_dropout: float = 0.25
     dropout: float = 0.25
-    patience: int = 3
-    ema: float = 0.0  # decay of an exponential moving average of the weights; 0 = off
+    patience: int = 4
+    ema: float = 0.999  # decay of an exponential moving average of the weights; 0 = off
     seed: int = 1
 
     def to_json(self) -> dict:
