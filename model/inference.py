@@ -28,27 +28,88 @@ from .network import Config
 
 
 class Weights(NamedTuple):
-    table: np.ndarray  # (n_x, d n_a): row i is column i of W_ax (| W_ax_bw)
+    table: np.ndarray  # (n_x + folded rows, d n_a): row i is column i of W_ax (| W_ax_bw)
     b_a: np.ndarray  # (d n_a,)
     W_aaT: np.ndarray  # (d, n_a, n_a): W_aa.T of each direction
     W_yaT: np.ndarray  # (n_a, d n_y): the head's columns for each direction side by side
     b_y: np.ndarray  # (n_y,)
     config: Config
+    keep: np.ndarray  # int (K',): the id columns looked up as they are
+    folds: tuple  # ((cols, offset), ...): id columns replaced by one id into table[offset:]
+    code: np.ndarray | None  # int (n_x,): an id's share of its fold's row number
 
 
-def prepare(params: dict[str, np.ndarray], cfg: Config) -> Weights:
-    """Lay the parameters out for ``forward``; done once per model."""
+def prepare(params: dict[str, np.ndarray], cfg: Config, groups: list[np.ndarray] | None = None,
+            max_rows: int = 4096) -> Weights:
+    """Lay the parameters out for ``forward``; done once per model.
+
+    groups : the ids of each feature group (column k of ids holds group k's ids
+    or 0). Given, the smallest groups are *folded*: their rows are summed ahead
+    of time for every combination of values, in blocks of at most ``max_rows``
+    rows, so one lookup replaces several (see ``fold_plan``).
+    """
     f32 = np.float32
     suffixes = ("", "_bw") if cfg.bidirectional else ("",)
-    table = np.concatenate([params["W_ax" + s].T for s in suffixes], axis=1)  # (n_x, d n_a)
+    table = np.concatenate([params["W_ax" + s].T for s in suffixes], axis=1).astype(f32)  # (n_x, d n_a)
     b_a = np.concatenate([params["b_a" + s][:, 0] for s in suffixes])
     W_aaT = np.stack([params["W_aa" + s].T for s in suffixes])  # (d, n_a, n_a)
     n_a = cfg.n_a
     W_ya = params["W_ya"]  # (n_y, d n_a)
     W_yaT = np.concatenate([W_ya[:, i * n_a:(i + 1) * n_a].T for i in range(len(suffixes))], axis=1)
-    return Weights(np.ascontiguousarray(table, dtype=f32), np.ascontiguousarray(b_a, dtype=f32),
+    plan = fold_plan([len(g) for g in groups], max_rows) if groups is not None else []
+    folded = {c for cols in plan for c in cols}
+    keep = np.array([k for k in range(len(groups or [])) if k not in folded], dtype=np.int64)
+    code = np.zeros(cfg.n_x, dtype=np.int64) if plan else None
+    blocks, folds, offset = [table], [], table.shape[0]
+    for cols in plan:
+        sizes = [len(groups[c]) + 1 for c in cols]  # + 1: position 0 is padding, a zero row
+        strides = np.cumprod([1] + sizes[:0:-1])[::-1]  # C order of the broadcast sum below
+        block = np.zeros(sizes + [table.shape[1]], dtype=f32)
+        for j, (c, stride) in enumerate(zip(cols, strides)):
+            rows = np.zeros((sizes[j], table.shape[1]), dtype=f32)
+            rows[1:] = table[groups[c]]
+            code[groups[c]] = np.arange(1, sizes[j]) * stride
+            block += rows.reshape([-1 if i == j else 1 for i in range(len(cols))] + [table.shape[1]])
+        blocks.append(block.reshape(-1, table.shape[1]))
+        folds.append((np.array(cols), offset))
+        offset += blocks[-1].shape[0]
+    return Weights(np.ascontiguousarray(np.concatenate(blocks) if plan else table),
+                   np.ascontiguousarray(b_a, dtype=f32),
                    np.ascontiguousarray(W_aaT, dtype=f32), np.ascontiguousarray(W_yaT, dtype=f32),
-                   np.ascontiguousarray(params["b_y"][:, 0], dtype=f32), cfg)
+                   np.ascontiguousarray(params["b_y"][:, 0], dtype=f32), cfg,
+                   keep, tuple(folds), code)
+
+
+def fold_plan(sizes: list[int], max_rows: int) -> list[tuple[int, ...]]:
+    """Which id columns to fold: the smallest groups, greedily, while the product
+    of their sizes (+1 for padding) stays within max_rows; folds of one group are
+    pointless. With the shipped features: (doc, ln, fn, case) and (p1, s1), so a
+    token needs 9 lookups instead of 13 (the lookup is most of the batch-64 time).
+    """
+    plan, cur, rows = [], [], 1
+    for k in sorted(range(len(sizes)), key=lambda k: sizes[k]):
+        if cur and rows * (sizes[k] + 1) > max_rows:
+            if len(cur) > 1:
+                plan.append(tuple(cur))
+            cur, rows = [], 1
+        if sizes[k] + 1 > max_rows:
+            break
+        cur, rows = cur + [k], rows * (sizes[k] + 1)
+    if len(cur) > 1:
+        plan.append(tuple(cur))
+    return plan
+
+
+def fold_ids(w: Weights, ids: np.ndarray) -> np.ndarray:
+    """ids (N, K) -> (N, K'): the kept columns, then one id per fold."""
+    if not w.folds:
+        return ids
+    code = w.code[ids]  # (N, K)
+    out = np.empty((ids.shape[0], len(w.keep) + len(w.folds)), dtype=np.int64)
+    out[:, : len(w.keep)] = ids[:, w.keep]
+    for j, (cols, offset) in enumerate(w.folds):
+        np.add(code[:, cols].sum(axis=1), offset, out=out[:, len(w.keep) + j])
+    return out
 
 
 def lookup_sum(table: np.ndarray, ids: np.ndarray, chunk: int = 128) -> np.ndarray:
@@ -78,7 +139,7 @@ def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.nd
     """
     T_x, m, K = ids.shape
     n_a, d = w.config.n_a, w.W_aaT.shape[0]
-    zx = lookup_sum(w.table, ids.reshape(T_x * m, K)).reshape(T_x, m, d * n_a)
+    zx = lookup_sum(w.table, fold_ids(w, ids.reshape(T_x * m, K))).reshape(T_x, m, d * n_a)
     zx += w.b_a
     x = np.empty((T_x, d, m, n_a), dtype=np.float32)
     x[:, 0] = zx[:, :, :n_a]

@@ -56,6 +56,34 @@ def test_lookup_sum_across_chunk_boundaries(N, chunk):
     np.testing.assert_allclose(inference.lookup_sum(table, ids, chunk), want, atol=1e-5)
 
 
+@pytest.mark.parametrize("bi", [True, False])
+def test_folded_feature_groups_give_the_same_probabilities(bi):
+    """The groups of 2, 3 and 5 ids are summed ahead of time into one block of rows."""
+    rng = np.random.default_rng(3)
+    sizes = [40, 2, 5, 3, 49, 30, 31, 32, 33, 34, 35, 36, 37]
+    assert len(sizes) == len(GROUPS)
+    bounds = np.cumsum([1] + sizes)
+    groups = [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    cfg = network.Config(n_x=int(bounds[-1]), n_a=8, bidirectional=bi)
+    params = {k: v + rng.normal(0, 0.1, v.shape).astype(np.float32)
+              for k, v in network.init_params(cfg, rng).items()}
+    w = inference.prepare(params, cfg, groups, max_rows=80)
+    assert [tuple(c) for c, _ in w.folds] == [(1, 3, 2)]  # 3 * 4 * 6 = 72 rows
+    T_x, m = 6, 4
+    ids = np.stack([rng.choice(g, size=(T_x, m)) for g in groups], axis=-1).astype(np.int32)
+    lengths = np.array([6, 3, 1, 5])
+    ids[np.arange(T_x)[:, None] >= lengths[None, :]] = 0
+    got = inference.probabilities(w, ids, lengths)
+    assert max_diff_on_tokens(got, reference(params, ids, lengths, cfg), lengths) < TOL
+
+
+def test_fold_plan():
+    assert inference.fold_plan([9891, 105, 56, 636, 2873, 56, 625, 2742, 4931, 11, 7, 5, 3], 4096) == \
+        [(12, 11, 10, 9), (2, 5)]
+    assert inference.fold_plan([100, 100], 50) == []
+    assert inference.fold_plan([3], 4096) == []
+
+
 SENTENCES = [
     "Harry Potter and Hermione Granger invented a new spell .".split(),
     "Yesterday , Ms. Angela Merkel met President Obama in Berlin .".split(),
@@ -98,6 +126,7 @@ def test_weights_are_laid_out_once_and_contiguous():
     tagger = Tagger(load(DEFAULT_ARTIFACT))
     w = tagger.weights
     n_a, d = tagger.config.n_a, 2 if tagger.config.bidirectional else 1
-    assert w.table.shape == (tagger.config.n_x, d * n_a) and w.table.flags.c_contiguous
+    assert w.table.shape[0] >= tagger.config.n_x and w.table.shape[1] == d * n_a
+    assert w.table.flags.c_contiguous
     assert w.W_aaT.shape == (d, n_a, n_a) and w.W_aaT.flags.c_contiguous
     assert all(a.dtype == np.float32 for a in w[:5])
