@@ -9,8 +9,10 @@ size n_x (id 0 is padding and never trained):
     case   capitalisation class joined with "first token of the sentence?"
     fn, ln   frequency bins of the token in the first-name (US SSA) and
              surname (US Census 1990) lists
-    doc    document memory: does this capitalised token appear elsewhere in the
-           same document right after a known first name (surname re-mentions)
+    doc    document memory for a capitalised token: "name" if it follows a known
+           first name elsewhere in the same document (surname re-mentions, also
+           upper-case headlines), "lower" if the document also uses it in lower
+           case (a common word), else "no"
 
 A feature value never seen often enough in training maps to its group's
 "<unk>" id, so unseen words still light up their shape, affix and name-list
@@ -106,24 +108,35 @@ def token_values(tokens: list[str], tables_fn, tables_ln, doc_names: set[str]) -
             "case=" + case_class(w, i == 0),
             "fn=" + str(tables_fn.get(key, "none")),
             "ln=" + str(tables_ln.get(key, "none")),
-            "doc=" + ("yes" if w in doc_names else "no"),
+            "doc=" + doc_value(w, doc_names),
         ])
     return rows
 
 
 def doc_names(sentences: list[list[str]], first_names: dict[str, int]) -> set[str]:
-    """Capitalised tokens that follow a known first name somewhere in the document.
-
-    Later bare mentions of a surname ("Clinton" after "Bill Clinton") are the
-    commonest miss of a sentence-level tagger; this carries the earlier mention over.
+    """Name keys of capitalised tokens that follow a known first name somewhere in
+    the document ("Bill Clinton" -> CLINTON), so that later bare or upper-case
+    mentions ("Clinton", "CLINTON") carry the earlier evidence over; plus
+    "lower:" + the lower-cased form of every lower-case word in the document.
     """
     seen = set()
     for toks in sentences:
-        for prev, w in zip(toks, toks[1:]):
-            if (w[:1].isupper() and len(w) > 1 and prev[:1].isupper()
-                    and not prev.isupper() and first_names.get(name_key(prev), 0) >= 3):
-                seen.add(w)
+        for prev, w in zip([""] + toks, toks):
+            if w.islower():
+                seen.add("lower:" + w)
+            elif (w[:1].isupper() and len(w) > 1 and prev[:1].isupper() and not prev.isupper()
+                    and first_names.get(name_key(prev), 0) >= 3):
+                seen.add(name_key(w))
     return seen
+
+
+def doc_value(w: str, names: set[str]) -> str:
+    """The doc feature of token w, given its document's doc_names() set."""
+    if not w[:1].isupper():
+        return "no"
+    if name_key(w) in names:
+        return "name"
+    return "lower" if "lower:" + w.lower() in names else "no"
 
 
 def featurize(tables: FeatureTables, sentences: list[list[str]], doc_sets: list[set[str]] | None = None):
