@@ -1,4 +1,4 @@
-"""Train the person-name tagger offline and export an artifact.
+r"""Train the person-name tagger offline and export an artifact.
 
     python train.py --train ../shared/data/conll2003/train.conll \
                     --dev ../shared/data/conll2003/dev.conll --out artifacts/NAME
@@ -22,13 +22,21 @@ from model.training import TrainConfig, train
 DEFAULT_NAMES = Path(__file__).resolve().parent.parent / "shared" / "data" / "names"
 
 
+class _HelpFormat(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the usage example's line breaks and show every default."""
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     d = TrainConfig()
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--train", required=True, help="training corpus (CoNLL columns, or .jsonl)")
-    p.add_argument("--dev", required=True, help="dev corpus for early stopping (never the test set)")
-    p.add_argument("--out", required=True, help="artifact directory to write (replaced atomically)")
-    p.add_argument("--name", default=None, help="model name recorded in the artifact (default: --out's name)")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormat)
+    p.add_argument("--train", required=True, help="training corpus (CoNLL columns, or .jsonl)",
+                   default=argparse.SUPPRESS)
+    p.add_argument("--dev", required=True, help="dev corpus for early stopping (never the test set)",
+                   default=argparse.SUPPRESS)
+    p.add_argument("--out", required=True, help="artifact directory to write (replaced atomically)",
+                   default=argparse.SUPPRESS)
+    p.add_argument("--name", help="model name recorded in the artifact (default: --out's name)",
+                   default=argparse.SUPPRESS)
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
     p.add_argument("--n-a", type=int, default=d.n_a, help="hidden units per direction")
@@ -116,7 +124,7 @@ def main(argv=None) -> int:
                                  log=lambda s: print(s, file=sys.stderr))
     best = max(history, key=lambda h: h["dev"]["f1"])
     meta = {
-        "name": args.name or Path(args.out).name,
+        "name": getattr(args, 'name', None) or Path(args.out).name,
         "training": {"flags": tc.to_json(), "min_word": args.min_word, "min_feature": args.min_feature,
                      "names_lists": args.names_dir != "none",
                      "train_file": Path(args.train).name, "train_sha256": sha256(args.train),
