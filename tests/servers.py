@@ -1,36 +1,143 @@
 """Load and process helpers for the reliability tests, on top of conftest's
 gunicorn ``Server`` (started with the ``start_gunicorn`` fixture).
 
-``Load`` sends requests from a few threads until a request count or a deadline
-is reached, whichever comes first, and keeps one ``Result`` per request;
-``children``, ``wait_workers`` and ``rss_kib`` read gunicorn's worker processes
-from /proc.
+``Load`` sends a mix of requests from a few threads, each request on a fresh
+connection, until a request count or a deadline is reached, whichever comes
+first, and keeps one ``Result`` per request (with its start and end times and
+its client port). ``children``, ``connections`` and ``rss_kib`` read gunicorn's
+worker processes from /proc.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import json
+import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+JSON = {"Content-Type": "application/json"}
 
-def request(port: int, method: str, path: str, body: bytes | dict | None = None,
-            headers: dict | None = None, timeout: float = 30) -> tuple[int, dict, bytes]:
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a key for its reference answer
+class Req:
+    kind: str  # a name for this request of the mix
+    method: str
+    path: str
+    body: bytes | None = None
+    headers: dict = field(default_factory=dict)
+    expect: int = 200  # the status it must get
+
+    @classmethod
+    def post(cls, kind: str, body, expect: int = 200, headers=None) -> Req:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return cls(kind, "POST", "/tag", data, headers or JSON, expect)
+
+
+@dataclass
+class Result:
+    req: Req
+    status: int | None  # None: no HTTP answer (connection refused, reset, timed out)
+    t0: float  # time.monotonic() when the request started
+    t1: float  # ... and when it ended
+    port: int | None = None  # the client's local port, once connected
+    digest: str = ""  # sha256 of the response body
+    error: str = ""
+
+    @property
+    def latency(self) -> float:
+        return self.t1 - self.t0
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
+            timeout: float = 30, on_connect=None) -> tuple[int, dict, bytes]:
     """One request on a fresh connection: (status, headers, body)."""
-    if isinstance(body, dict):
-        body = json.dumps(body).encode()
-    hdrs = {"Content-Type": "application/json"} if body is not None else {}
-    hdrs.update(headers or {})
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request(method, path, body=body, headers=hdrs)
+        conn.connect()
+        if on_connect:
+            on_connect(conn.sock.getsockname()[1])
+        conn.request(method, path, body=body, headers=headers or {})
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
+
+
+def send(port: int, req: Req, timeout: float = 30) -> Result:
+    ports = []
+    t0 = time.monotonic()
+    try:
+        status, _, data = request(port, req.method, req.path, req.body, req.headers, timeout, ports.append)
+        return Result(req, status, t0, time.monotonic(), ports[0], hashlib.sha256(data).hexdigest())
+    except (OSError, http.client.HTTPException) as e:
+        return Result(req, None, t0, time.monotonic(), ports[0] if ports else None, error=f"{type(e).__name__}: {e}")
+
+
+@dataclass
+class Load:
+    """The requests of mix, round-robin, from `concurrency` threads until
+    max_requests are sent or `duration` seconds have passed."""
+
+    port: int
+    mix: list[Req]
+    concurrency: int = 8
+    duration: float = 10.0
+    max_requests: int = 1_000_000
+    timeout: float = 30.0
+    results: list[Result] = field(default_factory=list)
+
+    def run(self) -> list[Result]:
+        self.start()
+        return self.join()
+
+    def start(self) -> Load:
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._next = 0
+        self._deadline = time.monotonic() + self.duration
+        self._threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.concurrency)]
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self) -> None:
+        """Send no more requests (those under way finish)."""
+        self._stop.set()
+
+    def join(self) -> list[Result]:
+        for t in self._threads:
+            t.join(self.duration + self.timeout + 5)
+        assert not any(t.is_alive() for t in self._threads), "load threads did not stop"
+        return self.results
+
+    def _take(self) -> Req | None:
+        with self._lock:
+            if self._stop.is_set() or self._next >= self.max_requests or time.monotonic() >= self._deadline:
+                return None
+            self._next += 1
+            return self.mix[(self._next - 1) % len(self.mix)]
+
+    def _worker(self) -> None:
+        while (req := self._take()) is not None:
+            res = send(self.port, req, self.timeout)
+            with self._lock:
+                self.results.append(res)
+
+
+def figures(test: str, **values) -> None:
+    """Print a test's measurements as one line: ``FIGURES {"test": ..., ...}`` (seen with -s)."""
+    print(f"FIGURES {json.dumps({'test': test, **values})}", flush=True)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank."""
+    s = sorted(values)
+    return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
 
 
 def children(pid: int) -> list[int]:
@@ -42,6 +149,17 @@ def children(pid: int) -> list[int]:
     return sorted(out)
 
 
+def wait_workers(master: int, n: int, timeout: float = 10, exclude=()) -> list[int]:
+    """Wait until master has n worker processes, none of them in exclude."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = children(master)
+        if len(pids) == n and not set(pids) & set(exclude):
+            return pids
+        time.sleep(0.005)
+    raise TimeoutError(f"{master} did not reach {n} workers in {timeout}s: {children(master)}")
+
+
 def rss_kib(pid: int) -> int:
     """Resident set size of pid in KiB (VmRSS of /proc/<pid>/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -50,88 +168,19 @@ def rss_kib(pid: int) -> int:
     raise ValueError(f"no VmRSS for {pid}")
 
 
-@dataclass
-class Result:
-    kind: str  # which request of the mix
-    status: int | None  # None: no HTTP answer (connection refused or reset)
-    t0: float  # time.monotonic() when the request started
-    t1: float  # ... and when it ended
-    error: str = ""
-    body: bytes = b""
-
-    @property
-    def latency(self) -> float:
-        return self.t1 - self.t0
-
-
-@dataclass
-class Load:
-    """Requests of mix, round-robin, from `concurrency` threads, each on a fresh
-    connection, until max_requests are sent or `duration` seconds have passed."""
-
-    port: int
-    mix: list[tuple[str, str, str, bytes | None]]  # (kind, method, path, body)
-    concurrency: int = 8
-    duration: float = 10.0
-    max_requests: int = 100_000
-    timeout: float = 30.0
-    keep_bodies: bool = False
-    results: list[Result] = field(default_factory=list)
-
-    def run(self) -> list[Result]:
-        self.start()
-        return self.join()
-
-    def start(self) -> None:
-        self._lock = threading.Lock()
-        self._next = 0
-        self._deadline = time.monotonic() + self.duration
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(self.concurrency)]
-        for t in self._threads:
-            t.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def join(self) -> list[Result]:
-        for t in self._threads:
-            t.join(self.duration + self.timeout + 5)
-        assert not any(t.is_alive() for t in self._threads), "load threads did not stop"
-        return self.results
-
-    def _take(self) -> int | None:
-        with self._lock:
-            if self._stop.is_set() or self._next >= self.max_requests or time.monotonic() >= self._deadline:
-                return None
-            self._next += 1
-            return self._next - 1
-
-    def _worker(self) -> None:
-        while (i := self._take()) is not None:
-            kind, method, path, body = self.mix[i % len(self.mix)]
-            t0 = time.monotonic()
-            try:
-                status, _, data = request(self.port, method, path, body, timeout=self.timeout)
-                res = Result(kind, status, t0, time.monotonic(), body=data if self.keep_bodies else b"")
-            except (OSError, http.client.HTTPException) as e:
-                res = Result(kind, None, t0, time.monotonic(), error=f"{type(e).__name__}: {e}")
-            with self._lock:
-                self.results.append(res)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank."""
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q / 100 * len(s) + 0.5) - 1))]
-
-
-def wait_workers(master: int, n: int, timeout: float = 10, exclude=()) -> list[int]:
-    """Wait until master has n worker processes, none of them in exclude."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = children(master)
-        if len(pids) == n and not set(pids) & set(exclude):
-            return pids
-        time.sleep(0.01)
-    raise TimeoutError(f"{master} did not reach {n} workers in {timeout}s: {children(master)}")
+def connections(pid: int, port: int) -> set[int]:
+    """Client ports of the TCP connections to `port` that process pid holds open
+    (accepted, not yet closed): its socket fds matched against /proc/net/tcp."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            link = os.readlink(fd)
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    out = set()
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        local, remote, state, inode = f[1], f[2], f[3], f[9]
+        if int(local.split(":")[1], 16) == port and state != "0A" and inode in inodes:  # 0A: LISTEN
+            out.add(int(remote.split(":")[1], 16))
+    return out
