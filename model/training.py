@@ -77,8 +77,9 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     for epoch in range(1, tc.epochs + 1):
         t0, lr = time.perf_counter(), tc.lr * tc.lr_decay ** (epoch - 1)
         total, n_tok = 0.0, 0
-        bar = _bar(batches(lengths, tc.batch_size, rng), epoch, tc.epochs, progress)
-        for idx in bar:
+        order = batches(lengths, tc.batch_size, rng)
+        bar = _bar(len(order), epoch, tc.epochs, progress)
+        for idx in order:
             ids, lens, mask, y = pad([feats[i] for i in idx], [train.tags[i] for i in idx])
             ids = drop_words(ids, unk, tc.word_dropout, rng)
             scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng)
@@ -89,13 +90,18 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
                 optim.ema_update(avg, params, tc.ema, step)
                 step += 1
             total, n_tok = total + J * len(idx), n_tok + int(lens.sum())
-            if hasattr(bar, "set_postfix"):
-                bar.set_postfix(loss=f"{total / n_tok:.4f}")
+            if bar is not None:
+                bar.set_postfix(loss=f"{total / n_tok:.4f}", refresh=False)
+                bar.update()
         dev_scores = evaluate(Tagger(Artifact(avg, cfg, tables, {})), dev)
         history.append({"epoch": epoch, "loss_per_token": round(float(total / n_tok), 6), "lr": lr,
                         "dev": dev_scores.to_json()})
-        log(f"epoch {epoch}: loss/token {total / n_tok:.4f}  dev P {dev_scores.precision:.4f} "
-            f"R {dev_scores.recall:.4f} F1 {dev_scores.f1:.4f}  ({time.perf_counter() - t0:.0f}s)")
+        if bar is not None:  # the bar stays on screen with the epoch's loss and dev F1
+            bar.set_postfix(loss=f"{total / n_tok:.4f}", dev_f1=f"{dev_scores.f1:.4f}")
+            bar.close()
+        else:
+            log(f"epoch {epoch}: loss/token {total / n_tok:.4f}  dev P {dev_scores.precision:.4f} "
+                f"R {dev_scores.recall:.4f} F1 {dev_scores.f1:.4f}  ({time.perf_counter() - t0:.0f}s)")
         if dev_scores.f1 > best_f1:
             best_f1, best, bad = dev_scores.f1, {k: v.copy() for k, v in avg.items()}, 0
             history[-1]["best"] = True
@@ -107,8 +113,9 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     return best, cfg, history
 
 
-def _bar(it, epoch: int, epochs: int, progress: bool):
+def _bar(n_batches: int, epoch: int, epochs: int, progress: bool):
+    """A tqdm bar for one epoch, or None without progress output."""
     if not progress:
-        return it
+        return None
     from tqdm import tqdm
-    return tqdm(it, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False)
+    return tqdm(total=n_batches, desc=f"epoch {epoch}/{epochs}", unit="batch")

@@ -1,9 +1,11 @@
 """train.py end to end on tiny corpora: learning, determinism, bad input, atomic output."""
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from support import tiny_conll, train_tiny
+from support import ROOT, tiny_conll, train_tiny
 
 from model.artifact import load
 from model.data import read_corpus
@@ -86,3 +88,13 @@ def test_word_dropout_and_viterbi_give_valid_spans(tmp_path, corpus):
         assert all(not (b == 2 and a == 0) for a, b in zip([0] + t.tags, t.tags))
         assert np.all((np.array(t.scores) >= 0) & (np.array(t.scores) <= 1))
         assert spans(t.tags) == t.spans
+
+
+def test_progress_bar_shows_loss_and_dev_f1_per_epoch(tmp_path, corpus):
+    r = subprocess.run([sys.executable, str(ROOT / "train.py"), "--train", str(corpus), "--dev", str(corpus),
+                        "--out", str(tmp_path / "p"), "--names-dir", "none", "--n-a", "8", "--epochs", "2",
+                        "--min-feature", "1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    for epoch in (1, 2):
+        assert any(f"epoch {epoch}/2: 100%" in part and "dev_f1=" in part and "loss=" in part
+                   for part in r.stderr.split("\r")), r.stderr
