@@ -30,10 +30,19 @@ from pathlib import Path
 
 import numpy as np
 
+from .tokenizer import INVISIBLE
+
 GROUPS = ("word", "shape", "p1", "p2", "p3", "s1", "s2", "s3", "s4", "case", "fn", "ln", "doc")
 K = len(GROUPS)
 PAD = 0
 _DIGITS = re.compile(r"[0-9]")
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
+
+
+def visible(word: str) -> str:
+    """The token without invisible format characters (zero-width space, soft hyphen,
+    bidi controls...), which would otherwise make a known name look unseen."""
+    return _INVISIBLE.sub("", word) or word
 
 
 def normalise(word: str) -> str:
@@ -97,7 +106,7 @@ class FeatureTables:
 def token_values(tokens: list[str], tables_fn, tables_ln, doc_names: set[str]) -> list[list[str]]:
     """The K feature strings ("group=value") of each token of one sentence."""
     rows = []
-    for i, w in enumerate(tokens):
+    for i, w in enumerate(map(visible, tokens)):
         low = w.lower()
         key = name_key(w)
         rows.append([
@@ -121,6 +130,7 @@ def doc_names(sentences: list[list[str]], first_names: dict[str, int]) -> set[st
     """
     seen = set()
     for toks in sentences:
+        toks = [visible(w) for w in toks]
         for prev, w in zip([""] + toks, toks):
             if w.islower():
                 seen.add("lower:" + w)

@@ -22,7 +22,10 @@ class Token(NamedTuple):
 
 
 _MARK = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"  # combining marks
-_W = rf"(?:[^\W_]|[{_MARK}])"  # a letter, digit or combining mark
+# Invisible format characters (soft hyphen, zero-width space/joiners, bidi controls, BOM):
+# they stay inside the word they touch, as in WNUT-17 ("watched\u200bwas", "Dubbz\ufeff").
+INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_W = rf"(?:[^\W_]|[{_MARK}{INVISIBLE}])"  # a letter, digit, combining mark or invisible character
 _NT = rf"(?i:n['’]t)(?!{_W})"  # the clitic n't
 _CLITIC = rf"['’](?i:s|re|ve|ll|d|m)(?!{_W})"  # 's 're 've 'll 'd 'm, not O'Sullivan
 _CHAR = rf"(?:(?!{_NT}){_W})"  # a word character that does not start n't
