@@ -9,6 +9,7 @@ Any non-200 answer or connection error stops the benchmark.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -82,7 +83,55 @@ def run(quick: bool = False, log=print) -> dict:
         for c in CONCURRENCY:
             cells[("ratio", payload, c)] = cells[("ours", payload, c)]["rps"] / cells[("floor", payload, c)]["rps"]
     return {"seconds": seconds, "cells": {"|".join(map(str, k)): v for k, v in cells.items()},
-            "cost": cost, "sentence": SENTENCE}
+            "cost": cost, "sentence": SENTENCE, "in_process": request_costs(quick)}
+
+
+def request_costs(quick: bool = False) -> dict:
+    """Where a one-sentence request's time goes, in process: the Flask test
+    client (no HTTP, no gunicorn) for ours and the floor, and the model's steps
+    on the same 25 tokens. Microseconds per request, median of 5 runs."""
+    import numpy as np
+
+    from model import inference
+    from model.features import featurize, pad
+    from model.tokenizer import tokenize
+    from service import create_app
+
+    from .floor_app import create_app as floor_app
+
+    n = 100 if quick else 500
+    body = json.dumps({"text": SENTENCE})
+
+    def per_call(fn) -> float:
+        fn()
+        return 1e6 * median([_timed(lambda: [fn() for _ in range(n)]) for _ in range(5)]) / n
+
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # the request log
+        clients = {"ours": create_app().test_client(), "floor": floor_app().test_client()}
+
+        def post(client):
+            r = client.post("/tag", data=body, content_type="application/json")
+            if r.status_code != 200:
+                raise BenchError(f"in-process POST /tag answered {r.status_code}")
+        out = {name: per_call(lambda c=c: post(c)) for name, c in clients.items()}
+    tagger = clients["ours"].application.extensions["nametag"].tagger
+    toks = [t.text for t in tokenize(SENTENCE)]
+    ids, lengths, _, _ = pad(featurize(tagger.tables, [toks]))
+    probs = inference.probabilities(tagger.weights, ids, lengths)[:, 0]
+    out.update({
+        "tag_documents": per_call(lambda: tagger.tag_documents([toks])),
+        "tokenize": per_call(lambda: tokenize(SENTENCE)),
+        "featurize": per_call(lambda: featurize(tagger.tables, [toks])),
+        "network": per_call(lambda: inference.probabilities(tagger.weights, ids, lengths)),
+        "viterbi": per_call(lambda: tagger.decode(np.asarray(probs))),
+    })
+    return out
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def cold_starts(n: int) -> dict:
