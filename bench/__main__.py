@@ -17,6 +17,7 @@ for _var in THREAD_VARS:
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -32,6 +33,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="+", choices=("quality", "speed", "http", "cost", "training"),
                     help="run only these parts (for development; RESULTS.md then says which are missing)")
     args = ap.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every server, load client and training run we started is stopped
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     out = Path(args.out) if args.out else ROOT / "bench" / ("out" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
     parts = args.only or ["quality", "speed", "http", "cost", "training"]

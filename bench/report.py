@@ -195,10 +195,12 @@ def _http(r: dict) -> list[str]:
     c = h["cells"]
     out = ["## Service speed, over HTTP", "",
            "gunicorn with `service/gunicorn.conf.py` (its defaults: one worker per core, gthread, 2 threads, "
-           "keep-alive) on 127.0.0.1, one server at a time: ours (`service:create_app()`, default model, "
-           "info-level request log) and the floor, a bare Flask app echoing the JSON body "
-           "(`bench/floor_app.py`). Load from `bench/httpload.py` in its own process (keep-alive "
-           f"connections, one per concurrent client), {h['seconds']:g} s per cell after 20 warm-up requests; "
+           "keep-alive) on 127.0.0.1: ours (`service:create_app()`, default model, info-level request log) "
+           "and the floor, a bare Flask app echoing the JSON body (`bench/floor_app.py`), both up at once "
+           "and measured back to back in each cell. Load from `bench/httpload.py` in its own process "
+           f"(keep-alive connections, one per concurrent client), {h.get('rounds', 1)} round(s) of "
+           f"{h['seconds']:g} s per cell after 20 warm-up requests, medians over the rounds (the ratio is the "
+           "median of the per-round ratios); "
            f"a single non-200 answer fails the run. Payloads: one 25-token sentence `{{\"text\": ...}}`, and "
            "64 copies of it as `{\"inputs\": [...]}`. \"client\" is the load generator's CPU use, in cores: "
            "on 2 cores it competes with the server.", "",
