@@ -5,7 +5,8 @@ gunicorn ``Server`` (started with the ``start_gunicorn`` fixture).
 connection, until a request count or a deadline is reached, whichever comes
 first, and keeps one ``Result`` per request (with its start and end times and
 its client port). ``children``, ``connections`` and ``rss_kib`` read gunicorn's
-worker processes from /proc.
+worker processes from /proc; ``assert_no_leak`` fails on a stack trace or a
+filesystem path in an answer.
 """
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ import http.client
 import json
 import math
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 JSON = {"Content-Type": "application/json"}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a key for its reference answer
@@ -184,3 +187,16 @@ def connections(pid: int, port: int) -> set[int]:
         if int(local.split(":")[1], 16) == port and state != "0A" and inode in inodes:  # 0A: LISTEN
             out.add(int(remote.split(":")[1], 16))
     return out
+
+
+LEAKS = re.compile("|".join([
+    r"Traceback \(most recent call last\)", r'File "[^"]+", line \d+', r"\.py\b", "site-packages",
+    r"Werkzeug Debugger", r"__debugger__", re.escape(str(ROOT)),
+    r"(?<![\w.])/(?:work|home|root|tmp|usr|opt|etc|proc|var)/",
+]))
+
+
+def assert_no_leak(body: bytes | str) -> None:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    m = LEAKS.search(text)
+    assert m is None, f"leaks {m.group()!r}: {text[:300]}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from service import create_app
+from servers import assert_no_leak
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE = [ROOT / "model", ROOT / "service", ROOT / "bench", ROOT / "train.py"]
@@ -80,19 +80,6 @@ def test_np_load_always_refuses_pickle():
 
 
 # --- debug mode, traces and paths ----------------------------------------------
-
-LEAKS = re.compile("|".join([
-    r"Traceback \(most recent call last\)", r'File "[^"]+", line \d+', r"\.py\b", "site-packages",
-    r"Werkzeug Debugger", r"__debugger__", re.escape(str(ROOT)),
-    r"(?<![\w.])/(?:work|home|root|tmp|usr|opt|etc|proc|var)/",
-]))
-
-
-def assert_no_leak(body: bytes | str) -> None:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    m = LEAKS.search(text)
-    assert m is None, f"leaks {m.group()!r}: {text[:300]}"
-
 
 DEBUG_PROBES = [
     ("GET", "/healthz?debug=1", {}, None),
