@@ -65,6 +65,7 @@ def main(argv=None) -> int:
         log(f"bench: FAILED: {e}")
         return 1
     results["wall_s"] = time.perf_counter() - t0
+    results["load_avg_at_end"] = os.getloadavg()
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     (out / "RESULTS.md").write_text(report.render(results))
     log(f"wrote {out / 'RESULTS.md'} in {results['wall_s']:.0f} s")

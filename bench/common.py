@@ -20,11 +20,6 @@ def pinned_env(threads: int = 1) -> dict[str, str]:
     return dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
 
 
-def unpinned_env() -> dict[str, str]:
-    """The environment without our thread pins (what `make train` would see)."""
-    return {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
-
-
 def median(xs):
     return statistics.median(xs)
 

@@ -80,7 +80,9 @@ def render(r: dict) -> str:
         + ("**Quick mode: small samples, a CI smoke run — do not quote these numbers.**" if r["quick"] else ""),
         "",
         f"Machine: {env['cores']} cores ({env['cpu']}), {env['memory_gib']} GiB; "
-        f"load average at start {', '.join(f'{x:.1f}' for x in env['load_avg_at_start'])}. "
+        f"load average at start {', '.join(f'{x:.1f}' for x in env['load_avg_at_start'])}, at the end "
+        f"{', '.join(f'{x:.1f}' for x in r.get('load_avg_at_end', []))} (other jobs shared the machine: "
+        "read the ratios, measured side by side, before the absolute figures). "
         f"Python {env['python']}, {env['blas']}; "
         + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + f". Commit {env['git']}.",
         "",
@@ -269,7 +271,7 @@ def _training(r: dict) -> list[str]:
     t = r["training"]
     out = ["## Training", "",
            ("`train.py` on CoNLL-2003 train (dev for model selection) with the shipped model's flags, "
-            "BLAS threads at the machine default, one run at a time, each for as many epochs as the shipped "
+            "one BLAS thread, one run at a time, each for as many epochs as the shipped "
             f"model's best epoch ({t['best_epoch']}); for n_a = 128 that reproduces the shipped model. "
             "An epoch includes its dev evaluation; set-up is reading the data and building the feature "
             "tables. Each run is bounded in time (a run stopped at the limit says so)." if not t["quick"] else

@@ -2,8 +2,11 @@
 n_a = 64, 128, 256, each a real ``train.py`` run in its own process.
 
 Times come from when each "epoch N: ..." line reaches us (an epoch includes its
-dev evaluation, as in train.py's own log); BLAS threads are left at the
-machine's default, as ``make train`` runs.
+dev evaluation, as in train.py's own log). BLAS runs on one thread, as in the
+speed part and the service's workers: with OpenBLAS's default of one thread per
+core, an n_a = 256 epoch took anywhere from 34 s to 184 s on this 2-core machine
+while other jobs ran (its threads spin waiting for each other), which says more
+about the neighbours than about n_a.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from .common import ARTIFACT, DATA, PYTHON, ROOT, BenchError, median, unpinned_env
+from .common import ARTIFACT, DATA, PYTHON, ROOT, BenchError, median, pinned_env
 
 EPOCH = re.compile(r"^epoch (\d+): .* F1 ([0-9.]+)")
 
@@ -27,7 +30,7 @@ def train_run(out: Path, train: Path, dev: Path, n_a: int, epochs: int, timeout:
     cmd = [PYTHON, str(ROOT / "train.py"), "--train", str(train), "--dev", str(dev), "--out", str(out),
            "--n-a", str(n_a), "--epochs", str(epochs), "--no-progress", *extra]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=unpinned_env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=pinned_env(1), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     killer = threading.Timer(timeout, proc.kill)  # bounded: a stuck run is killed, then reported
     killer.start()
