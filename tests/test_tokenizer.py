@@ -17,7 +17,7 @@ from model.tokenizer import tokenize
     ("see http://x.com/a. and (www.y.org), a.b@c.com.",
      ["see", "http://x.com/a", ".", "and", "(", "www.y.org", ")", ",", "a.b@c.com", "."]),
     ("Café José e\u0301te\u0301 北京 👍🏽 👨\u200d👩\u200d👧", ["Café", "José", "e\u0301te\u0301", "北京", "👍🏽", "👨\u200d👩\u200d👧"]),
-    ("watched\u200bwas", ["watched", "\u200b", "was"]),
+    ("watched\u200bwas", ["watched\u200bwas"]),  # one token, as in WNUT-17 (invisible characters stay in their word)
     ("", []),
     (" \t\n ", []),
 ])
