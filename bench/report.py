@@ -205,16 +205,19 @@ def _http(r: dict) -> list[str]:
            "median of the per-round ratios); "
            f"a single non-200 answer fails the run. Payloads: one 25-token sentence `{{\"text\": ...}}`, and "
            "64 copies of it as `{\"inputs\": [...]}`. \"client\" is the load generator's CPU use, in cores: "
-           "on 2 cores it competes with the server.", "",
+           "on 2 cores it competes with the server; \"workers\" is each gunicorn worker's CPU use, busiest "
+           "first (keep-alive connections stay with the worker that accepted them).", "",
            "| payload | concurrency | ours rps | ours p50 / p99 ms | floor rps | floor p50 / p99 ms | "
-           "ours / floor rps | client cores (ours / floor) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+           "ours / floor rps | client cores (ours / floor) | ours' workers, cores |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for payload in ("1 sentence", "64 sentences"):
         for conc in (1, 16):
             o, f = c[f"ours|{payload}|{conc}"], c[f"floor|{payload}|{conc}"]
             ratio = c[f"ratio|{payload}|{conc}"]
             out.append(f"| {payload} | {conc} | {o['rps']:,.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
                        f"{f['rps']:,.0f} | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} | **{ratio:.0%}** | "
-                       f"{o['client_cpu_share']:.2f} / {f['client_cpu_share']:.2f} |")
+                       f"{o['client_cpu_share']:.2f} / {f['client_cpu_share']:.2f} | "
+                       f"{' + '.join(f'{x:.2f}' for x in o.get('worker_cores', []))} |")
     bar = c["ratio|1 sentence|16"]
     out += ["", f"Bar: one-sentence requests at concurrency 16 reach ≥ 70% of the floor's requests/s: "
             f"**{bar:.0%}** {_pass(bar >= 0.7)}. "

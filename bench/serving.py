@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .common import PYTHON, ROOT, BenchError, median
 from .floor_app import SENTENCE
-from .server import children, gunicorn, memory
+from .server import children, cpu_seconds, gunicorn, memory
 
 APPS = {"ours": ("service:create_app()", "/readyz"), "floor": ("bench.floor_app:create_app()", "/readyz")}
 PAYLOADS = {
@@ -74,11 +74,16 @@ def run(quick: bool = False, log=print) -> dict:
                 for c in CONCURRENCY:
                     for app_name, srv in servers.items():
                         url = f"http://127.0.0.1:{srv['port']}/tag"
+                        workers = children(srv["pid"])
+                        before, t0 = [cpu_seconds(w) for w in workers], time.perf_counter()
                         res = load(url, files[payload], c, seconds, max_requests)
+                        wall = time.perf_counter() - t0  # warm-up included, on both sides of the ratio
+                        res["worker_cores"] = [round((cpu_seconds(w) - b) / wall, 2)
+                                               for w, b in zip(workers, before)]  # each worker's CPU use
                         runs.setdefault((app_name, payload, c), []).append(res)
                         log(f"  http round {r + 1}/{rounds} {app_name:5s} {payload:12s} c={c:2d}: "
                             f"{res['rps']:8.1f} rps  p50 {res['p50_ms']:7.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
-                            f"(client {res['client_cpu_share']:.2f} cores)")
+                            f"(client {res['client_cpu_share']:.2f} cores, workers {res['worker_cores']})")
         workers = children(servers["ours"]["pid"])  # read after the load: all of them have forked by now
         cost = {"workers": len(workers), "master": memory(servers["ours"]["pid"]),
                 "per_worker": [memory(w) for w in workers]}
@@ -88,7 +93,9 @@ def run(quick: bool = False, log=print) -> dict:
             "rps": median([x["rps"] for x in rs]), "p50_ms": median([x["p50_ms"] for x in rs]),
             "p99_ms": median([x["p99_ms"] for x in rs]), "requests": sum(x["requests"] for x in rs),
             "statuses": {"200": sum(x["statuses"].get("200", 0) for x in rs)},
-            "client_cpu_share": median([x["client_cpu_share"] for x in rs]), "runs": rs}
+            "client_cpu_share": median([x["client_cpu_share"] for x in rs]),
+            "worker_cores": [median(col) for col in zip(*[sorted(x["worker_cores"], reverse=True) for x in rs])],
+            "runs": rs}
     for payload in PAYLOADS:
         for c in CONCURRENCY:
             pairs = zip(runs[("ours", payload, c)], runs[("floor", payload, c)])
