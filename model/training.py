@@ -30,7 +30,7 @@ class TrainConfig:
     lr_decay: float = 0.9  # learning rate multiplied by this after every epoch
     clip: float = 5.0
     word_dropout: float = 0.25
-    dropout: float = 0.25
+    dropout: float = 0.4
     patience: int = 4
     ema: float = 0.999  # decay of an exponential moving average of the weights; 0 = off
     seed: int = 1
