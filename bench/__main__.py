@@ -61,6 +61,8 @@ def main(argv=None) -> int:
         if "training" in parts:
             log("training ...")
             results["training"] = training.run(args.quick, log)
+        if report.artifact_version() != results["env"]["artifact"]:
+            raise BenchError("artifacts/default changed during the run (retrained?): run the bench again")
     except BenchError as e:
         log(f"bench: FAILED: {e}")
         return 1

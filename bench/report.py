@@ -49,12 +49,21 @@ def _git() -> str:
         return "unknown"
 
 
+def artifact_version() -> str:
+    """Name and weights checksum of the shipped artifact, from its meta.json."""
+    import json
+
+    from .common import ARTIFACT
+    meta = json.loads((ARTIFACT / "meta.json").read_text(encoding="utf-8"))
+    return f"{meta.get('name', '?')} {meta['weights_sha256'][:12]}"
+
+
 def environment() -> dict:
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cores": len(os.sched_getaffinity(0)), "cpu": _cpu_model(), "memory_gib": round(mem_gib, 1),
-        "python": platform.python_version(), "blas": _blas(), "git": _git(),
+        "python": platform.python_version(), "blas": _blas(), "git": _git(), "artifact": artifact_version(),
         "versions": {p: _version(p) for p in PACKAGES},
         "load_avg_at_start": os.getloadavg(),
     }
@@ -84,7 +93,8 @@ def render(r: dict) -> str:
         f"{', '.join(f'{x:.1f}' for x in r.get('load_avg_at_end', []))} (other jobs shared the machine: "
         "read the ratios, measured side by side, before the absolute figures). "
         f"Python {env['python']}, {env['blas']}; "
-        + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + f". Commit {env['git']}.",
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + f". Commit {env['git']}; "
+        f"model `artifacts/default` = {env['artifact']}.",
         "",
     ]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),

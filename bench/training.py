@@ -112,7 +112,7 @@ def run(quick: bool = False, log=print) -> dict:
             r = train_run(tmp / f"n_a{n_a}", train, dev, n_a, epochs, timeout, extra)
             log(f"    {r['per_epoch_s']:.1f} s per epoch, dev F1 " + ", ".join(f"{e['dev_f1']:.4f}" for e in r["epochs"])
                 + (" (stopped at the time limit)" if r["timed_out"] else ""))
-            reached = next((e for e in r["epochs"] if e["dev_f1"] >= target), None)
+            reached = next((e for e in r["epochs"] if e["dev_f1"] >= round(target, 4)), None)  # as logged
             r["reached"] = reached
             weights = r.pop("weights")
             r["same_bytes_as_shipped"] = (not quick and not r["timed_out"] and n_a == shipped["config"]["n_a"]
