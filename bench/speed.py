@@ -104,12 +104,7 @@ def after_stages(w, ids, lengths):
     t1 = time.perf_counter()
     a = inference.recurrence(x, w.W_aaT)
     t2 = time.perf_counter()
-    T_x, d, m, _ = a.shape
-    n_y = w.b_y.shape[0]
-    y = (a.reshape(T_x * d * m, -1) @ w.W_yaT).reshape(T_x, d, m, d * n_y)
-    scores = y[:, 0, :, :n_y] + w.b_y
-    if d == 2:
-        scores += y[::-1, 1, :, n_y:]
+    scores = inference.head(w, a)
     L.softmax(scores) if w.config.head == "softmax" else L.sigmoid(scores)
     t3 = time.perf_counter()
     return {"input lookup": t1 - t0, "recurrence": t2 - t1, "head + softmax": t3 - t2}

@@ -7,7 +7,9 @@ run for both directions at once:
 * the weights are laid out once per model (``prepare``), not per call: one
   C-contiguous lookup table ``[W_ax; W_ax_bw]ᵀ`` (n_x, d n_a), the transposed
   ``W_aa`` of each direction stacked as (d, n_a, n_a), the head as (n_a, d n_y);
-* the input projections of every step come from one lookup into that table;
+* the input projections of every step come from one lookup into that table,
+  where the smallest feature groups are *folded*: their rows are summed ahead of
+  time for every combination of values (``fold_plan``), 9 lookups a token, not 13;
 * the backward direction reads the time-reversed batch. Padding then comes
   *first* for it; its projections are zeroed so the state stays exactly 0
   until each sentence's own last token, as if every sentence were reversed
@@ -170,10 +172,17 @@ def forward(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
     ids : int (T_x, m, K), padded with 0.  lengths : (m,).
     """
-    T_x, m, _ = ids.shape
-    d = w.W_aaT.shape[0]
+    return head(w, recurrence(input_projections(w, ids, np.asarray(lengths)), w.W_aaT))
+
+
+def head(w: Weights, a: np.ndarray) -> np.ndarray:
+    """W_ya [a_fw<t>; a_bw<t>] + b_y from the states a : (T_x, d, m, n_a) -> (T_x, m, n_y).
+
+    One product for all states against both directions' columns; each direction
+    keeps its own half (a small waste: n_y is 3).
+    """
+    T_x, d, m, _ = a.shape
     n_y = w.b_y.shape[0]
-    a = recurrence(input_projections(w, ids, np.asarray(lengths)), w.W_aaT)  # (T_x, d, m, n_a)
     y = (a.reshape(T_x * d * m, -1) @ w.W_yaT).reshape(T_x, d, m, d * n_y)
     scores = y[:, 0, :, :n_y] + w.b_y  # (T_x, m, n_y)
     if d == 2:
