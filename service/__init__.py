@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         ARTIFACT=str(DEFAULT_ARTIFACT),
         LOG_LEVEL="info",
         LOAD_MODEL=True,  # False only in tests of readiness
+        BODY_TIMEOUT=30,  # seconds to receive a request body (408 after)
         **{key: getattr(defaults, attr) for key, attr in LIMIT_KEYS.items()},
     )
     app.config.from_prefixed_env("NAMETAG")
@@ -39,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     limits = _limits(app.config)
+    _check_timeout(app.config["BODY_TIMEOUT"])
     app.config["MAX_CONTENT_LENGTH"] = limits.max_body_bytes  # also enforced on chunked bodies
     log = requestlog.setup(str(app.config["LOG_LEVEL"]))
 
@@ -89,3 +91,10 @@ def _limits(config) -> Limits:
             raise SystemExit(EXIT_CANNOT_START)
         values[attr] = v
     return Limits(**values)
+
+
+def _check_timeout(v) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+        print(f"nametag: bad configuration NAMETAG_BODY_TIMEOUT={v!r}: expected a positive number of seconds",
+              file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CANNOT_START)

@@ -3,10 +3,14 @@ with a schema; ``doc`` records what a route answers, for /openapi.json."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+from contextlib import contextmanager, suppress
 from functools import wraps
 
 from flask import current_app, request
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge, ServiceUnavailable, UnsupportedMediaType
+from werkzeug.exceptions import (BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout,
+                                 ServiceUnavailable, UnsupportedMediaType)
 
 from .schemas import LimitsContext
 
@@ -43,12 +47,50 @@ def parse_json(raw: bytes):
         raise MalformedJSON(str(e)) from None
 
 
+@contextmanager
+def deadline(seconds: float):
+    """Yield a function telling whether `seconds` have passed; when they do, stop
+    reading the request (shut the socket's read side, so a blocked read returns).
+
+    gunicorn reads the body with no deadline of its own: without this, a client
+    sending its body a byte at a time holds a gthread thread for as long as it likes."""
+    sock = request.environ.get("gunicorn.socket")
+    fired = threading.Event()
+
+    def cut():
+        fired.set()
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RD)
+
+    timer = threading.Timer(seconds, cut) if sock is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield fired.is_set
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
 def read_body() -> bytes:
-    """The request body, at most MAX_CONTENT_LENGTH bytes, chunked or not (413 beyond)."""
-    data = request.get_data(cache=False)  # werkzeug stops at the limit without a Content-Length
-    limit = current_app.config["MAX_CONTENT_LENGTH"]
-    if request.content_length is None and len(data) >= limit and request.environ["wsgi.input"].read(1):
-        raise RequestEntityTooLarge()
+    """The request body, at most MAX_CONTENT_LENGTH bytes, chunked or not (413 beyond),
+    within BODY_TIMEOUT seconds (408 beyond); 400 when it cannot be read (bad chunking)."""
+    timeout = current_app.config["BODY_TIMEOUT"]
+    with deadline(timeout) as expired:
+        try:
+            data = request.get_data(cache=False)  # werkzeug stops at the limit without a Content-Length
+            limit = current_app.config["MAX_CONTENT_LENGTH"]
+            if request.content_length is None and len(data) >= limit and request.environ["wsgi.input"].read(1):
+                raise RequestEntityTooLarge()
+        except Exception as e:  # gunicorn's InvalidChunkSize, NoMoreData...; werkzeug's ClientDisconnected
+            if not expired():
+                if isinstance(e, HTTPException) and e.code != 400:
+                    raise
+                raise BadRequest("The request body could not be read (malformed chunked encoding, "
+                                 "or shorter than its Content-Length).") from None
+        if expired():  # whatever was read is a cut-off body
+            raise RequestTimeout(f"The request body did not arrive within {timeout} seconds.")
     return data
 
 
