@@ -10,7 +10,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from . import schemas
 
 COMMON_ERRORS = (404, 405, 500)
-BODY_ERRORS = (400, 413, 415, 422)
+BODY_ERRORS = (400, 408, 413, 415, 422)  # 408: body not received within NAMETAG_BODY_TIMEOUT
 
 
 def _schema_name(schema) -> str:
