@@ -8,33 +8,33 @@ Sigmoid head: a threshold; a name is a maximal run of tokens above it.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .data import B, I, O
 
-# allowed[i, j]: may tag j follow tag i?  (rows/cols: O, B-PER, I-PER)
-_ALLOWED = np.array([[1, 1, 0],
-                     [1, 1, 1],
-                     [1, 1, 1]], dtype=bool)
-_START = np.array([True, True, False])
-
 
 def viterbi(probs: np.ndarray) -> list[int]:
-    """Best valid tag path of one sentence. probs : (T_x, 3) -> T_x tags."""
-    T_x = probs.shape[0]
-    if T_x == 0:
+    """Best valid tag path of one sentence. probs : (T_x, 3) -> T_x tags.
+
+    Three states, so the recursion runs on plain Python floats: NumPy calls on
+    3x3 arrays cost more than the arithmetic. Ties go to the lower tag id.
+    """
+    if len(probs) == 0:
         return []
-    log_p = np.log(np.maximum(probs.astype(np.float64), 1e-30))
-    trans = np.where(_ALLOWED, 0.0, -np.inf)
-    score = np.where(_START, log_p[0], -np.inf)
-    back = np.empty((T_x, 3), dtype=np.int64)
-    for t in range(1, T_x):
-        cand = score[:, None] + trans  # (3 prev, 3 next)
-        back[t] = cand.argmax(axis=0)
-        score = cand.max(axis=0) + log_p[t]
-    path = [int(score.argmax())]
-    for t in range(T_x - 1, 0, -1):
-        path.append(int(back[t, path[-1]]))
+    log_p = np.log(np.maximum(probs.astype(np.float64), 1e-30)).tolist()
+    score = (log_p[0][O], log_p[0][B], -math.inf)  # no sentence-initial I-PER
+    back = []
+    for lo, lb, li in log_p[1:]:
+        s_o, s_b, s_i = score
+        k = O if s_o >= s_b and s_o >= s_i else (B if s_b >= s_i else I)  # any tag may precede O or B
+        j = B if s_b >= s_i else I  # only B or I may precede I (no O -> I-PER)
+        back.append((k, k, j))
+        score = (score[k] + lo, score[k] + lb, score[j] + li)
+    path = [max(range(3), key=lambda t: (score[t], -t))]
+    for ptr in reversed(back):
+        path.append(ptr[path[-1]])
     return path[::-1]
 
 

@@ -21,6 +21,7 @@ from disk at inference.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import re
@@ -89,9 +90,23 @@ class FeatureTables:
     first_names: dict[str, int]  # NAME -> frequency bin
     last_names: dict[str, int]  # NAME -> frequency bin
 
+    def __post_init__(self):
+        self._unk = {g: self.index.get(g + "=<unk>", PAD) for g in GROUPS}
+        # The word-only features of a word form never change: compute them once per form.
+        # Bounded, so a stream of unseen words cannot grow memory; thread-safe in CPython.
+        self.word_ids = functools.lru_cache(maxsize=1 << 15)(self._word_ids)
+
     @property
     def n_x(self) -> int:
         return len(self.index) + 1  # + PAD
+
+    def id(self, group: str, value: str) -> int:
+        """The id of "group=value", or of the group's <unk>."""
+        return self.index.get(group + "=" + value) or self._unk[group]
+
+    def _word_ids(self, w: str) -> tuple[int, ...]:
+        vals = word_values(w, self.first_names, self.last_names)
+        return tuple(self.index.get(v) or self._unk[g] for g, v in zip(WORD_GROUPS, vals))
 
     def to_json(self) -> dict:
         return {"index": sorted(self.index, key=self.index.get),
@@ -103,22 +118,24 @@ class FeatureTables:
                    first_names=dict(obj["first_names"]), last_names=dict(obj["last_names"]))
 
 
-def token_values(tokens: list[str], tables_fn, tables_ln, doc_names: set[str]) -> list[list[str]]:
-    """The K feature strings ("group=value") of each token of one sentence."""
-    rows = []
-    for i, w in enumerate(map(visible, tokens)):
-        low = w.lower()
-        key = name_key(w)
-        rows.append([
-            "word=" + normalise(w),
-            "shape=" + shape(w),
+WORD_GROUPS = ("word", "shape", "p1", "p2", "p3", "s1", "s2", "s3", "s4", "fn", "ln")  # context-free
+
+
+def word_values(w: str, tables_fn, tables_ln) -> list[str]:
+    """The feature strings of the WORD_GROUPS, which depend on the word form alone."""
+    low, key = w.lower(), name_key(w)
+    return ["word=" + normalise(w), "shape=" + shape(w),
             "p1=" + low[:1], "p2=" + low[:2], "p3=" + low[:3],
             "s1=" + low[-1:], "s2=" + low[-2:], "s3=" + low[-3:], "s4=" + low[-4:],
-            "case=" + case_class(w, i == 0),
-            "fn=" + str(tables_fn.get(key, "none")),
-            "ln=" + str(tables_ln.get(key, "none")),
-            "doc=" + doc_value(w, doc_names),
-        ])
+            "fn=" + str(tables_fn.get(key, "none")), "ln=" + str(tables_ln.get(key, "none"))]
+
+
+def token_values(tokens: list[str], tables_fn, tables_ln, doc_names: set[str]) -> list[list[str]]:
+    """The K feature strings ("group=value") of each token of one sentence, in GROUPS order."""
+    rows = []
+    for i, w in enumerate(map(visible, tokens)):
+        v = word_values(w, tables_fn, tables_ln)
+        rows.append(v[:9] + ["case=" + case_class(w, i == 0), v[9], v[10], "doc=" + doc_value(w, doc_names)])
     return rows
 
 
@@ -150,7 +167,8 @@ def doc_value(w: str, names: set[str]) -> str:
 
 
 def featurize(tables: FeatureTables, sentences: list[list[str]], doc_sets: list[set[str]] | None = None):
-    """Feature ids of each sentence: a list of int32 arrays (T_x, K).
+    """Feature ids of each sentence: a list of int32 arrays (T_x, K), the ids of
+    token_values() (word-only ids from the per-form cache).
 
     doc_sets gives, per sentence, its document's doc_names() set (None: each
     sentence is its own document).
@@ -158,10 +176,12 @@ def featurize(tables: FeatureTables, sentences: list[list[str]], doc_sets: list[
     out = []
     for j, toks in enumerate(sentences):
         names = doc_sets[j] if doc_sets is not None else doc_names([toks], tables.first_names)
-        vals = token_values(toks, tables.first_names, tables.last_names, names)
-        ids = np.array([[tables.index.get(v) or tables.index[g + "=<unk>"]
-                         for g, v in zip(GROUPS, row)] for row in vals], dtype=np.int32)
-        out.append(ids.reshape(len(toks), K))
+        rows = []
+        for i, w in enumerate(map(visible, toks)):
+            a = tables.word_ids(w)
+            rows.append((*a[:9], tables.id("case", case_class(w, i == 0)), a[9], a[10],
+                         tables.id("doc", doc_value(w, names))))
+        out.append(np.array(rows, dtype=np.int32).reshape(len(toks), K))
     return out
 
 
@@ -206,7 +226,6 @@ def build_tables(sentences: list[list[str]], docs: list[int], first_names, last_
                  min_word: int = 2, min_feature: int = 3) -> FeatureTables:
     """Feature index from the training sentences: words seen >= min_word times,
     other values seen >= min_feature times, plus one "<unk>" per group."""
-    partial = FeatureTables({}, first_names, last_names)
     doc_sets = document_sets(docs, sentences, first_names)
     counts: Counter = Counter()
     for toks, names in zip(sentences, doc_sets):
@@ -214,8 +233,7 @@ def build_tables(sentences: list[list[str]], docs: list[int], first_names, last_
             counts.update(row)
     keep = [v for v, c in counts.items() if c >= (min_word if v.startswith("word=") else min_feature)]
     keep = sorted(keep) + [g + "=<unk>" for g in GROUPS]
-    partial.index = {v: i + 1 for i, v in enumerate(keep)}
-    return partial
+    return FeatureTables({v: i + 1 for i, v in enumerate(keep)}, first_names, last_names)
 
 
 def pad(feats: list[np.ndarray], tags: list[list[int]] | None = None):

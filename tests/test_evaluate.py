@@ -105,6 +105,17 @@ def test_viterbi_never_starts_a_name_with_i():
         assert t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))
 
 
+def test_viterbi_is_the_best_valid_path_by_brute_force():
+    import itertools
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        p = rng.dirichlet([0.5, 0.5, 0.5], size=rng.integers(1, 7))
+        valid = [t for t in itertools.product(range(3), repeat=len(p))
+                 if t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))]
+        best = max(valid, key=lambda t: sum(np.log(p[i, k]) for i, k in enumerate(t)))
+        assert viterbi(p) == list(best)
+
+
 def test_threshold_tags_and_spans():
     assert threshold_tags(np.array([0.9, 0.8, 0.1, 0.7]), 0.5) == [1, 2, 0, 1]
     assert spans([1, 2, 0, 1, 1, 2]) == [(0, 2), (3, 4), (4, 6)]
