@@ -3,8 +3,10 @@ with a schema; ``doc`` records what a route answers, for /openapi.json."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
+import time
 from contextlib import contextmanager, suppress
 from functools import wraps
 
@@ -47,30 +49,66 @@ def parse_json(raw: bytes):
         raise MalformedJSON(str(e)) from None
 
 
+class _Watchdog:
+    """One thread per worker process that cuts off request bodies past their deadline.
+
+    Registering a socket costs a dict insert under a lock; a thread per request
+    (threading.Timer) cost more than the JSON parsing. Started lazily in the
+    process that serves (never in a gunicorn master before fork).
+    """
+
+    TICK = 0.1  # seconds: how late past its deadline a body may be cut
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._watched: dict[int, tuple[float, socket.socket, threading.Event]] = {}
+        self._pid = None
+
+    def watch(self, sock, seconds: float) -> tuple[int, threading.Event]:
+        fired = threading.Event()
+        with self._lock:
+            if self._pid != os.getpid():  # first use in this process: start its thread
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="nametag-body-deadline", daemon=True).start()
+            key = id(fired)
+            self._watched[key] = (time.monotonic() + seconds, sock, fired)
+        return key, fired
+
+    def unwatch(self, key: int) -> None:
+        with self._lock:
+            self._watched.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                due = [k for k, (when, _, _) in self._watched.items() if when <= now]
+                expired = [self._watched.pop(k) for k in due]
+            for _, sock, fired in expired:
+                fired.set()
+                with suppress(OSError):
+                    sock.shutdown(socket.SHUT_RD)  # a blocked read returns at once
+
+
+_WATCHDOG = _Watchdog()
+
+
 @contextmanager
 def deadline(seconds: float):
     """Yield a function telling whether `seconds` have passed; when they do, stop
     reading the request (shut the socket's read side, so a blocked read returns).
-
     gunicorn reads the body with no deadline of its own: without this, a client
     sending its body a byte at a time holds a gthread thread for as long as it likes."""
     sock = request.environ.get("gunicorn.socket")
-    fired = threading.Event()
-
-    def cut():
-        fired.set()
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RD)
-
-    timer = threading.Timer(seconds, cut) if sock is not None else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
+    if sock is None:  # not under gunicorn (tests, other servers): nothing to cut
+        yield lambda: False
+        return
+    key, fired = _WATCHDOG.watch(sock, seconds)
     try:
         yield fired.is_set
     finally:
-        if timer is not None:
-            timer.cancel()
+        _WATCHDOG.unwatch(key)
 
 
 def read_body() -> bytes:
