@@ -18,10 +18,17 @@ pytestmark = pytest.mark.slow
 SEED = "Harry Potter and Hermione Granger invented a new spell."
 
 
-def worker_pids(server) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.proc.pid)],
-                         capture_output=True, text=True).stdout
-    return [int(p) for p in out.split()]
+def worker_pids(server, expect: int = 2, timeout: float = 10.0) -> list[int]:
+    """The master's worker pids, once `expect` of them are up (ready answers as soon
+    as the first worker is; the second may still be forking), or what there is then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.proc.pid)],
+                             capture_output=True, text=True).stdout
+        pids = [int(p) for p in out.split()]
+        if len(pids) >= expect or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
 
 
 def probe_app():
