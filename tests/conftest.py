@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from service import create_app
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_ARTIFACT = ROOT / "artifacts" / "default"
+from support import DEFAULT_ARTIFACT, ROOT
 
 
 @pytest.fixture(scope="session")

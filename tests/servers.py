@@ -22,8 +22,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from support import ROOT
+
 JSON = {"Content-Type": "application/json"}
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: a key for its reference answer

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from support import DEFAULT_ARTIFACT
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +144,7 @@ def test_graceful_shutdown_finishes_in_flight_requests(start_gunicorn):
 
 
 def _broken_artifact(tmp_path: Path) -> Path:
-    src = Path(__file__).resolve().parent.parent / "artifacts" / "default"
+    src = DEFAULT_ARTIFACT
     art = tmp_path / "broken"
     art.mkdir()
     shutil.copy(src / "meta.json", art / "meta.json")

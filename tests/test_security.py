@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from servers import assert_no_leak
+from support import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CODE = [ROOT / "model", ROOT / "service", ROOT / "bench", ROOT / "train.py"]
 LOCKS = [ROOT / "requirements.lock", ROOT / "requirements-dev.lock"]
 
