@@ -28,7 +28,7 @@ from model.artifact import ArtifactError, load  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, format_of  # noqa: E402
 from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
-from .tagging import Options, tagger  # noqa: E402
+from .tagging import Options, tagger, warm  # noqa: E402
 
 EXIT_USAGE = 2
 
@@ -143,7 +143,7 @@ def tag(args) -> int:
             if args.workers is not None and args.workers < 1:
                 raise Fatal("--workers: give at least 1")
             client = open_client(args)
-            client.run(tagger, args.artifact)  # each worker loads the model once, now
+            client.run(warm, args.artifact)  # each worker loads the model once, now
             stats["startup_s"] = time.perf_counter() - t0
         bar = Progress(sum(s.size or 0 for s in srcs) or None, args.quiet)
         t1 = time.perf_counter()
@@ -190,10 +190,9 @@ def tag(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def run(argv=None) -> int:
+    """The command, without touching signal handlers: its exit status."""
     args = build_parser().parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the temporary output is removed
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         return tag(args)
     except (Fatal, InputError, ArtifactError, ValueError, OSError) as e:
@@ -204,5 +203,11 @@ def main(argv=None) -> int:
         return 130
 
 
+def main() -> None:
+    # SIGTERM unwinds like Ctrl-C, so the temporary output is removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    sys.exit(run())
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

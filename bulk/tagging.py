@@ -38,6 +38,12 @@ def tagger(artifact: str) -> Tagger:
         return _taggers[artifact]
 
 
+def warm(artifact: str) -> int:
+    """Load the model now (Client.run on every worker at start-up); the number of loads."""
+    tagger(artifact)
+    return len(_loads)
+
+
 def loads() -> list[str]:
     """The artifacts this process has loaded, one entry per load."""
     return list(_loads)
