@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from model.artifact import load
 from model.tagger import Tagged, Tagger
-from service.predictor import DEFAULT_ARTIFACT
+from service.config import DEFAULT_ARTIFACT
 
 from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc
 CHUNK_TOKENS = 16384  # tokens per Tagger call: big batches, bounded memory
