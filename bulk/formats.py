@@ -40,14 +40,17 @@ class Doc(NamedTuple):
 
     record     what the output record starts from (the input object for JSONL)
     text       the text that token offsets refer to
-    tokens     (T_x,) tokens with their offsets into text
+    words      (T_x,) the tokens' texts
     sentences  (start, end) token ranges, one per sentence
+    tokens     (T_x,) tokens with their offsets into text; None for CoNLL input,
+               whose text is the words joined by spaces (made only for JSONL output)
     header     True if the record is a document of its own in CoNLL output
     """
     record: dict
     text: str
-    tokens: list[Token]
+    words: list[str]
     sentences: list[tuple[int, int]]
+    tokens: list[Token] | None
     header: bool = True
 
 
@@ -69,7 +72,8 @@ def format_of(path: str, given: str | None, table: dict[str, str], what: str) ->
 
 def text_doc(record: dict, text: str) -> Doc:
     tokens = tokenize(text)
-    return Doc(record, text, tokens, split_sentences([t.text for t in tokens]))
+    words = [t.text for t in tokens]
+    return Doc(record, text, words, split_sentences(words), tokens)
 
 
 def _lines(block: str) -> list[str]:
@@ -121,12 +125,13 @@ def parse_conll(block: str, text_key: str) -> Iterator[Doc | Bad]:
     check = _NOT_UTF8.search(block) is not None
 
     def doc() -> Doc:
-        text, tokens = join_tokens([w for s in sentences for w in s])
+        words = [w for s in sentences for w in s]
         bounds, start = [], 0
         for s in sentences:
             bounds.append((start, start + len(s)))
             start += len(s)
-        return Doc({text_key: text}, text, tokens, bounds, header)
+        text = " ".join(words)
+        return Doc({text_key: text}, text, words, bounds, None, header)
 
     for n, line in enumerate(_lines(block), 1):
         cols = line.split()
@@ -164,7 +169,8 @@ def dumps(record: dict) -> str:
 
 def tagged_record(doc: Doc, tagged: Tagged, tokens: bool) -> dict:
     """The record plus ``entities`` (and ``tokens``, ``labels``), as POST /tag answers."""
-    res = result(doc.text, doc.tokens, tagged)
+    offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
+    res = result(doc.text, offsets, tagged)
     out = dict(doc.record, entities=res["entities"])
     if tokens:
         out.update(tokens=res["tokens"], labels=res["labels"])
@@ -178,7 +184,7 @@ def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool) -> str:
 def render_conll(doc: Doc, tagged: Tagged, tokens: bool) -> str:
     parts = [f"{DOCSTART} O\n\n"] if doc.header else []
     for s, e in doc.sentences:
-        parts.extend(f"{doc.tokens[i].text} {TAGS[tagged.tags[i]]}\n" for i in range(s, e))
+        parts.extend(f"{doc.words[i]} {TAGS[tagged.tags[i]]}\n" for i in range(s, e))
         parts.append("\n")
     return "".join(parts)
 

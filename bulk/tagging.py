@@ -84,9 +84,8 @@ def tag_docs(tag: Tagger, docs: list[Doc]) -> list[Tagged]:
     """Tag records; sentences of one record share document features."""
     sentences, ids = [], []
     for d, doc in enumerate(docs):
-        words = [t.text for t in doc.tokens]
         for s, e in doc.sentences:
-            sentences.append(words[s:e])
+            sentences.append(doc.words[s:e])
             ids.append(d)
     out = [Tagged([], []) for _ in docs]
     for d, t in zip(ids, tag.tag_sentences(sentences, ids)):
@@ -100,7 +99,7 @@ def chunks(items: Iterable[Doc | Bad], size: int = CHUNK_TOKENS) -> Iterable[lis
     chunk, n = [], 0
     for item in items:
         chunk.append(item)
-        n += len(item.tokens) if isinstance(item, Doc) else 0
+        n += len(item.words) if isinstance(item, Doc) else 0
         if n >= size:
             yield chunk
             chunk, n = [], 0
@@ -118,7 +117,7 @@ def tag_block(pieces: Iterable[str], opts: Options, first: bool = True,
     for chunk in chunks(PARSERS[opts.in_format](text, opts.text_key)):
         docs = [d for d in chunk if isinstance(d, Doc)]
         bad.extend(b for b in chunk if isinstance(b, Bad))
-        n_tok = sum(len(d.tokens) for d in docs)
+        n_tok = sum(len(d.words) for d in docs)
         for doc, tagged in zip(docs, tag_docs(tag, docs)):
             out.append(render(doc, tagged, opts.tokens))
             names += len(tagged.spans)
