@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from harness import (SEED_NAMES, SEED_TEXT, SEED_TOKENS, Gunicorn, ServerError, http_status, percentile,
+from harness import (DEFAULT_ARTIFACT, SEED_NAMES, SEED_TEXT, SEED_TOKENS, Gunicorn, ServerError, http_status, percentile,
                      wait_workers)
 
 
@@ -26,6 +26,12 @@ def test_percentile_refuses_a_fraction_above_one_and_gives_nan_for_nothing():
         percentile([1.0, 2.0], -0.5)
     assert math.isnan(percentile([], 50))
     assert percentile(range(1, 101), 99) == 99 and percentile(range(1, 101), 0.99) == 1  # percent, not a fraction
+
+
+def test_the_harness_artifact_is_the_service_default():
+    from service.config import DEFAULT_ARTIFACT as SERVICE_DEFAULT
+
+    assert DEFAULT_ARTIFACT == SERVICE_DEFAULT
 
 
 def test_seed_names_are_spans_of_the_seed_text():
