@@ -39,8 +39,9 @@ from model.data import read_conll
 from model.metrics import score
 from model.tagger import Tagger
 
-from .common import ARTIFACT, CONLL_TEST, DATA, PYTHON, ROOT, BenchError, median, pinned_env
-from .server import gunicorn
+from harness import DATA, DEFAULT_ARTIFACT as ARTIFACT, ROOT, Gunicorn
+
+from .common import CONLL_TEST, PYTHON, BenchError, median, pinned_env
 
 NAMETAG = str(Path(PYTHON).parent / "nametag")
 SOURCES = [DATA / c / f"{s}.conll" for c in ("conll2003", "wnut17") for s in ("train", "dev", "test")]
@@ -112,9 +113,11 @@ def http_rate(texts: list[str], threads: int = 4) -> dict:
     """tokens/s through POST /tag, 64 texts a request, `threads` keep-alive clients."""
     bodies = [json.dumps({"inputs": [{"text": t} for t in texts[i:i + BATCH]]}).encode()
               for i in range(0, len(texts), BATCH)]
-    with gunicorn("service:create_app()", "/readyz") as srv:
+    with Gunicorn(workers=2) as srv:
+        srv.wait_ready(timeout=60)
+
         def send(part: list[bytes]) -> int:
-            conn, n = http.client.HTTPConnection("127.0.0.1", srv["port"], timeout=60), 0
+            conn, n = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60), 0
             for body in part:
                 conn.request("POST", "/tag", body, {"Content-Type": "application/json"})
                 resp = conn.getresponse()

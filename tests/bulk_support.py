@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from model.data import read_conll
-from support import DATA, ROOT
+from harness import DATA, ROOT
 
 NAMETAG = str(Path(sys.executable).parent / "nametag")
 CONLL_TEST = DATA / "conll2003" / "test.conll"

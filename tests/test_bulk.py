@@ -17,7 +17,7 @@ from model.artifact import load
 from model.data import read_conll
 from model.metrics import score
 from model.tagger import Tagger
-from support import DEFAULT_ARTIFACT
+from harness import DEFAULT_ARTIFACT
 
 
 @pytest.fixture(scope="module")

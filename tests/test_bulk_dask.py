@@ -16,7 +16,7 @@ import pytest
 
 from bulk_support import CONLL_TEST, NAMETAG, nametag, texts, write_jsonl
 from model.data import read_conll
-from support import DEFAULT_ARTIFACT
+from harness import DEFAULT_ARTIFACT
 
 pytestmark = pytest.mark.slow
 
