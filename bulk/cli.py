@@ -25,12 +25,14 @@ import uuid  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
 from model.artifact import ArtifactError, load  # noqa: E402
+from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator  # noqa: E402
 
-from .formats import OUTPUT_FORMATS, format_of  # noqa: E402
+from .formats import OUTPUT_FORMATS, Redaction, format_of  # noqa: E402
 from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
 from .tagging import Options, tagger, warm  # noqa: E402
 
 EXIT_USAGE = 2
+MIN_KEY_BYTES = 16  # the service's minimum for NAMETAG_REDACT_KEY: shorter HMAC keys can be guessed
 
 
 class Fatal(Exception):
@@ -58,6 +60,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="input format (default: by extension; txt for standard input)")
     p.add_argument("--text-key", default="text", help="the JSONL key holding the text (default: text)")
     p.add_argument("--tokens", action="store_true", help="JSONL output: add the tokens and their labels")
+    p.add_argument("--redact", choices=OPERATORS, metavar="OPERATOR",
+                   help="JSONL out with the names taken out of the text: replace, mask, pseudonym or "
+                        "hash (its HMAC key from NAMETAG_REDACT_KEY), as POST /redact")
+    p.add_argument("--replacement", default=DEFAULT_REPLACEMENT,
+                   help=f"--redact replace: what a name becomes (default: {DEFAULT_REPLACEMENT})")
+    p.add_argument("--mask-char", default=DEFAULT_MASK_CHAR,
+                   help=f"--redact mask: the character (default: {DEFAULT_MASK_CHAR})")
+    p.add_argument("--allow", action="append", default=[], metavar="NAME",
+                   help="--redact: never redact this name (case-insensitive; repeat the flag for more)")
+    p.add_argument("--deny", action="append", default=[], metavar="NAME",
+                   help="--redact: always redact this name where it occurs as a whole word")
     p.add_argument("--artifact", default=Options._field_defaults["artifact"],
                    help="model artifact directory (default: the shipped model)")
     p.add_argument("--strict", action="store_true", help="a malformed line is an error (exit 2)")
@@ -117,12 +130,27 @@ class Progress:
         self.bar.write(line, file=sys.stderr)
 
 
+def redaction(args, out_format: str) -> Redaction | None:
+    """--redact's operator and lists (RedactError, a ValueError, when they cannot run)."""
+    if args.redact is None:
+        return None
+    if out_format != "jsonl":
+        raise Fatal("--redact writes JSONL (the redacted text); give a .jsonl output or --format jsonl")
+    key = os.environ.get("NAMETAG_REDACT_KEY", "").encode() or None
+    if key is not None and len(key) < MIN_KEY_BYTES:
+        raise Fatal(f"NAMETAG_REDACT_KEY: expected at least {MIN_KEY_BYTES} bytes (as the service)")
+    op = Operator(args.redact, args.replacement, args.mask_char, key)
+    return Redaction(op, tuple(args.allow), tuple(args.deny))
+
+
 def open_client(args):
     import logging
 
     from distributed import Client, LocalCluster
     if args.scheduler:
-        return Client(args.scheduler, timeout="30s")
+        client = Client(args.scheduler, timeout="30s")
+        client.wait_for_workers(1, timeout=60)
+        return client
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, silence_logs=logging.ERROR)
     return Client(cluster)
@@ -133,7 +161,7 @@ def tag(args) -> int:
     out_format = format_of(args.output, args.format, OUTPUT_FORMATS, "output") \
         if args.output != "-" or args.format else "jsonl"
     srcs = sources(args.inputs, args.input_format)
-    opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens)
+    opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens, redaction(args, out_format))
     client, stats = None, {"workers": {}}
     try:
         if args.workers is None and args.scheduler is None:

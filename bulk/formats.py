@@ -25,9 +25,10 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from model.data import TAGS
+from model.redact import Operator, Pseudonyms, Span, apply_lists, redact
 from model.tagger import Tagged, split_sentences
 from model.tokenizer import Token, tokenize
-from service.response import join_tokens, result
+from service.response import SCORE_DIGITS, join_tokens, result
 
 INPUT_FORMATS = {".jsonl": "jsonl", ".txt": "txt", ".conll": "conll"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".conll": "conll"}
@@ -179,6 +180,25 @@ def tagged_record(doc: Doc, tagged: Tagged, tokens: bool) -> dict:
 
 def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool) -> str:
     return dumps(tagged_record(doc, tagged, tokens)) + "\n"
+
+
+class Redaction(NamedTuple):
+    """What --redact asks for: model.redact's operator and the allow and deny lists."""
+    operator: Operator
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+
+def redacted_record(doc: Doc, tagged: Tagged, how: Redaction, text_key: str) -> tuple[dict, int]:
+    """The record with its text redacted, plus ``redactions`` (one item per name
+    replaced, code-point offsets into the input and the output text); pseudonyms
+    are numbered per record. Also the number of names replaced."""
+    offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
+    spans = [Span(offsets[s].start, offsets[e - 1].end, sum(tagged.scores[s:e]) / (e - s))
+             for s, e in tagged.spans]
+    red = redact(doc.text, apply_lists(doc.text, spans, how.allow, how.deny), how.operator, Pseudonyms())
+    items = [dict(i._asdict(), score=round(float(i.score), SCORE_DIGITS)) for i in red.items]
+    return dict(doc.record, **{text_key: red.text}, redactions=items), len(items)
 
 
 def render_conll(doc: Doc, tagged: Tagged, tokens: bool) -> str:

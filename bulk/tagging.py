@@ -21,7 +21,7 @@ from model.artifact import load
 from model.tagger import Tagged, Tagger
 from service.config import DEFAULT_ARTIFACT
 
-from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc
+from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc, Redaction, dumps, redacted_record
 CHUNK_TOKENS = 16384  # tokens per Tagger call: big batches, bounded memory
 
 _taggers: dict[str, Tagger] = {}
@@ -56,6 +56,7 @@ class Options(NamedTuple):
     artifact: str = str(DEFAULT_ARTIFACT)
     text_key: str = "text"
     tokens: bool = False
+    redact: Redaction | None = None  # JSONL out, the text redacted instead of entities added
 
 
 class Part(NamedTuple):
@@ -119,8 +120,13 @@ def tag_block(pieces: Iterable[str], opts: Options, first: bool = True,
         bad.extend(b for b in chunk if isinstance(b, Bad))
         n_tok = sum(len(d.words) for d in docs)
         for doc, tagged in zip(docs, tag_docs(tag, docs)):
-            out.append(render(doc, tagged, opts.tokens))
-            names += len(tagged.spans)
+            if opts.redact is None:
+                out.append(render(doc, tagged, opts.tokens))
+                names += len(tagged.spans)
+            else:
+                record, n = redacted_record(doc, tagged, opts.redact, opts.text_key)
+                out.append(dumps(record) + "\n")
+                names += n
         records, tokens = records + len(docs), tokens + n_tok
         if progress:
             progress(len(docs), n_tok)

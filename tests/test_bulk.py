@@ -104,6 +104,31 @@ def test_strict_makes_the_first_malformed_line_an_error(tmp_path, capsys):
     assert os.listdir(tmp_path) == ["in.jsonl"]  # no output, no temporary file
 
 
+def test_redact_writes_the_redacted_text(tmp_path, monkeypatch, capsys):
+    src = write_jsonl(tmp_path / "in.jsonl", ["Angela Merkel met Barack Obama in Berlin and Merkel left.",
+                                              "No names here."])
+    out = tmp_path / "out.jsonl"
+    assert cli.run(["tag", str(src), "-o", str(out), "--redact", "pseudonym"]) == 0
+    first, second = read_jsonl(out)
+    assert first["text"] == "<PERSON_1> met <PERSON_2> in Berlin and <PERSON_1> left." and first["id"] == 0
+    assert [(i["text"], i["start"], i["replacement"]) for i in first["redactions"]] == [
+        ("Angela Merkel", 0, "<PERSON_1>"), ("Barack Obama", 18, "<PERSON_2>"), ("Merkel", 45, "<PERSON_1>")]
+    assert all(first["text"][i["out_start"]:i["out_end"]] == i["replacement"] for i in first["redactions"])
+    assert second == {"id": 1, "text": "No names here.", "redactions": []}
+    assert "3 names" in capsys.readouterr().err
+    assert cli.run(["tag", str(src), "-o", str(out), "--redact", "mask", "--allow", "barack obama",
+                    "--deny", "Berlin"]) == 0
+    assert read_jsonl(out)[0]["text"] == "****** ****** met Barack Obama in ****** and ****** left."
+    assert cli.run(["tag", str(src), "-o", str(out), "--redact", "hash"]) == 2
+    assert "needs a key" in capsys.readouterr().err
+    monkeypatch.setenv("NAMETAG_REDACT_KEY", "k" * 16)
+    assert cli.run(["tag", str(src), "-o", str(out), "--redact", "hash"]) == 0
+    hashed = read_jsonl(out)[0]["text"]
+    assert hashed.count(" met ") == 1 and len(hashed.split()[0]) == 16 and "Merkel" not in hashed
+    assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.conll"), "--redact", "replace"]) == 2
+    assert "--redact writes JSONL" in capsys.readouterr().err
+
+
 def test_parsers_report_line_numbers_inside_a_block():
     assert list(parse_jsonl('{"text": "a"}\n\n{bad\n', "text"))[1] == Bad(3, "not valid JSON (Expecting "
                                                                           "property name enclosed in double "
