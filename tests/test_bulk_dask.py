@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 from bulk_support import CONLL_TEST, NAMETAG, nametag, texts, write_jsonl
 from model.data import read_conll
-from harness import DEFAULT_ARTIFACT
+from harness import DEFAULT_ARTIFACT, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -50,6 +52,32 @@ def _counts(stderr: str) -> tuple[int, ...]:
     m = re.search(r"nametag: ([\d,]+) records, ([\d,]+) tokens, ([\d,]+) names in .*; ([\d,]+) lines skipped",
                   stderr)
     return tuple(int(g.replace(",", "")) for g in m.groups())
+
+
+def test_an_existing_cluster_through_scheduler(tmp_path):
+    """`dask scheduler` and `dask worker` (2 processes) on loopback, as the README
+    starts them; --scheduler gives the same bytes as one process."""
+    src = write_jsonl(tmp_path / "in.jsonl", texts(1500))
+    port, dask_cli = free_port(), str(Path(sys.executable).with_name("dask"))
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs = [subprocess.Popen([dask_cli, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                               "--no-dashboard"], **quiet)]
+    try:
+        procs.append(subprocess.Popen([dask_cli, "worker", address, "--nworkers", "2", "--nthreads", "1",
+                                       "--host", "127.0.0.1", "--no-dashboard"], **quiet))
+        one = nametag("tag", src, "-o", tmp_path / "one.jsonl", "--blocksize", "32KiB")
+        two = nametag("tag", src, "-o", tmp_path / "two.jsonl", "--blocksize", "32KiB", "--scheduler", address)
+        assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+        assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
 
 
 def _workers(pid: int) -> list:
