@@ -320,7 +320,11 @@ def _bulk(r: dict) -> list[str]:
            f"Median of {b['rounds']} interleaved round(s); one BLAS thread everywhere. The command's "
            "tokens/s is its own clock (model loaded to output renamed); the Tagger's runs in this "
            f"process on texts in memory, in the command's chunks of {b['chunk_tokens']:,} tokens "
-           "(JSONL: tokenizer included on both sides).", "",
+           "(JSONL: tokenizer included on both sides)."
+           + (f" Measured apart from the sections above, on {b['measured']['date']} at commit "
+              f"{b['measured']['git']}, load average {b['measured']['load_avg_at_start'][0]:.1f} at the start "
+              f"and {b['measured']['load_avg_at_end'][0]:.1f} at the end (`python -m bench --only bulk`)."
+              if "measured" in b else ""), "",
            "| input | Tagger in process | command, one process | command ÷ Tagger (bar ≥ 80%) | "
            "`--workers 2` | ÷ one process (bar ≥ 1.5×) | same, whole runs incl. start-up |",
            "|---|---:|---:|---:|---:|---:|---:|"]

@@ -20,7 +20,7 @@ import fsspec
 from .formats import DOCSTART, INPUT_FORMATS, format_of
 from .tagging import Options, Part, tag_block
 
-DEFAULT_BLOCKSIZE = 1 << 20  # 1 MiB: enough blocks to keep every worker busy on a few MB
+DEFAULT_BLOCKSIZE = 1 << 18  # 256 KiB: enough blocks that every worker stays busy to the end
 
 
 class InputError(ValueError):
@@ -101,7 +101,10 @@ def run_cluster(client, srcs: list[Source], opts: Options, blocksize: int,
              for src in srcs for i, block in enumerate(blocks(src, blocksize)))
     pending: deque = deque()
     for src, task in tasks:
-        pending.append((src, client.compute(task)))
+        # read, decode and tag as one task: else the quick read lands on whichever worker
+        # is idle that instant, and the tagging follows its data there (one worker got all)
+        with dask.config.set({"optimization.fuse.delayed": True}):
+            pending.append((src, client.compute(task)))
         if len(pending) >= window:
             yield _take(pending)
     while pending:
