@@ -14,7 +14,7 @@ import numpy as np
 from . import network, optim
 from .artifact import Artifact
 from .data import Corpus
-from .features import FeatureTables, document_sets, featurize, pad
+from .features import GROUPS, UNK, FeatureTables, document_sets, featurize, pad
 from .metrics import score
 from .tagger import Tagger
 
@@ -47,12 +47,13 @@ def batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> l
 
 
 def drop_words(ids: np.ndarray, unk: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Word dropout: replace the word id (slot 0) by <unk> with probability p, so
+    """Word dropout: replace the word id by <unk> with probability p, so
     the model learns to find names from shape, affixes and name lists as well
     (the word table otherwise memorises the training set in a few epochs)."""
     ids = ids.copy()
-    hit = (rng.random(ids.shape[:2]) < p) & (ids[..., 0] != 0)
-    ids[..., 0][hit] = unk
+    word = ids[..., GROUPS.index("word")]  # (T_x, m), a view
+    hit = (rng.random(ids.shape[:2]) < p) & (word != 0)
+    word[hit] = unk
     return ids
 
 
@@ -71,7 +72,7 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     state = optim.adam_init(params)
     feats = featurize(tables, train.sentences, document_sets(train.docs, train.sentences, tables.first_names))
     lengths = np.array([len(s) for s in train.sentences])
-    unk = tables.index["word=<unk>"]
+    unk = tables.id("word", UNK)
     avg = {k: v.copy() for k, v in params.items()} if tc.ema else params
     best, best_f1, history, bad, step = None, -1.0, [], 0, 0
     for epoch in range(1, tc.epochs + 1):
