@@ -244,7 +244,7 @@ def load_name_lists(names_dir: str | Path) -> tuple[dict[str, int], dict[str, in
 
 
 def build_tables(sentences: list[list[str]], docs: list[int], first_names, last_names,
-                 min_word: int = 2, min_feature: int = 3) -> FeatureTables:
+                 min_word: int, min_feature: int) -> FeatureTables:
     """Feature index from the training sentences: words seen >= min_word times,
     other values seen >= min_feature times, plus one "<unk>" per group."""
     def word_keys(w: str) -> tuple[str, ...]:
