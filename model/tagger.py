@@ -1,7 +1,8 @@
-"""Inference: tokens in, per-token name labels and probabilities out.
+"""The tagger: tokens in, per-token name tags and scores out.
 
-preprocess (features) -> predict (network forward, float32) -> postprocess
-(decode), each a plain step. ``Tagger`` holds only read-only arrays after
+preprocess (``features.featurize``) -> predict (``inference.probabilities``, the
+serving forward pass, float32) -> postprocess (the head's decoding, ``heads.py``),
+each a plain step. ``Tagger`` holds only read-only arrays after
 construction, so one instance can serve concurrent threads.
 """
 from __future__ import annotations

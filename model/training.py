@@ -15,7 +15,7 @@ from . import network, optim
 from .artifact import Artifact
 from .data import Corpus
 from .features import GROUPS, UNK, FeatureTables, document_sets, featurize, pad
-from .metrics import score
+from .scoring import score
 from .network import Config
 from .tagger import Tagger
 

@@ -11,7 +11,7 @@ from support import DATA, DEFAULT_ARTIFACT, ROOT
 from model.artifact import load
 from model.data import TAGS, read_corpus
 from model.decode import spans, threshold_tags, viterbi
-from model.metrics import score
+from model.scoring import score
 from model.tagger import Tagger
 
 SEED = "Harry Potter and Hermione Granger invented a new spell .".split()
