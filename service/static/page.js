@@ -19,12 +19,14 @@ function fmt(x) {
   return typeof x === "number" ? x.toFixed(3) : "?";
 }
 
-// The rows of /model's operating table, the default decoding first; [] when the model has none.
+// The rows of /model's operating table ({data, rows: [{threshold, precision, recall}]}, threshold
+// null for the default decoding), the default decoding first; [] when the model has none.
 function operatingTable(model) {
-  const table = model.operating_table || (model.metrics && model.metrics.operating_table) || [];
-  const rows = table.filter((r) => typeof r.precision === "number" && typeof r.recall === "number")
+  const table = model.operating_table;
+  if (!table || !Array.isArray(table.rows)) return [];
+  const rows = table.rows.filter((r) => typeof r.precision === "number" && typeof r.recall === "number")
     .map((r) => ({threshold: typeof r.threshold === "number" ? r.threshold : null,
-                  decoding: r.decoding, precision: r.precision, recall: r.recall}));
+                  precision: r.precision, recall: r.recall, data: table.data || "dev"}));
   rows.sort((a, b) => (a.threshold === null ? -1 : b.threshold === null ? 1 : a.threshold - b.threshold));
   return rows;
 }
@@ -63,12 +65,11 @@ function currentRow() {
 function showThreshold() {
   const row = currentRow();
   if (!row) return;
-  const label = row.threshold === null
-    ? `default decoding${row.decoding ? " (" + row.decoding + ")" : ""}` : `≥ ${row.threshold}`;
+  const label = row.threshold === null ? "default decoding" : `score ≥ ${row.threshold}`;
   $("threshold-value").textContent = label;
   $("threshold").setAttribute("aria-valuetext", label);
   $("operating").textContent =
-    `At this setting, on CoNLL-2003 dev: precision ${fmt(row.precision)}, recall ${fmt(row.recall)}.`;
+    `At this setting, on ${row.data}: precision ${fmt(row.precision)}, recall ${fmt(row.recall)}.`;
 }
 
 // ---- requests
@@ -118,7 +119,7 @@ async function tag() {
   }
   hideError();
   state.text = text;
-  showResult(text, answer.data);
+  showResult(text, body, answer.data);
   document.body.dataset.state = "done";
   if (state.redact) await redact(seq);
 }
@@ -128,6 +129,7 @@ async function redact(seq) {
   const body = Object.assign({}, state.body, {operator: $("operator").value});
   const box = $("redact-box");
   box.dataset.state = "busy";
+  box.dataset.operator = body.operator;
   let answer;
   try {
     answer = await post("redact", body);
@@ -190,10 +192,11 @@ function highlight(container, text, spans, kind) {
   container.replaceChildren(...parts);
 }
 
-function showResult(text, data) {
+function showResult(text, body, data) {
   const entities = data.entities || [];
   highlight($("result"), text, entities, "name");
   $("result").dataset.text = text;
+  $("result").dataset.threshold = body.threshold === undefined ? "default" : String(body.threshold);
   const n = entities.length;
   $("summary").textContent = n === 0 ? "No names found."
     : `${n} name${n === 1 ? "" : "s"} found. Hover over or focus a name (Tab) to see its score.`;
