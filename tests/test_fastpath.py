@@ -43,9 +43,24 @@ requests = (st.dictionaries(st.sampled_from(["text", "tokens", "threshold", "oth
             | scalars | st.lists(scalars, max_size=2))
 
 
+words = st.sampled_from(["Harry", "Potter", "J.", "O'Brien", ",", "10:30", "don't", "x" * 12, "Ron", " ",
+                         "a\x00", "\ud800", "ß"])
+texts = st.lists(words, max_size=8).map(" ".join)
+valid_inputs = st.one_of(st.fixed_dictionaries({"text": texts}),
+                         st.fixed_dictionaries({"tokens": st.lists(words, max_size=8)}))
+near_valid = valid_inputs | st.fixed_dictionaries({"inputs": st.lists(valid_inputs, max_size=4)})
+
+
 @settings(max_examples=500, deadline=None)
 @given(requests)
 def test_agrees_with_the_schema(data):
+    agree(data)
+
+
+@settings(max_examples=500, deadline=None)
+@given(near_valid)
+def test_agrees_on_near_valid_requests(data):
+    """Mostly valid requests, some a limit or a character away from it."""
     agree(data)
 
 
