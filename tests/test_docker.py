@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from service import LIMIT_KEYS
-from service.schemas import Limits
+from service.config import LIMIT_KEYS, Limits
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

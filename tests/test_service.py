@@ -8,7 +8,8 @@ from marshmallow import ValidationError
 
 from model.tagger import Tagged
 from model.tokenizer import tokenize
-from service import create_app, schemas
+from service import create_app, inputs, schemas
+from service.config import Limits
 from service.errors import flatten
 from service.response import join_tokens, result
 
@@ -254,7 +255,7 @@ def test_limits_from_the_environment(monkeypatch):
     monkeypatch.setenv("NAMETAG_MAX_BODY_BYTES", "4096")
     monkeypatch.setenv("NAMETAG_LOG_LEVEL", "warning")
     app = create_app({"LOAD_MODEL": False})
-    assert app.extensions["nametag"].limits.max_tokens == 7
+    assert app.extensions["nametag.settings"].limits.max_tokens == 7
     assert app.config["MAX_CONTENT_LENGTH"] == 4096
 
 
@@ -357,8 +358,7 @@ def test_errors_flatten_to_dotted_paths():
 
 
 def test_schemas_work_without_flask():
-    req = schemas.tag_request.load({"text": SEED})
+    req = inputs.tag_request(schemas.tag_request.load({"text": SEED}), Limits())
     assert [t.text for t in req.inputs[0].tokens] == SEED_TOKENS and not req.batch
-    with schemas.LimitsContext(schemas.Limits(max_tokens=3)):
-        with pytest.raises(ValidationError):
-            schemas.tag_request.load({"tokens": ["a"] * 4})
+    with pytest.raises(ValidationError):
+        inputs.tag_request(schemas.tag_request.load({"tokens": ["a"] * 4}), Limits(max_tokens=3))
