@@ -1,19 +1,21 @@
 """The common requests validated without a marshmallow round trip.
 
 ``tag_request(data, limits)`` returns the ``TagRequest`` that
-``schemas.tag_request.load`` would return, when ``data`` is a request it is
-sure the schema accepts: ``{"text": str}``, ``{"tokens": [str, ...]}`` or
+``inputs.tag_request(schemas.tag_request.load(data), limits)`` would return,
+when ``data`` is a request it is sure those accept: ``{"text": str}``, ``{"tokens": [str, ...]}`` or
 ``{"inputs": [...]}`` of those, within the limits. Anything else (another key,
 a wrong type, a limit passed, a bad character) gives None and the schema
-decides, so every error answer still comes from the schema, unchanged.
+decides, so every error answer still comes from there, unchanged.
 tests/test_fastpath.py checks the two agree on generated requests.
 """
 from __future__ import annotations
 
 from model.tokenizer import tokenize
 
+from .config import Limits
+from .inputs import Input, TagRequest
 from .response import join_tokens
-from .schemas import _BAD_CHARS, Input, Limits, TagRequest
+from .schemas import _BAD_CHARS
 
 
 def _input(item, lim: Limits) -> Input | None:

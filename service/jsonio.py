@@ -124,15 +124,15 @@ def loads(raw: bytes):
 class JSONProvider(DefaultJSONProvider):
     """Flask's JSON on orjson: compact UTF-8, insertion order, strict loads."""
 
-    _OPTIONS = orjson.OPT_NON_STR_KEYS
+    def encode(self, obj) -> bytes:
+        return orjson.dumps(obj, default=self.default, option=orjson.OPT_NON_STR_KEYS)
 
     def dumps(self, obj, **kwargs) -> str:
-        return orjson.dumps(obj, default=self.default, option=self._OPTIONS).decode()
+        return self.encode(obj).decode()
 
     def loads(self, s: str | bytes, **kwargs):
         return loads(s if isinstance(s, bytes) else s.encode("utf-8", "surrogatepass"))
 
     def response(self, *args, **kwargs):
-        obj = self._prepare_response_obj(args, kwargs)
-        body = orjson.dumps(obj, default=self.default, option=self._OPTIONS) + b"\n"  # as Flask's
+        body = self.encode(self._prepare_response_obj(args, kwargs)) + b"\n"  # the newline as Flask's
         return self._app.response_class(body, mimetype=self.mimetype)

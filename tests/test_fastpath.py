@@ -1,5 +1,5 @@
-"""service.fastpath agrees with the marshmallow schema: whenever it answers, the
-schema accepts the same request and loads the same TagRequest; the common
+"""service.fastpath agrees with the marshmallow schema + service.inputs: whenever it
+answers, they accept the same request and load the same TagRequest; the common
 requests do take it."""
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from service import fastpath, schemas
-from service.schemas import Limits
+from service import inputs as adapt
+from service.config import Limits
 
 SMALL = Limits(max_body_bytes=1 << 20, max_chars=40, max_tokens=6, max_inputs=3, max_total_tokens=10)
 
 
 def schema_load(data, lim: Limits):
-    with schemas.LimitsContext(lim):
-        try:
-            return schemas.tag_request.load(data)
-        except ValidationError:
-            return "refused"
+    try:
+        return adapt.tag_request(schemas.tag_request.load(data), lim)
+    except ValidationError:
+        return "refused"
 
 
 def agree(data, lim: Limits = SMALL):
