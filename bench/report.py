@@ -97,6 +97,13 @@ def render(r: dict) -> str:
         f"model `artifacts/default` = {env['artifact']}.",
         "",
     ]
+    for u in r.get("updates", []):
+        e = u["env"]
+        lines += [f"Re-run alone since (`python -m bench --only {' '.join(u['parts'])}`): **{', '.join(u['parts'])}** "
+                  f"on {e['date']}, in {u['wall_s']:.0f} s; load average at start "
+                  f"{', '.join(f'{x:.1f}' for x in e['load_avg_at_start'])}, at the end "
+                  f"{', '.join(f'{x:.1f}' for x in u['load_avg_at_end'])}; commit {e['git']}; model "
+                  f"{e['artifact']}. Those sections come from that run, the others from the run above.", ""]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
                      ("training", _training)):
         if part in r:
