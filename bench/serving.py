@@ -20,10 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness import ROOT, Gunicorn, cpu_seconds, memory
+
 from . import wrk
-from .common import PYTHON, ROOT, BenchError, median
+from .common import PYTHON, BenchError, median
 from .floor_app import SENTENCE
-from .server import children, cpu_seconds, gunicorn, memory
 
 APPS = {"ours": ("service:create_app()", "/readyz"), "floor": ("bench.floor_app:create_app()", "/readyz")}
 # The floor is the best of these for the bare echo: our gunicorn.conf.py (gthread,
@@ -41,12 +42,9 @@ STAGES_BEFORE_COMMIT = "24a0c20"  # bench/stages.py on the service before issue 
 
 
 def server_env(cmd_args: str = "") -> dict:
-    """What `make serve` sees (no bench thread pins: gunicorn.conf.py sets its own;
-    a fresh Prometheus directory per server), plus gunicorn command-line overrides."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR", "GUNICORN_CMD_ARGS")}
-    if cmd_args:
-        env["GUNICORN_CMD_ARGS"] = cmd_args
-    return env
+    """On top of what `make serve` sees (the harness drops PROMETHEUS_MULTIPROC_DIR; the
+    bench's one-thread pins are what gunicorn.conf.py sets anyway): gunicorn overrides."""
+    return {"GUNICORN_CMD_ARGS": cmd_args}
 
 
 def measure(url: str, workers: list[int], body_file: Path, concurrency: int, seconds: float) -> dict:
@@ -97,13 +95,15 @@ def run(quick: bool = False, log=print) -> dict:
         for name, payload in PAYLOADS.items():
             files[name] = Path(tmp) / f"{len(files)}.json"
             files[name].write_text(json.dumps(payload))
-        servers = {name: stack.enter_context(gunicorn(app, ready, server_env(args)))
+        servers = {name: stack.enter_context(Gunicorn(app, env=server_env(args)))
                    for name, ((app, ready), args) in servers_spec.items()}
-        urls = {name: f"http://127.0.0.1:{srv['port']}/tag" for name, srv in servers.items()}
+        for name, ((app, ready), args) in servers_spec.items():
+            servers[name].wait_ready(ready, timeout=60)
+        urls = {name: f"{srv.url}/tag" for name, srv in servers.items()}
         for name in servers:  # warm every worker's caches
             for payload in PAYLOADS:
                 wrk.run(urls[name], files[payload], 16, 1)
-        workers = {name: children(srv["pid"]) for name, srv in servers.items()}
+        workers = {name: srv.workers() for name, srv in servers.items()}
         names = list(servers)
         for r in range(rounds):
             order = names[r % len(names):] + names[:r % len(names)]
@@ -117,7 +117,7 @@ def run(quick: bool = False, log=print) -> dict:
                         f"{res['worker_cpu_us_per_request']:.0f} µs CPU per request)")
             tagger_runs.append(tagger_tokens_per_s(tagger, batch_docs, 0.5 if quick else 2.0))
             log(f"  in-process Tagger, 64 sentences, 1 thread: {tagger_runs[-1]:,.0f} tokens/s")
-        cost = {"workers": len(workers["ours"]), "master": memory(servers["ours"]["pid"]),
+        cost = {"workers": len(workers["ours"]), "master": memory(servers["ours"].pid),
                 "per_worker": [memory(w) for w in workers["ours"]]}
     return {"seconds": seconds, "rounds": rounds, "client": "wrk, 1 thread",
             **summarise(runs, tagger_runs, len(workers["ours"])),
@@ -191,8 +191,8 @@ def cold_starts(n: int) -> dict:
     for app_name, (app, ready) in APPS.items():
         times = []
         for _ in range(n):
-            with gunicorn(app, ready, server_env()) as srv:
-                times.append(srv["cold_start_s"])
+            with Gunicorn(app) as srv:
+                times.append(srv.wait_ready(ready, timeout=60))
             time.sleep(0.2)
         out[app_name] = {"median_s": median(times), "runs": times}
     return out
