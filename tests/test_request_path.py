@@ -3,9 +3,12 @@ request log's direct line (the same line as through logging), the schema
 skipped for the common requests, orjson answers."""
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import re
+
+import pytest
 
 from service import requestlog, schemas
 
@@ -77,3 +80,22 @@ def test_answers_are_utf8_json_in_field_order(client):
     assert list(json.loads(raw)) == ["tokens", "labels", "entities", "model"]
     bad = post(client, {"text": "a", "text2": 1})
     assert bad.status_code == 422 and bad.mimetype == "application/problem+json"
+
+
+@pytest.mark.slow
+def test_every_25th_request_on_a_connection_closes_it(gunicorn_server):
+    """So keep-alive clients that connect all at once get spread over the workers again."""
+    conn = http.client.HTTPConnection("127.0.0.1", gunicorn_server.port, timeout=10)
+    try:
+        said = []
+        for _ in range(25):
+            conn.request("GET", "/healthz")
+            resp = conn.getresponse()
+            resp.read()
+            assert resp.status == 200
+            said.append(resp.getheader("Connection"))
+        assert said[:24] == ["keep-alive"] * 24 and said[24] == "close"
+        conn.request("GET", "/healthz")  # http.client reconnects, as clients do
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
