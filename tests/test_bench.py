@@ -14,7 +14,7 @@ from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
-            "## Cost", "## Training"]
+            "## Cost", "## Training", "## Bulk tagging"]
 
 
 @pytest.mark.slow
@@ -39,6 +39,9 @@ def test_quick_bench_writes_every_section(tmp_path):
     assert set(r["http"]["bars"]) == {"rps_c16", "p50_c1", "batch_tokens"}
     stages = r["http"]["stages"]["after"]
     assert stages["request, whole"] > stages["network"] > 0
+    bulk = r["bulk"]
+    assert bulk["jsonl"]["identical"] and bulk["conll"]["identical"] and bulk["conll_test"]["identical"]
+    assert bulk["conll_test"]["one process"] == bulk["conll_test"]["evaluate"]
 
 
 def test_bench_refuses_unknown_part():
