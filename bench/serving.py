@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness import ROOT, Gunicorn, cpu_seconds, memory
 
-from .common import PYTHON, BenchError, median
+from .common import PYTHON, BenchError, median, timed
 from .floor_app import SENTENCE
 
 APPS = {"ours": ("service:create_app()", "/readyz"), "floor": ("bench.floor_app:create_app()", "/readyz")}
@@ -118,7 +118,7 @@ def request_costs(quick: bool = False) -> dict:
 
     def per_call(fn) -> float:
         fn()
-        return 1e6 * median([_timed(lambda: [fn() for _ in range(n)]) for _ in range(5)]) / n
+        return 1e6 * median([timed(lambda: [fn() for _ in range(n)]) for _ in range(5)]) / n
 
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):  # the request log
         clients = {"ours": create_app().test_client(), "floor": floor_app().test_client()}
@@ -140,12 +140,6 @@ def request_costs(quick: bool = False) -> dict:
         "viterbi": per_call(lambda: tagger.decode(np.asarray(probs))),
     })
     return out
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def cold_starts(n: int) -> dict:
