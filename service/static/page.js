@@ -45,7 +45,8 @@ async function loadModel() {
   $("model-version").textContent = "version " + model.version;
   const dev = (model.metrics && model.metrics.dev) || {};
   $("model-quality").textContent =
-    `· ${model.head} head · CoNLL-2003 dev: F1 ${fmt(dev.f1)}, precision ${fmt(dev.precision)}, recall ${fmt(dev.recall)}`;
+    `· ${model.head} head · CoNLL-2003 dev, whole documents: F1 ${fmt(dev.f1)}, ` +
+    `precision ${fmt(dev.precision)}, recall ${fmt(dev.recall)}`;
   state.table = operatingTable(model);
   if (state.table.length > 1) {
     const slider = $("threshold");
@@ -69,7 +70,8 @@ function showThreshold() {
   $("threshold-value").textContent = label;
   $("threshold").setAttribute("aria-valuetext", label);
   $("operating").textContent =
-    `At this setting, on ${row.data}: precision ${fmt(row.precision)}, recall ${fmt(row.recall)}.`;
+    `At this setting, on ${row.data} with each sentence sent alone: ` +
+    `precision ${fmt(row.precision)}, recall ${fmt(row.recall)}.`;
 }
 
 // ---- requests
