@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 def dask_client():
     """A LocalCluster of 2 worker processes, one thread each, and its client."""
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=logging.ERROR)
+                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     client = distributed.Client(cluster)
     yield client
     client.close()
