@@ -25,6 +25,7 @@ class Config:
     n_a: int = 128
     head: str = "softmax"  # or "sigmoid"
     bidirectional: bool = True
+    n_g: int = 0  # size of the pretrained vectors g<t> (0: none)
 
     @property
     def n_y(self) -> int:
@@ -40,6 +41,10 @@ def param_shapes(cfg: Config) -> dict[str, tuple[int, ...]]:
         shapes.update(W_ax_bw=(cfg.n_a, cfg.n_x), W_aa_bw=(cfg.n_a, cfg.n_a), b_a_bw=(cfg.n_a, 1))
     n_h = cfg.n_a * (2 if cfg.bidirectional else 1)
     shapes.update(W_ya=(cfg.n_y, n_h), b_y=(cfg.n_y, 1))
+    if cfg.n_g:  # last, so a model without vectors draws the same initial weights as before
+        shapes["W_ag"] = (cfg.n_a, cfg.n_g)
+        if cfg.bidirectional:
+            shapes["W_ag_bw"] = (cfg.n_a, cfg.n_g)
     return shapes
 
 
@@ -54,6 +59,8 @@ def init_params(cfg: Config, rng: np.random.Generator, dtype=np.float32) -> dict
         elif name.startswith("W_aa"):
             q, _ = np.linalg.qr(rng.normal(size=shp))
             p = q
+        elif name.startswith("W_ag"):
+            p = rng.normal(0.0, 0.1, shp)
         elif name == "W_ya":
             p = rng.normal(0.0, np.sqrt(2.0 / sum(shp)), shp)
         else:
@@ -70,21 +77,31 @@ class Cache(NamedTuple):
     rev: np.ndarray | None
     drop: np.ndarray | None
     head: tuple
+    vec: L.VectorCache | None = None
+    vec_bw: L.VectorCache | None = None
 
 
-def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None):
+def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None, g=None):
     """Scores (pre-activation) of every token.
 
     ids : int (T_x, m, K) feature ids, padded with 0.  lengths : (m,).
+    g : (T_x, m, n_g) pretrained vectors of the tokens (needed when cfg.n_g).
     drop_p : dropout on the hidden states (training only; needs rng).
     Returns scores (T_x, m, n_y) and the cache for backward().
     """
     zx, inp = L.input_forward(ids, params["W_ax"], params["b_a"])
+    vec = vec_bw = None
+    if cfg.n_g:
+        zg, vec = L.vector_forward(g, params["W_ag"])
+        zx += zg
     a, rnn = L.rnn_forward(zx, params["W_aa"])
     inp_bw = rnn_bw = rev = None
     if cfg.bidirectional:
         rev = L.reverse_index(lengths, ids.shape[0])  # (T_x, m)
         zx_bw, inp_bw = L.input_forward(L.time_gather(ids, rev), params["W_ax_bw"], params["b_a_bw"])
+        if cfg.n_g:
+            zg, vec_bw = L.vector_forward(L.time_gather(g, rev), params["W_ag_bw"])
+            zx_bw += zg
         a_bw, rnn_bw = L.rnn_forward(zx_bw, params["W_aa_bw"])
         a = np.concatenate([a, L.time_gather(a_bw, rev)], axis=-1)  # (T_x, m, 2 n_a)
     drop = None
@@ -92,7 +109,7 @@ def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None):
         drop = (rng.random(a.shape) >= drop_p).astype(a.dtype) / (1.0 - drop_p)
         a = a * drop
     scores, head = L.affine_forward(a, params["W_ya"], params["b_y"])
-    return scores, Cache(inp, rnn, inp_bw, rnn_bw, rev, drop, head)
+    return scores, Cache(inp, rnn, inp_bw, rnn_bw, rev, drop, head, vec, vec_bw)
 
 
 def backward(dscores, cache: Cache, cfg: Config, sparse: bool = False):
@@ -105,12 +122,15 @@ def backward(dscores, cache: Cache, cfg: Config, sparse: bool = False):
     if cache.drop is not None:
         da = da * cache.drop
     n_a = cache.rnn.a.shape[-1]
-    directions = [("", da[..., :n_a], cache.rnn, cache.inp)]
+    directions = [("", da[..., :n_a], cache.rnn, cache.inp, cache.vec)]
     if cfg.bidirectional:
-        directions.append(("_bw", L.time_gather(da[..., n_a:], cache.rev), cache.rnn_bw, cache.inp_bw))
-    for suffix, da_dir, rnn, inp in directions:
+        directions.append(("_bw", L.time_gather(da[..., n_a:], cache.rev), cache.rnn_bw, cache.inp_bw,
+                           cache.vec_bw))
+    for suffix, da_dir, rnn, inp, vec in directions:
         dzx, g = L.rnn_backward(da_dir, rnn)
         grads["W_aa" + suffix] = g["W_aa"]
+        if vec is not None:
+            grads["W_ag" + suffix] = L.vector_backward(dzx, vec)["W_ag"]
         grads["b_a" + suffix] = dzx.sum(axis=(0, 1))[:, None]
         if sparse:
             grads["W_ax" + suffix] = L.input_backward_cols(dzx, inp)
