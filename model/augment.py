@@ -62,9 +62,10 @@ def _replaceable(w: str) -> bool:
 
 def mention_map(sentences: list[list[str]], tags: list[list[int]], pool: NamePool,
                 rng: np.random.Generator) -> dict[str, str]:
-    """Token -> replacement for the person tokens of one document: the last token
-    of a multi-token name becomes a surname, the others first names; a one-token
-    name becomes either. A token keeps its first replacement everywhere."""
+    """Lower-cased token -> replacement for the person tokens of one document: the
+    last token of a multi-token name becomes a surname, the others first names; a
+    one-token name becomes either. A token keeps its first replacement everywhere,
+    whatever its casing ("Clinton", "CLINTON")."""
     out: dict[str, str] = {}
     for toks, tg in zip(sentences, tags):
         t = 0
@@ -77,11 +78,11 @@ def mention_map(sentences: list[list[str]], tags: list[list[int]], pool: NamePoo
                 e += 1
             for k in range(t, e):
                 w = toks[k]
-                if w in out or not _replaceable(w):
+                if w.lower() in out or not _replaceable(w):
                     continue
                 surname = (k == e - 1 and e - t > 1) or (e - t == 1 and rng.random() < 0.5)
                 names = pool.last if surname else pool.first
-                out[w] = names[int(rng.integers(len(names)))]
+                out[w.lower()] = names[int(rng.integers(len(names)))]
             t = e
     return out
 
@@ -104,7 +105,7 @@ def replace_mentions(corpus: Corpus, pool: NamePool, p_doc: float, rng: np.rando
 
 
 def _swap(w: str, mapping: dict[str, str]) -> str:
-    new = mapping.get(w)
+    new = mapping.get(w.lower())
     if new is None:
         return w
     return new.upper() if w.isupper() else new
