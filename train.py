@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from model import artifact
+from model import artifact, heads
 from model.augment import combine, name_pool
 from model.data import Corpus, DataError, read_corpus
 from model.features import build_tables, load_name_lists
@@ -45,7 +45,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
     p.add_argument("--n-a", type=int, default=d.n_a, help="hidden units per direction")
-    p.add_argument("--head", choices=("softmax", "sigmoid"), default=d.head,
+    p.add_argument("--head", choices=tuple(heads.HEADS), default=d.head,
                    help="softmax over O/B-PER/I-PER, or one sigmoid per token")
     p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.bidirectional,
                    help="add a right-to-left RNN whose states join the forward ones")

@@ -117,7 +117,7 @@ def after_stages(w, ids, lengths, g=None):
     a = inference.recurrence(x, w.W_aaT)
     t2 = time.perf_counter()
     scores = inference.head(w, a)
-    L.softmax(scores) if w.config.head == "softmax" else L.sigmoid(scores)
+    w.config.head_policy.probabilities(scores)
     t3 = time.perf_counter()
     return {"input lookup": t1 - t0, "recurrence": t2 - t1, "head + softmax": t3 - t2}
 

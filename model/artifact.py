@@ -145,8 +145,8 @@ def load(art_dir: str | Path) -> Artifact:
         tables = FeatureTables.from_json(meta["features"])
     except (KeyError, TypeError) as e:
         raise ArtifactError(f"{art_dir / META}: bad config or feature tables ({e})") from None
-    if config.head not in ("softmax", "sigmoid"):
-        raise ArtifactError(f"{art_dir / META}: unknown head {config.head!r}")
+    except ValueError as e:  # e.g. an unknown head
+        raise ArtifactError(f"{art_dir / META}: {e}") from None
     if tables.n_x != config.n_x:
         raise ArtifactError(f"{art_dir / META}: feature tables give n_x={tables.n_x}, config says {config.n_x}")
     params = _read_params(art_dir / WEIGHTS, weights)

@@ -38,7 +38,7 @@ def viterbi(probs: np.ndarray) -> list[int]:
     return path[::-1]
 
 
-def threshold_tags(p_name: np.ndarray, threshold: float = 0.5) -> list[int]:
+def threshold_tags(p_name: np.ndarray, threshold: float) -> list[int]:
     """IOB2 tags from one probability per token: runs above threshold are names."""
     tags, prev = [], O
     for p in p_name:

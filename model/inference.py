@@ -25,7 +25,6 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import layers as L
 from .network import Config
 
 
@@ -198,5 +197,4 @@ def head(w: Weights, a: np.ndarray) -> np.ndarray:
 
 def probabilities(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) -> np.ndarray:
     """ŷ (T_x, m, n_y): softmax over tags, or the sigmoid of the one score."""
-    scores = forward(w, ids, lengths, g)
-    return L.softmax(scores) if w.config.head == "softmax" else L.sigmoid(scores)
+    return w.config.head_policy.probabilities(forward(w, ids, lengths, g))

@@ -6,8 +6,9 @@ Unidirectional::
 
 Bidirectional: a second cell (``W_ax_bw, W_aa_bw, b_a_bw``) reads each sentence
 right to left; its states are concatenated to the forward ones, so ``W_ya`` is
-(n_y, 2 n_a). ``g`` is softmax over (O, B-PER, I-PER), n_y = 3, or sigmoid,
-n_y = 1. Parameters are a plain dict; this module owns no math of its own.
+(n_y, 2 n_a). ``g``, n_y, the loss and the decoding are the head's policy
+(``heads.py``: softmax over (O, B-PER, I-PER), or sigmoid). Parameters are a
+plain dict; this module owns no math of its own.
 """
 from __future__ import annotations
 
@@ -16,20 +17,27 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import layers as L
+from . import heads, layers as L
 
 
 @dataclass(frozen=True)
 class Config:
     n_x: int
     n_a: int = 128
-    head: str = "softmax"  # or "sigmoid"
+    head: str = "softmax"  # a name in heads.HEADS
     bidirectional: bool = True
     n_g: int = 0  # size of the pretrained vectors g<t> (0: none)
 
+    def __post_init__(self):
+        heads.get(self.head)  # ValueError for an unknown head
+
+    @property
+    def head_policy(self) -> heads.Head:
+        return heads.get(self.head)
+
     @property
     def n_y(self) -> int:
-        return 3 if self.head == "softmax" else 1
+        return self.head_policy.n_y
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -141,11 +149,9 @@ def backward(dscores, cache: Cache, cfg: Config, sparse: bool = False):
 
 def loss(scores, y, mask, cfg: Config):
     """J and dscores for the configured head (y: IOB2 tag ids (T_x, m))."""
-    if cfg.head == "softmax":
-        return L.softmax_loss(scores, y, mask)
-    return L.sigmoid_loss(scores, (y > 0).astype(scores.dtype), mask)
+    return cfg.head_policy.loss(scores, y, mask)
 
 
 def probabilities(scores, cfg: Config):
     """ŷ<t>: (T_x, m, 3) softmax over tags, or (T_x, m, 1) sigmoid."""
-    return L.softmax(scores) if cfg.head == "softmax" else L.sigmoid(scores)
+    return cfg.head_policy.probabilities(scores)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import inference
 from .artifact import Artifact
-from .decode import spans, threshold_tags, viterbi
+from .decode import spans
 from .features import GROUPS, FeatureTables, document_sets, featurize, pad
 from .vectors import pad_rows
 
@@ -89,22 +89,23 @@ class Tagger:
             return None
         return self.vectors.dense(pad_rows([self.vectors.rows(t) for t in sentences], T_x))
 
-    def decode(self, probs: np.ndarray, threshold: float = 0.5) -> Tagged:
-        """Tags and name scores of one sentence from its ŷ (T_x, n_y)."""
-        if self.config.head == "softmax":
-            return Tagged(viterbi(probs), (probs[:, 1] + probs[:, 2]).tolist())
-        p = probs[:, 0]
-        return Tagged(threshold_tags(p, threshold), p.tolist())
+    def decode(self, probs: np.ndarray, threshold: float | None = None) -> Tagged:
+        """Tags and name scores of one sentence from its ŷ (T_x, n_y).
+
+        threshold: None decodes as the head does by default (see ``heads.py``).
+        """
+        head = self.config.head_policy
+        return Tagged(head.decode(probs, threshold), head.name_scores(probs).tolist())
 
     def tag_sentences(self, sentences: list[list[str]], docs: list[int] | None = None,
-                      threshold: float = 0.5) -> list[Tagged]:
+                      threshold: float | None = None) -> list[Tagged]:
         """Tag sentences; sentences sharing a doc id share document features."""
         doc_sets = None
         if docs is not None:
             doc_sets = document_sets(docs, sentences, self.tables.first_names)
         return [self.decode(p, threshold) for p in self.predict_proba(sentences, doc_sets)]
 
-    def tag_documents(self, documents: list[list[str]], threshold: float = 0.5) -> list[Tagged]:
+    def tag_documents(self, documents: list[list[str]], threshold: float | None = None) -> list[Tagged]:
         """Tag token lists, each one document that may hold several sentences;
         all sentences of all documents go through the network as one batch."""
         sentences, docs = [], []

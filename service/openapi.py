@@ -7,6 +7,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
 
+from model.heads import Head
+
 from . import schemas
 
 COMMON_ERRORS = (404, 405, 500)
@@ -63,7 +65,8 @@ def generate(app: Flask) -> dict:
     props = out["components"]["schemas"]["TagRequest"]["properties"]
     props["inputs"]["maxItems"] = limits.max_inputs
     predictor = app.extensions["nametag"]
-    _input_rules(out["components"]["schemas"], limits, predictor.artifact.config.head if predictor.ready else None)
+    _input_rules(out["components"]["schemas"], limits,
+                 predictor.artifact.config.head_policy if predictor.ready else None)
     out["components"]["schemas"]["TagRequest"]["description"] = (
         "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
         f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "
@@ -81,7 +84,7 @@ _SPACE = "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u20
 _NOT_BLANK = f"[^\\u0000{_SPACE}]"  # a token holds some character that is not whitespace
 
 
-def _input_rules(schemas: dict, limits, head: str | None) -> None:
+def _input_rules(schemas: dict, limits, head: Head | None) -> None:
     for name in ("TagRequest", "Input"):
         props = schemas[name]["properties"]
         props["text"]["maxLength"] = limits.max_chars
@@ -90,5 +93,5 @@ def _input_rules(schemas: dict, limits, head: str | None) -> None:
         props["tokens"]["items"]["pattern"] = _NOT_BLANK
     schemas["TagRequest"]["oneOf"] = [{"required": [k]} for k in ("text", "tokens", "inputs")]
     schemas["Input"]["oneOf"] = [{"required": [k]} for k in ("text", "tokens")]
-    if head == "softmax":  # the field exists, but no value is accepted
+    if head is not None and not head.takes_threshold:  # the field exists, but no value is accepted
         schemas["TagRequest"]["properties"]["threshold"]["not"] = {}

@@ -42,8 +42,7 @@ class Predictor:
 
     def predict(self, inputs: list[Input], threshold: float | None = None) -> list[dict]:
         """One result dict per input, in order; all inputs go through the network as one batch."""
-        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in inputs],
-                                           threshold=0.5 if threshold is None else threshold)
+        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in inputs], threshold)
         ref = self.ref
         return [dict(response.result(inp.text, inp.tokens, t), model=ref)
                 for inp, t in zip(inputs, tagged)]

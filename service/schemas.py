@@ -14,6 +14,7 @@ from typing import NamedTuple
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 from marshmallow.experimental.context import Context
 
+from model.heads import DEFAULT_THRESHOLD, HEADS
 from model.tokenizer import Token, tokenize
 
 from .response import join_tokens
@@ -121,7 +122,7 @@ class TagRequestSchema(InputSchema):
         "description": "A batch: each item one input, answered in the same order."})
     threshold = fields.Float(validate=validate.Range(0.0, 1.0), metadata={
         "description": "Sigmoid-head models only: a token is in a name when its score is "
-                       "at least this (default 0.5). Rejected (422) for a softmax head, "
+                       f"at least this (default {DEFAULT_THRESHOLD}). Rejected (422) for a softmax head, "
                        "which is decoded with Viterbi."})
 
     @validates_schema
@@ -191,7 +192,7 @@ class LimitsSchema(Schema):
 class ModelInfoSchema(Schema):
     name = fields.String(required=True)
     version = fields.String(required=True)
-    head = fields.String(required=True, metadata={"enum": ["softmax", "sigmoid"]})
+    head = fields.String(required=True, metadata={"enum": list(HEADS)})
     n_x = fields.Integer(required=True)
     n_a = fields.Integer(required=True)
     n_y = fields.Integer(required=True)

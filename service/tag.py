@@ -22,7 +22,7 @@ def tag(req: TagRequest):
     Every input of a batch goes through the network in one batch.
     """
     predictor = loaded()
-    if req.threshold is not None and predictor.artifact.config.head != "sigmoid":
+    if req.threshold is not None and not predictor.artifact.config.head_policy.takes_threshold:
         raise ValidationError("Only a sigmoid-head model takes a threshold; this one has a "
                               "softmax head, decoded with Viterbi.", "threshold")
     g.tokens, g.inputs = sum(len(i.tokens) for i in req.inputs), len(req.inputs)

@@ -1,0 +1,92 @@
+"""The output head as one policy: what ``ŷ<t> = g(W_ya a<t> + b_y)`` means.
+
+    softmax   n_y = 3, ŷ<t> over (O, B-PER, I-PER); cross-entropy; decoded by
+              constrained Viterbi, so the tags are always valid IOB2; no threshold.
+    sigmoid   n_y = 1, ŷ<t> = P(token is in a name); the seed's binary
+              cross-entropy; decoded by a threshold (``DEFAULT_THRESHOLD``):
+              a name is a maximal run of tokens at or above it.
+
+Everything that depends on the head asks its ``Head`` here; no other module
+compares head names. A config names its head by string (so does meta.json);
+``get`` turns the name into the policy and is where it is validated.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import layers as L
+from .data import B, I
+from .decode import threshold_tags, viterbi
+
+DEFAULT_THRESHOLD = 0.5
+
+
+class Head:
+    """One head's policy. Subclasses set the three facts and the four functions."""
+
+    name: str
+    n_y: int
+    takes_threshold: bool  # whether a caller may choose the decoding threshold
+
+    def loss(self, scores: np.ndarray, y: np.ndarray, mask: np.ndarray):
+        """J and dscores (T_x, m, n_y) from scores (T_x, m, n_y), IOB2 tag ids y (T_x, m), mask (T_x, m)."""
+        raise NotImplementedError
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """ŷ (..., n_y) from scores (..., n_y): the one output function of training, serving and bench."""
+        raise NotImplementedError
+
+    def name_scores(self, probs: np.ndarray) -> np.ndarray:
+        """The probability that each token is part of a name: probs (T_x, n_y) -> (T_x,)."""
+        raise NotImplementedError
+
+    def decode(self, probs: np.ndarray, threshold: float | None = None) -> list[int]:
+        """IOB2 tag ids of one sentence from its ŷ (T_x, n_y); threshold None: the head's default."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"heads.get({self.name!r})"
+
+
+class Softmax(Head):
+    name, n_y, takes_threshold = "softmax", 3, False
+
+    def loss(self, scores, y, mask):
+        return L.softmax_loss(scores, y, mask)
+
+    def probabilities(self, scores):
+        return L.softmax(scores)
+
+    def name_scores(self, probs):
+        return probs[:, B] + probs[:, I]
+
+    def decode(self, probs, threshold=None):
+        if threshold is not None:
+            raise ValueError("the softmax head takes no threshold: it is decoded with Viterbi")
+        return viterbi(probs)
+
+
+class Sigmoid(Head):
+    name, n_y, takes_threshold = "sigmoid", 1, True
+
+    def loss(self, scores, y, mask):
+        return L.sigmoid_loss(scores, (y > 0).astype(scores.dtype), mask)
+
+    def probabilities(self, scores):
+        return L.sigmoid(scores)
+
+    def name_scores(self, probs):
+        return probs[:, 0]
+
+    def decode(self, probs, threshold=None):
+        return threshold_tags(probs[:, 0], DEFAULT_THRESHOLD if threshold is None else threshold)
+
+
+HEADS: dict[str, Head] = {h.name: h for h in (Softmax(), Sigmoid())}
+
+
+def get(name: str) -> Head:
+    """The policy of the head called name; ValueError for any other name."""
+    if not isinstance(name, str) or name not in HEADS:
+        raise ValueError(f"unknown head {name!r} (known: {', '.join(HEADS)})")
+    return HEADS[name]
