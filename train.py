@@ -69,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="probability of hiding a token's vector during training")
     p.add_argument("--p-lower", type=float, default=d.p_lower, help="share of training sentences lower-cased")
     p.add_argument("--p-upper", type=float, default=d.p_upper, help="share of training sentences upper-cased")
+    p.add_argument("--case-by-document", action=argparse.BooleanOptionalAction, default=d.case_by_document,
+                   help="draw --p-lower/--p-upper per document (whole articles), else per sentence")
     p.add_argument("--p-replace", type=float, default=d.p_replace,
                    help="share of training documents whose names are swapped for names from the lists")
     p.add_argument("--p-solo", type=float, default=d.p_solo,
@@ -160,7 +162,8 @@ def _main(args) -> int:
                      batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, clip=args.clip,
                      word_dropout=args.word_dropout, dropout=args.dropout, patience=args.patience,
                      ema=args.ema, seed=args.seed, vectors=args.vectors, vector_dropout=args.vector_dropout,
-                     p_lower=args.p_lower, p_upper=args.p_upper, p_replace=args.p_replace, p_solo=args.p_solo)
+                     p_lower=args.p_lower, p_upper=args.p_upper,
+                     case_by_document=args.case_by_document, p_replace=args.p_replace, p_solo=args.p_solo)
     try:
         train_c, dev_c = read_all(args.train), read_all(args.dev)
         first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)

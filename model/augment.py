@@ -112,12 +112,23 @@ def _swap(w: str, mapping: dict[str, str]) -> str:
 
 
 def augment(corpus: Corpus, pool: NamePool | None, p_replace: float, p_lower: float, p_upper: float,
-            rng: np.random.Generator) -> Corpus:
-    """One epoch's training corpus: mention replacement, then case per sentence."""
+            rng: np.random.Generator, case_by_document: bool = True) -> Corpus:
+    """One epoch's training corpus: mention replacement, then case.
+
+    case_by_document: one case per document (a whole article lower- or
+    upper-cased), so the document memory stays meaningful: a name lower-cased
+    in one sentence would otherwise mark its upper-case mentions elsewhere in
+    the document as "also used in lower case". Else one case per sentence.
+    """
     if pool is not None and p_replace > 0:
         corpus = replace_mentions(corpus, pool, p_replace, rng)
     if p_lower + p_upper > 0:
-        modes = case_modes(len(corpus), p_lower, p_upper, rng)
+        if case_by_document:
+            doc_ids = sorted(set(corpus.docs))
+            by_doc = dict(zip(doc_ids, case_modes(len(doc_ids), p_lower, p_upper, rng)))
+            modes = [by_doc[d] for d in corpus.docs]
+        else:
+            modes = case_modes(len(corpus), p_lower, p_upper, rng)
         corpus = Corpus([recase(s, m) for s, m in zip(corpus.sentences, modes)],
                         corpus.tags, corpus.docs)
     return corpus

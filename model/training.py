@@ -40,6 +40,7 @@ class TrainConfig:
     vector_dropout: float = 0.0  # probability of hiding a token's vector (g<t> = 0)
     p_lower: float = 0.0  # share of training sentences lower-cased, drawn anew every epoch
     p_upper: float = 0.0  # share upper-cased
+    case_by_document: bool = True  # draw the case per document (else per sentence)
     p_replace: float = 0.0  # share of documents whose person names are swapped for list names
     p_solo: float = 0.0  # share of sentences featurized as their own document (no document memory)
 
@@ -76,7 +77,7 @@ def epoch_inputs(train: Corpus, tables: FeatureTables, vectors: Vectors | None, 
                  pool: NamePool | None, rng: np.random.Generator):
     """The (augmented) training corpus of one epoch, its feature ids and vector rows."""
     if tc.p_lower or tc.p_upper or tc.p_replace:
-        train = augment(train, pool, tc.p_replace, tc.p_lower, tc.p_upper, rng)
+        train = augment(train, pool, tc.p_replace, tc.p_lower, tc.p_upper, rng, tc.case_by_document)
     doc_sets = document_sets(train.docs, train.sentences, tables.first_names)
     if tc.p_solo:
         solo = rng.random(len(train)) < tc.p_solo

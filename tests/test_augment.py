@@ -62,3 +62,12 @@ def test_combine_keeps_documents_apart_and_gives_posts_their_own():
     wnut = Corpus([["x"], ["y"]], [[O], [B]], [0, 0])
     both = combine([conll, wnut], [False, True])
     assert both.docs == [0, 0, 1, 2, 3] and both.sentences[3:] == [["x"], ["y"]]
+
+
+def test_case_by_document_recases_whole_documents():
+    c = Corpus([["Ann", "Lee"], ["Bo", "Ek"], ["Cy", "Ro"], ["Di", "Su"]], [[B, I]] * 4, [0, 0, 1, 1])
+    for seed in range(20):
+        out = augment(c, None, 0.0, 0.4, 0.4, np.random.default_rng(seed))
+        for a, b in ((0, 1), (2, 3)):  # both sentences of a document share their case
+            assert [w.islower() for w in out.sentences[a]] == [w.islower() for w in out.sentences[b]]
+            assert [w.isupper() for w in out.sentences[a]] == [w.isupper() for w in out.sentences[b]]
