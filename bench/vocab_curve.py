@@ -1,10 +1,10 @@
-"""How dev F1 grows with the vector vocabulary: the same trained weights, the
-vectors cut to the N most frequent GloVe words + every training word.
+"""How dev F1 grows with the vector vocabulary: the same trained weights, with
+the vectors of the N most frequent GloVe words + every training word.
 
-The weights do not depend on N (every training token has its vector whatever
-N is), so one model trained with the largest vocabulary answers for every
-smaller one; only words outside the cut lose their g<t> and fall back to their
-other features.
+Every training token has its vector whatever N is, so N changes what the
+model sees at inference only: a word outside the N + training words loses its
+g<t> and falls back to its other features. (In training, only the names drawn
+for mention replacement depend on N.) Needs the train extra (GloVe).
 
     python -m bench.vocab_curve --artifact DIR --train FILE [FILE ...] [--sizes 0 10000 ...]
 """
@@ -17,7 +17,7 @@ import sys
 from model.artifact import load
 from model.data import read_corpus
 from model.tagger import Tagger
-from model.vectors import key, truncate
+from model.vectors import choose, read_glove
 
 from .common import DATA
 from .quality import recased, three_ways
@@ -27,15 +27,14 @@ SIZES = (0, 10_000, 25_000, 50_000, 100_000, 200_000, 400_000)
 
 def curve(artifact, train_files, sizes=SIZES) -> list[dict]:
     art = load(artifact)
-    train_keys = {key(w) for f in train_files for s in read_corpus(f).sentences for w in s}
+    glove_words, G = read_glove()
+    train_sentences = [s for f in train_files for s in read_corpus(f).sentences]
     conll = read_corpus(DATA / "conll2003" / "dev.conll")
     sets = {"conll_dev": conll, "conll_dev_lower": recased(conll, "lower"),
             "wnut_dev": read_corpus(DATA / "wnut17" / "dev.conll")}
     rows = []
     for n in sizes:
-        if n > len(art.vectors.words):
-            continue
-        vec = truncate(art.vectors, train_keys, n)
+        vec = choose(glove_words, G, train_sentences, n)
         tagger = Tagger(dataclasses.replace(art, vectors=vec))
         row = {"n_words": n, "vocabulary": len(vec.words), "bytes": vec.G_q.nbytes + vec.G_scale.nbytes
                + sum(len(w.encode()) + 4 for w in vec.words)}  # + the words in meta.json, quoted

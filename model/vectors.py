@@ -115,12 +115,3 @@ def choose(glove_words: list[str], G: np.ndarray, train_sentences: list[list[str
     zero_q, zero_s = np.zeros((1, G.shape[1]), np.int8), np.zeros((1, 1), np.float32)
     return Vectors(tuple(glove_words[r] for r in picked),
                    np.concatenate([zero_q, q]), np.concatenate([zero_s, scale]))
-
-
-def truncate(vec: Vectors, keep: set[str] | None, n_words: int) -> Vectors:
-    """The same vectors restricted to their first n_words rows plus the words in keep
-    (for the vocabulary-size curve: the model's weights do not depend on it)."""
-    rows = [r for r, w in enumerate(vec.words, 1) if r <= n_words or (keep and w in keep)]
-    return Vectors(tuple(vec.words[r - 1] for r in rows),
-                   np.concatenate([vec.G_q[:1], vec.G_q[rows]]),
-                   np.concatenate([vec.G_scale[:1], vec.G_scale[rows]]))

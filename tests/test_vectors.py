@@ -13,7 +13,7 @@ from model import network
 from model.artifact import ArtifactError, load, save
 from model.features import FeatureTables
 from model.tagger import Tagger
-from model.vectors import NO_VECTOR, Vectors, choose, key, quantize, read_glove, truncate
+from model.vectors import NO_VECTOR, Vectors, choose, key, quantize, read_glove
 
 
 def test_glove_package_is_the_one_the_issue_names():
@@ -49,14 +49,6 @@ def test_vocabulary_is_top_words_plus_every_training_word():
     np.testing.assert_allclose(g[0], G[2], atol=float(np.abs(G[2]).max()) / 254 + 1e-7)
     assert not g[1].any()  # outside the vocabulary: g<t> = 0
     assert key("Zo\u200bë") == "zoë"  # invisible characters do not hide a word
-
-
-def test_truncate_keeps_the_first_rows_exactly():
-    words, G = tiny_glove()
-    vec = choose(words, G, [], n_words=7)
-    small = truncate(vec, {"zebra"}, 3)
-    assert small.words == ("the", "of", "smith", "zebra")
-    np.testing.assert_array_equal(small.G_q[small.rows(["zebra"])], vec.G_q[vec.rows(["zebra"])])
 
 
 @pytest.fixture
