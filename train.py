@@ -15,12 +15,14 @@ import hashlib
 import io
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from model import artifact, heads
 from model.augment import combine, name_pool
 from model.data import Corpus, DataError, read_corpus
 from model.features import build_tables, load_name_lists
+from model.network import Config
 from model.training import TrainConfig, train
 
 DEFAULT_NAMES = Path(__file__).resolve().parent.parent / "shared" / "data" / "names"
@@ -31,7 +33,7 @@ class _HelpFormat(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefault
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    d = TrainConfig()
+    d = TrainConfig(Config(n_x=1))  # for the defaults; n_x comes from the feature tables
     p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormat)
     p.add_argument("--train", required=True, nargs="+", help="training corpora (CoNLL columns, or .jsonl)",
                    default=argparse.SUPPRESS)
@@ -44,10 +46,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default=argparse.SUPPRESS)
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
-    p.add_argument("--n-a", type=int, default=d.n_a, help="hidden units per direction")
-    p.add_argument("--head", choices=tuple(heads.HEADS), default=d.head,
+    p.add_argument("--n-a", type=int, default=d.network.n_a, help="hidden units per direction")
+    p.add_argument("--head", choices=tuple(heads.HEADS), default=d.network.head,
                    help="softmax over O/B-PER/I-PER, or one sigmoid per token")
-    p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.bidirectional,
+    p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.network.bidirectional,
                    help="add a right-to-left RNN whose states join the forward ones")
     p.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="sentences per minibatch")
@@ -77,8 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of training sentences featurized without their document")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="BLAS threads (pinned by train.py; the bytes depend on the kernel, not on this)")
-    p.add_argument("--min-word", type=int, default=2, help="keep words seen at least this often")
-    p.add_argument("--min-feature", type=int, default=3, help="keep affix/shape values seen at least this often")
+    p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
+    p.add_argument("--min-feature", type=int, default=d.min_feature,
+                   help="keep affix/shape values seen at least this often")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
@@ -95,6 +98,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.lr <= 0 or args.clip <= 0 or not 0 < args.lr_decay <= 1 or not 0 <= args.ema < 1:
         p.error("--lr and --clip must be positive, --lr-decay in (0, 1], --ema in [0, 1)")
     return args
+
+
+def train_config(args: argparse.Namespace, n_x: int, n_g: int = 0) -> TrainConfig:
+    """The run's TrainConfig: every field of it and of its network Config from its flag
+    (n_x from the feature tables, n_g from the vectors --vectors brings)."""
+    def given(cls, skip):
+        return {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip}
+    return TrainConfig(Config(n_x=n_x, n_g=n_g, **given(Config, {"n_x", "n_g"})),
+                       **given(TrainConfig, {"network"}))
 
 
 def sha256(path: str) -> str:
@@ -158,12 +170,6 @@ def main(argv=None) -> int:
 
 
 def _main(args) -> int:
-    tc = TrainConfig(n_a=args.n_a, head=args.head, bidirectional=args.bidirectional, epochs=args.epochs,
-                     batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, clip=args.clip,
-                     word_dropout=args.word_dropout, dropout=args.dropout, patience=args.patience,
-                     ema=args.ema, seed=args.seed, vectors=args.vectors, vector_dropout=args.vector_dropout,
-                     p_lower=args.p_lower, p_upper=args.p_upper,
-                     case_by_document=args.case_by_document, p_replace=args.p_replace, p_solo=args.p_solo)
     try:
         train_c, dev_c = read_all(args.train), read_all(args.dev)
         first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)
@@ -187,6 +193,7 @@ def _main(args) -> int:
     if args.p_replace and pool is None:
         print("train.py: error: --p-replace needs the name lists (--names-dir)", file=sys.stderr)
         return 2
+    tc = train_config(args, tables.n_x, vec.n_g if vec else 0)
     print(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "
           f"n_x = {tables.n_x}" + (f"; vectors for {len(vec.words)} words" if vec else ""), file=sys.stderr)
     t0 = time.perf_counter()
@@ -195,7 +202,7 @@ def _main(args) -> int:
     best = max(history, key=lambda h: h["dev"]["f1"])
     meta = {
         "name": getattr(args, 'name', None) or Path(args.out).name,
-        "training": {"flags": tc.to_json(), "min_word": args.min_word, "min_feature": args.min_feature,
+        "training": {"flags": tc.to_json(), "min_word": tc.min_word, "min_feature": tc.min_feature,
                      "names_lists": args.names_dir != "none",
                      "train_file": file_names(args.train),
                      "train_sha256": " ".join(sha256(f) for f in args.train),

@@ -23,13 +23,11 @@ import sys
 from model.artifact import load
 from model.augment import recase
 from model.data import Corpus, read_corpus
-from model.metrics import score
+from model.scoring import score
 from model.tagger import Tagger
 
-from .common import ARTIFACT, DATA
+from harness import DATA, DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS
 
-SEED = "Harry Potter and Hermione Granger invented a new spell .".split()
-SEED_Y = [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
 WAYS = ("sentence", "document", "evaluate")
 
 
@@ -91,15 +89,15 @@ def sets(split: str, n: int | None = None) -> dict[str, tuple[Corpus, tuple[str,
     }
 
 
-def run(quick: bool = False, artifact=ARTIFACT, split: str = "test") -> dict:
+def run(quick: bool = False, artifact=DEFAULT_ARTIFACT, split: str = "test") -> dict:
     tagger = Tagger(load(artifact))
     n = 400 if quick else None
-    seed = tagger.tag_documents([SEED])[0]
+    seed = tagger.tag_documents([SEED_TOKENS])[0]
     out = {
         "subset": n,
         "split": split,
         "dev_f1": tagger.artifact.meta.get("metrics", {}).get("dev", {}).get("f1"),
-        "seed": {"tokens": SEED, "want": SEED_Y, "got": seed.labels, "ok": seed.labels == SEED_Y},
+        "seed": {"tokens": SEED_TOKENS, "want": SEED_LABELS, "got": seed.labels, "ok": seed.labels == SEED_LABELS},
     }
     for name, (corpus, ways) in sets(split, n).items():
         out[name] = three_ways(tagger, corpus, ways)
@@ -123,7 +121,7 @@ def table(q: dict) -> list[str]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--artifact", default=str(ARTIFACT))
+    p.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
     p.add_argument("--split", choices=("dev", "test"), default="test")
     p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = p.parse_args(argv)

@@ -31,7 +31,9 @@ from model.features import K, document_sets, featurize, pad
 from model.tagger import Tagger
 
 from . import torch_ref
-from .common import ARTIFACT, CONLL_TEST, BenchError, median
+from harness import DEFAULT_ARTIFACT
+
+from .common import CONLL_TEST, BenchError, median
 
 TOL = 1e-5
 
@@ -114,7 +116,7 @@ def after_stages(w, ids, lengths, g=None):
     t0 = time.perf_counter()
     x = inference.input_projections(w, ids, np.asarray(lengths), g)
     t1 = time.perf_counter()
-    a = inference.recurrence(x, w.W_aaT)
+    a = L.rnn_recurrence(x, w.W_aaT)
     t2 = time.perf_counter()
     scores = inference.head(w, a)
     w.config.head_policy.probabilities(scores)
@@ -128,7 +130,7 @@ def max_diff(got, want, lengths) -> float:
 
 
 def run(quick: bool = False, log=print) -> dict:
-    art = load(ARTIFACT)
+    art = load(DEFAULT_ARTIFACT)
     tagger = Tagger(art)
     params, cfg, w = tagger.params, tagger.config, tagger.weights
     corpus, batches, sentence = conll_batches(tagger, quick)

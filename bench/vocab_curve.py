@@ -19,7 +19,7 @@ from model.data import read_corpus
 from model.tagger import Tagger
 from model.vectors import choose, read_glove
 
-from .common import DATA
+from harness import DATA
 from .quality import recased, three_ways
 
 SIZES = (0, 10_000, 25_000, 50_000, 100_000, 200_000, 400_000)

@@ -1,147 +1,44 @@
-"""apifairy-style view decorators: ``body`` loads and validates the JSON body
-with a schema; ``doc`` records what a route answers, for /openapi.json."""
+"""apifairy-style view decorators and the helpers views share: ``body`` reads,
+validates and adapts the JSON body; ``doc`` records what a route answers, for
+/openapi.json; ``loaded`` is the one readiness check; ``settings`` the one
+configuration object."""
 from __future__ import annotations
 
-import json
-import os
-import socket
-import threading
-import time
-from contextlib import contextmanager, suppress
 from functools import wraps
 
-from flask import current_app, request
-from werkzeug.exceptions import (BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout,
-                                 ServiceUnavailable, UnsupportedMediaType)
+from flask import current_app, g, request
+from werkzeug.exceptions import ServiceUnavailable, UnsupportedMediaType
 
-from .schemas import LimitsContext
-
-
-class MalformedJSON(BadRequest):
-    def __init__(self, reason: str):
-        super().__init__(f"The request body is not valid JSON: {reason}")
-        self.errors = {"body": [reason]}
+from .body import parse_json, read_body
+from .config import Settings
+from .predictor import Predictor
 
 
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value")
+def settings() -> Settings:
+    return current_app.extensions["nametag.settings"]
 
 
-def _no_duplicates(pairs):
-    obj = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
+def loaded() -> Predictor:
+    """The app's Predictor, or 503 while the model is not loaded."""
+    predictor = current_app.extensions["nametag"]
+    if predictor is None:
+        raise ServiceUnavailable("The model is not loaded yet.")
+    return predictor
 
 
-def parse_json(raw: bytes):
-    """Strict RFC 8259: UTF-8 only, no NaN/Infinity, no duplicate keys."""
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant,
-                          object_pairs_hook=_no_duplicates)
-    except UnicodeDecodeError as e:
-        raise MalformedJSON(f"invalid UTF-8 at byte {e.start}") from None
-    except RecursionError:
-        raise MalformedJSON("nested too deeply") from None
-    except ValueError as e:
-        raise MalformedJSON(str(e)) from None
-
-
-class _Watchdog:
-    """One thread per worker process that cuts off request bodies past their deadline.
-
-    Registering a socket costs a dict insert under a lock; a thread per request
-    (threading.Timer) cost more than the JSON parsing. Started lazily in the
-    process that serves (never in a gunicorn master before fork).
-    """
-
-    TICK = 0.1  # seconds: how late past its deadline a body may be cut
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._watched: dict[int, tuple[float, socket.socket, threading.Event]] = {}
-        self._pid = None
-
-    def watch(self, sock, seconds: float) -> tuple[int, threading.Event]:
-        fired = threading.Event()
-        with self._lock:
-            if self._pid != os.getpid():  # first use in this process: start its thread
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, name="nametag-body-deadline", daemon=True).start()
-            key = id(fired)
-            self._watched[key] = (time.monotonic() + seconds, sock, fired)
-        return key, fired
-
-    def unwatch(self, key: int) -> None:
-        with self._lock:
-            self._watched.pop(key, None)
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(self.TICK)
-            now = time.monotonic()
-            with self._lock:
-                due = [k for k, (when, _, _) in self._watched.items() if when <= now]
-                expired = [self._watched.pop(k) for k in due]
-            for _, sock, fired in expired:
-                fired.set()
-                with suppress(OSError):
-                    sock.shutdown(socket.SHUT_RD)  # a blocked read returns at once
-
-
-_WATCHDOG = _Watchdog()
-
-
-@contextmanager
-def deadline(seconds: float):
-    """Yield a function telling whether `seconds` have passed; when they do, stop
-    reading the request (shut the socket's read side, so a blocked read returns).
-    gunicorn reads the body with no deadline of its own: without this, a client
-    sending its body a byte at a time holds a gthread thread for as long as it likes."""
-    sock = request.environ.get("gunicorn.socket")
-    if sock is None:  # not under gunicorn (tests, other servers): nothing to cut
-        yield lambda: False
-        return
-    key, fired = _WATCHDOG.watch(sock, seconds)
-    try:
-        yield fired.is_set
-    finally:
-        _WATCHDOG.unwatch(key)
-
-
-def read_body() -> bytes:
-    """The request body, at most MAX_CONTENT_LENGTH bytes, chunked or not (413 beyond),
-    within BODY_TIMEOUT seconds (408 beyond); 400 when it cannot be read (bad chunking)."""
-    timeout = current_app.config["BODY_TIMEOUT"]
-    with deadline(timeout) as expired:
-        try:
-            data = request.get_data(cache=False)  # werkzeug stops at the limit without a Content-Length
-            limit = current_app.config["MAX_CONTENT_LENGTH"]
-            if request.content_length is None and len(data) >= limit and request.environ["wsgi.input"].read(1):
-                raise RequestEntityTooLarge()
-        except Exception as e:  # gunicorn's InvalidChunkSize, NoMoreData...; werkzeug's ClientDisconnected
-            if not expired():
-                if isinstance(e, HTTPException) and e.code != 400:
-                    raise
-                raise BadRequest("The request body could not be read (malformed chunked encoding, "
-                                 "or shorter than its Content-Length).") from None
-        if expired():  # whatever was read is a cut-off body
-            raise RequestTimeout(f"The request body did not arrive within {timeout} seconds.")
-    return data
-
-
-def body(schema):
+def body(schema, adapt=None):
+    """Load the body with `schema`, then `adapt(loaded, limits)` (tokenize, apply the
+    limits); the view gets the result, which is also kept as ``g.body`` for the
+    request's accounting."""
     def decorator(f):
         @wraps(f)
         def view(*args, **kwargs):
             if not request.is_json:
                 raise UnsupportedMediaType("Send a JSON body with Content-Type: application/json.")
-            data = parse_json(read_body())
-            with LimitsContext(current_app.extensions["nametag"].limits):
-                loaded = schema.load(data)
-            return f(loaded, *args, **kwargs)
+            s = settings()
+            data = schema.load(parse_json(read_body(s.body_timeout, s.limits.max_body_bytes)))
+            g.body = adapt(data, s.limits) if adapt is not None else data
+            return f(g.body, *args, **kwargs)
 
         view._apidoc = dict(getattr(f, "_apidoc", {}), body=schema)
         return view
@@ -154,11 +51,3 @@ def doc(responses: dict[int, tuple[str, object]]):
         f._apidoc = dict(getattr(f, "_apidoc", {}), responses=responses)
         return f
     return decorator
-
-
-def loaded():
-    """The app's Predictor, or 503 while the model is not loaded."""
-    predictor = current_app.extensions["nametag"]
-    if not predictor.ready:
-        raise ServiceUnavailable("The model is not loaded yet.")
-    return predictor

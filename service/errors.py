@@ -60,7 +60,5 @@ def http_error(e: HTTPException):
 
 @bp.app_errorhandler(Exception)
 def internal_error(e: Exception):
-    if isinstance(e, HTTPException) and e.code < 500:
-        return http_error(e)
     log.error("unhandled exception", exc_info=getattr(e, "original_exception", None) or e)
     return problem(500, "The server failed to answer this request; the error is logged.")

@@ -20,7 +20,7 @@ def _schema_name(schema) -> str:
 
 
 def generate(app: Flask) -> dict:
-    limits = app.extensions["nametag"].limits
+    limits = app.extensions["nametag.settings"].limits
     spec = APISpec(title="nametag", version=app.config.get("API_VERSION", "1"),
                    openapi_version="3.1.0", plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
                    info={"description": "Finds people's names in English text. Limits of this "
@@ -66,7 +66,7 @@ def generate(app: Flask) -> dict:
     props["inputs"]["maxItems"] = limits.max_inputs
     predictor = app.extensions["nametag"]
     _input_rules(out["components"]["schemas"], limits,
-                 predictor.artifact.config.head_policy if predictor.ready else None)
+                 predictor.artifact.config.head_policy if predictor else None)
     out["components"]["schemas"]["TagRequest"]["description"] = (
         "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
         f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "

@@ -4,8 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from . import openapi, schemas
-from .api import doc, loaded
-from .errors import problem
+from .api import doc, loaded, settings
 
 bp = Blueprint("ops", __name__)
 
@@ -21,8 +20,7 @@ def healthz():
 @doc({200: ("The model is loaded.", schemas.status), 503: ("Not ready yet.", schemas.problem)})
 def readyz():
     """Readiness: 200 once the model is loaded, 503 before."""
-    if not current_app.extensions["nametag"].ready:
-        return problem(503, "The model is not loaded yet.")
+    loaded()
     return {"status": "ready"}
 
 
@@ -30,7 +28,7 @@ def readyz():
 @doc({200: ("The loaded model.", schemas.model_info), 503: ("Not ready yet.", schemas.problem)})
 def model():
     """The loaded model: name, version, head, sizes, labels, limits, training data checksums, metrics."""
-    return loaded().info()
+    return loaded().info(settings().limits)
 
 
 @bp.get("/metrics")

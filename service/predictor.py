@@ -1,40 +1,26 @@
-"""The loaded model, KServe style: ``load`` fails loudly and sets readiness;
-``predict`` is preprocess (done by the schemas) -> tag -> postprocess."""
+"""The loaded model, KServe style: ``load`` fails loudly (``ArtifactError``);
+``predict`` is preprocess (done by ``service.inputs``) -> tag -> postprocess."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-from model.artifact import Artifact, ArtifactError, load
+from model.artifact import Artifact, load
 from model.tagger import Tagger
 
 from . import response
-from .schemas import Input, Limits
-
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "default"
-EXIT_CANNOT_START = 3  # gunicorn's WORKER_BOOT_ERROR: without preload the arbiter also gives up
+from .config import Limits
+from .inputs import Input
 
 
 class Predictor:
-    def __init__(self, limits: Limits):
-        self.limits = limits
-        self.artifact: Artifact | None = None
-        self.tagger: Tagger | None = None
+    def __init__(self, artifact: Artifact):
+        self.artifact = artifact
+        self.tagger = Tagger(artifact)
 
-    @property
-    def ready(self) -> bool:
-        return self.tagger is not None
-
-    def load(self, path: str | Path) -> None:
-        """Load the artifact; on failure print one line naming it and why, and exit."""
-        try:
-            artifact = load(path)
-        except ArtifactError as e:
-            reason = " ".join(str(e).split())  # one line, whatever the message
-            where = "" if reason.startswith(str(path)) else f" {path}"
-            print(f"nametag: cannot load artifact{where}: {reason}", file=sys.stderr, flush=True)
-            raise SystemExit(EXIT_CANNOT_START) from None
-        self.artifact, self.tagger = artifact, Tagger(artifact)
+    @classmethod
+    def load(cls, path: str | Path) -> Predictor:
+        """The model of the artifact at path; raises ArtifactError naming what is wrong."""
+        return cls(load(path))
 
     @property
     def ref(self) -> dict:
@@ -47,14 +33,14 @@ class Predictor:
         return [dict(response.result(inp.text, inp.tokens, t), model=ref)
                 for inp, t in zip(inputs, tagged)]
 
-    def info(self) -> dict:
+    def info(self, limits: Limits) -> dict:
         meta, cfg = self.artifact.meta, self.artifact.config
         training = meta.get("training", {})
         return {
             "name": self.artifact.name, "version": self.artifact.version, "head": cfg.head,
             "n_x": cfg.n_x, "n_a": cfg.n_a, "n_y": cfg.n_y, "bidirectional": cfg.bidirectional,
             "labels": meta.get("labels", []),
-            "limits": self.limits.to_json(),
+            "limits": limits.to_json(),
             "training": {k: training[k] for k in ("flags", "train_file", "train_sha256",
                                                   "dev_file", "dev_sha256") if k in training},
             "metrics": meta.get("metrics", {}),

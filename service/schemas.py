@@ -1,53 +1,16 @@
 """Request and response schemas (marshmallow), one module-level instance each.
 
-Requests are validated and adapted here: a ``text`` is tokenized, ``tokens``
-get their offsets in the space-joined text, and both arrive at the view as an
-``Input``. The configurable limits come from a ``Limits`` set with
-``LimitsContext(limits)`` around ``load`` (the defaults apply otherwise).
+Requests are validated here, shape and fixed rules only; ``service.inputs``
+then tokenizes them and applies the configured limits (which
+``service.openapi`` writes into the document).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import NamedTuple
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
-from marshmallow.experimental.context import Context
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from model.heads import DEFAULT_THRESHOLD, HEADS
-from model.tokenizer import Token, tokenize
-
-from .response import join_tokens
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_body_bytes: int = 1 << 20
-    max_chars: int = 100_000  # per input: the text, or the tokens joined by spaces
-    max_tokens: int = 10_000  # per input, after tokenization
-    max_inputs: int = 128  # per batch
-    max_total_tokens: int = 100_000  # per request, all inputs together: bounds the time (~5 s)
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-LimitsContext = Context[Limits]
-
-
-def limits() -> Limits:
-    return LimitsContext.get(Limits())
-
-
-class Input(NamedTuple):
-    text: str
-    tokens: list[Token]
-
-
-class TagRequest(NamedTuple):
-    inputs: list[Input]
-    batch: bool  # answer {"results": [...]} rather than one result
-    threshold: float | None
 
 
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates
@@ -98,22 +61,6 @@ class InputSchema(Schema):
             msg = "Give exactly one of 'text' or 'tokens'."
             raise ValidationError(msg, "_schema")
 
-    @post_load
-    def _tokenize(self, data, **kwargs) -> Input:
-        lim = limits()
-        if "text" in data:
-            field, text = "text", data["text"]
-            if len(text) > lim.max_chars:
-                raise ValidationError(f"Longer than {lim.max_chars} characters.", field)
-            tokens = tokenize(text)
-        else:
-            field, (text, tokens) = "tokens", join_tokens(data["tokens"])
-            if len(text) > lim.max_chars:
-                raise ValidationError(f"Longer than {lim.max_chars} characters when joined.", field)
-        if len(tokens) > lim.max_tokens:
-            raise ValidationError(f"{len(tokens)} tokens, more than the limit of {lim.max_tokens}.", field)
-        return Input(text, tokens)
-
 
 class TagRequestSchema(InputSchema):
     """One input (`text` or `tokens`) or a batch (`inputs`), plus options."""
@@ -130,21 +77,6 @@ class TagRequestSchema(InputSchema):
         given = [k for k in ("text", "tokens", "inputs") if k in data]
         if len(given) != 1:
             raise ValidationError("Give exactly one of 'text', 'tokens' or 'inputs'.", "_schema")
-        lim = limits()
-        if "inputs" in data and len(data["inputs"]) > lim.max_inputs:
-            raise ValidationError(f"{len(data['inputs'])} inputs, more than the limit of "
-                                  f"{lim.max_inputs}.", "inputs")
-
-    @post_load
-    def _tokenize(self, data, **kwargs) -> TagRequest:
-        threshold = data.get("threshold")
-        if "inputs" not in data:
-            return TagRequest([super()._tokenize(data)], False, threshold)
-        lim, total = limits(), sum(len(i.tokens) for i in data["inputs"])
-        if total > lim.max_total_tokens:
-            raise ValidationError(f"{total} tokens in all, more than the limit of "
-                                  f"{lim.max_total_tokens} per request.", "inputs")
-        return TagRequest(data["inputs"], True, threshold)
 
 
 class TokenSchema(Schema):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from model.tagger import Tagged
 from model.tokenizer import tokenize
 from service.response import join_tokens, result
-from service.schemas import Limits
+from service.config import Limits
 
 MAX_CHARS = Limits().max_chars
 PROFILE = settings(max_examples=400, deadline=None, derandomize=True)

@@ -5,14 +5,13 @@ calls it), and model.evaluate; plus names in business text (tests/data/)."""
 from __future__ import annotations
 
 import pytest
-from support import DEFAULT_ARTIFACT, ROOT
+from harness import DATA, DEFAULT_ARTIFACT, ROOT
 
 from bench.quality import by_document, by_evaluate, by_sentence, recased
 from model.artifact import load
 from model.data import read_corpus
-from model.metrics import score
+from model.scoring import score
 from model.tagger import Tagger
-from support import DATA
 
 BUSINESS = ROOT / "tests" / "data" / "names_in_business_text.jsonl"
 

@@ -6,15 +6,14 @@ import json
 import pytest
 from marshmallow import ValidationError
 
+from harness import SEED_LABELS, SEED_TEXT, SEED_TOKENS
 from model.tagger import Tagged
 from model.tokenizer import tokenize
-from service import create_app, schemas
+from service import create_app, inputs, schemas
+from service.config import Limits
 from service.errors import flatten
 from service.response import join_tokens, result
 
-SEED = "Harry Potter and Hermione Granger invented a new spell."
-SEED_TOKENS = ["Harry", "Potter", "and", "Hermione", "Granger", "invented", "a", "new", "spell", "."]
-SEED_LABELS = [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
 
 
 def post(client, body, content_type="application/json"):
@@ -47,7 +46,7 @@ def assert_offsets(text, res):
 # --- the contract ----------------------------------------------------------
 
 def test_seed_example_text(client, app):
-    resp = post(client, {"text": SEED})
+    resp = post(client, {"text": SEED_TEXT})
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     res = resp.get_json()
     assert [t["text"] for t in res["tokens"]] == SEED_TOKENS
@@ -60,7 +59,7 @@ def test_seed_example_text(client, app):
     art = app.extensions["nametag"].artifact
     assert res["model"] == {"name": art.name, "version": art.version}
     assert schemas.tag_result.validate(res) == {}
-    assert_offsets(SEED, res)
+    assert_offsets(SEED_TEXT, res)
 
 
 def test_seed_example_tokens(client):
@@ -87,7 +86,7 @@ def test_offsets_are_code_points_into_the_text(client, text):
 
 
 def test_batch_keeps_order_and_matches_single_requests(client):
-    inputs = [{"text": SEED}, {"tokens": ["Ron", "Weasley", "laughed", "."]},
+    inputs = [{"text": SEED_TEXT}, {"tokens": ["Ron", "Weasley", "laughed", "."]},
               {"text": ""}, {"text": "Ceci n'est pas une pipe , dit Magritte ."},
               {"tokens": SEED_TOKENS[::-1]}]
     resp = post(client, {"inputs": inputs})
@@ -139,23 +138,23 @@ def test_malformed_json_is_400(client, raw):
 @pytest.mark.parametrize("body, field", [
     ([1], "body"), ('"x"', "body"), ("1", "body"), ("null", "body"), ("true", "body"),
     ({}, "body"),
-    ({"text": SEED, "tokens": SEED_TOKENS}, "body"),
-    ({"text": SEED, "inputs": [{"text": SEED}]}, "body"),
+    ({"text": SEED_TEXT, "tokens": SEED_TOKENS}, "body"),
+    ({"text": SEED_TEXT, "inputs": [{"text": SEED_TEXT}]}, "body"),
     ({"text": 1}, "text"), ({"text": None}, "text"), ({"text": ["a"]}, "text"),
     ({"tokens": "Harry Potter"}, "tokens"), ({"tokens": [1, "a"]}, "tokens.0"),
     ({"tokens": ["Harry", ""]}, "tokens.1"), ({"tokens": ["Harry", "  "]}, "tokens.1"),
     ({"tokens": [["Harry"]]}, "tokens.0"),
-    ({"text": SEED, "lang": "en"}, "lang"),
-    ({"inputs": {"text": SEED}}, "inputs"), ({"inputs": [SEED]}, "inputs.0"),
-    ({"inputs": [{"text": SEED}, {}]}, "inputs.1"),
-    ({"inputs": [{"text": SEED, "tokens": ["a"]}]}, "inputs.0"),
-    ({"inputs": [{"text": SEED, "threshold": 0.5}]}, "inputs.0.threshold"),
+    ({"text": SEED_TEXT, "lang": "en"}, "lang"),
+    ({"inputs": {"text": SEED_TEXT}}, "inputs"), ({"inputs": [SEED_TEXT]}, "inputs.0"),
+    ({"inputs": [{"text": SEED_TEXT}, {}]}, "inputs.1"),
+    ({"inputs": [{"text": SEED_TEXT, "tokens": ["a"]}]}, "inputs.0"),
+    ({"inputs": [{"text": SEED_TEXT, "threshold": 0.5}]}, "inputs.0.threshold"),
     ({"inputs": [{"tokens": ["a", ""]}]}, "inputs.0.tokens.1"),
     ({"text": "a\u0000b"}, "text"), ({"tokens": ["a\u0000"]}, "tokens"),
     ('{"text": "a\\ud800b"}', "text"), ('{"tokens": ["\\udfff"]}', "tokens"),
-    ({"text": SEED, "threshold": "high"}, "threshold"),
-    ({"text": SEED, "threshold": 1.5}, "threshold"),
-    ({"text": SEED, "threshold": 0.3}, "threshold"),  # softmax head: no threshold
+    ({"text": SEED_TEXT, "threshold": "high"}, "threshold"),
+    ({"text": SEED_TEXT, "threshold": 1.5}, "threshold"),
+    ({"text": SEED_TEXT, "threshold": 0.3}, "threshold"),  # softmax head: no threshold
 ])
 def test_schema_violations_are_422(client, body, field):
     problem = assert_problem(post(client, body), 422)
@@ -254,7 +253,7 @@ def test_limits_from_the_environment(monkeypatch):
     monkeypatch.setenv("NAMETAG_MAX_BODY_BYTES", "4096")
     monkeypatch.setenv("NAMETAG_LOG_LEVEL", "warning")
     app = create_app({"LOAD_MODEL": False})
-    assert app.extensions["nametag"].limits.max_tokens == 7
+    assert app.extensions["nametag.settings"].limits.max_tokens == 7
     assert app.config["MAX_CONTENT_LENGTH"] == 4096
 
 
@@ -278,7 +277,7 @@ def test_not_ready_before_the_model_is_loaded(make_app):
     client = make_app(LOAD_MODEL=False).test_client()
     assert client.get("/healthz").status_code == 200
     assert_problem(client.get("/readyz"), 503)
-    assert_problem(post(client, {"text": SEED}), 503)
+    assert_problem(post(client, {"text": SEED_TEXT}), 503)
     assert_problem(client.get("/model"), 503)
 
 
@@ -298,8 +297,8 @@ def test_model_metadata(client, app):
 
 def test_metrics(make_app):
     client = make_app().test_client()
-    post(client, {"text": SEED})
-    post(client, {"inputs": [{"text": SEED}, {"tokens": ["Ron"]}]})
+    post(client, {"text": SEED_TEXT})
+    post(client, {"inputs": [{"text": SEED_TEXT}, {"tokens": ["Ron"]}]})
     post(client, {"text": 1})
     client.get("/nope")
     resp = client.get("/metrics")
@@ -335,7 +334,7 @@ def test_openapi_is_generated_and_complete(app, client):
 
 def test_one_json_log_line_per_request(client, capsys):
     capsys.readouterr()
-    post(client, {"text": SEED})
+    post(client, {"text": SEED_TEXT})
     client.get("/nope")
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["method"], r["path"], r["status"], r["tokens"]) for r in lines] == [
@@ -357,8 +356,7 @@ def test_errors_flatten_to_dotted_paths():
 
 
 def test_schemas_work_without_flask():
-    req = schemas.tag_request.load({"text": SEED})
+    req = inputs.tag_request(schemas.tag_request.load({"text": SEED_TEXT}), Limits())
     assert [t.text for t in req.inputs[0].tokens] == SEED_TOKENS and not req.batch
-    with schemas.LimitsContext(schemas.Limits(max_tokens=3)):
-        with pytest.raises(ValidationError):
-            schemas.tag_request.load({"tokens": ["a"] * 4})
+    with pytest.raises(ValidationError):
+        inputs.tag_request(schemas.tag_request.load({"tokens": ["a"] * 4}), Limits(max_tokens=3))

@@ -5,7 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-from support import ROOT, tiny_conll, train_tiny
+from harness import ROOT
+from tiny_model import tiny_conll, train_tiny
 
 from model.artifact import load
 from model.data import read_corpus
@@ -121,7 +122,7 @@ def test_the_environments_blas_threads_cannot_change_the_bytes(tmp_path, corpus)
 def test_vectors_augmentation_and_two_corpora(tmp_path, corpus):
     """--vectors, case augmentation, mention replacement (needs the name lists) and
     two training files; the artifact loads with its vectors and tags lower case too."""
-    from support import DATA
+    from harness import DATA
 
     second = tiny_conll(tmp_path / "second.conll", n=20, seed=5)
     out = tmp_path / "v"

@@ -1,0 +1,114 @@
+"""Every setting of the service, in one place: its ``NAMETAG_*`` environment
+name, its default and its validation.
+
+``from_mapping`` turns a Flask config (``DEFAULTS``, then ``environ()``: the
+``NAMETAG_*`` variables as the strings they are, then a test's overrides) into
+one frozen ``Settings``;
+a bad value raises ``ConfigError`` naming the variable and what it expects.
+Only the process boundary (``service.create_app``) turns that into a message
+and an exit status. No Flask here.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+PREFIX = "NAMETAG"
+DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "default"
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class ConfigError(ValueError):
+    """A setting with a bad value; the message names the variable and what it expects."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1 << 20
+    max_chars: int = 100_000  # per input: the text, or the tokens joined by spaces
+    max_tokens: int = 10_000  # per input, after tokenization
+    max_inputs: int = 128  # per batch
+    max_total_tokens: int = 100_000  # per request, all inputs together: bounds the time (~5 s)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Settings:
+    artifact: str
+    log_level: str
+    body_timeout: float  # seconds to receive a request body (408 after)
+    limits: Limits
+
+
+def _positive_int(v: Any) -> int:
+    if isinstance(v, str):
+        v = int(v.strip()) if v.strip().isdigit() else v
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError("expected a positive integer")
+    return v
+
+
+def _positive_seconds(v: Any) -> float:
+    if isinstance(v, str):
+        try:
+            v = int(v) if v.strip().isdigit() else float(v)
+        except ValueError:
+            raise ValueError("expected a positive number of seconds") from None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+        raise ValueError("expected a positive number of seconds")
+    return v
+
+
+def _log_level(v: Any) -> str:
+    if not isinstance(v, str) or v.lower() not in LOG_LEVELS:
+        raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+    return v.lower()
+
+
+def _path(v: Any) -> str:
+    if not isinstance(v, (str, Path)) or not str(v):
+        raise ValueError("expected a directory path")
+    return str(v)
+
+
+# key (environment name without the prefix) -> (default, parse and validate)
+SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+    "ARTIFACT": (str(DEFAULT_ARTIFACT), _path),
+    "LOG_LEVEL": ("info", _log_level),
+    "BODY_TIMEOUT": (30, _positive_seconds),
+    **{f"MAX_{attr.removeprefix('max_').upper()}": (default, _positive_int)
+       for attr, default in Limits().to_json().items()},
+}
+LIMIT_KEYS = {key: key.lower() for key in SETTINGS if key.startswith("MAX_")}  # env key -> Limits field
+DEFAULTS = {key: default for key, (default, _) in SETTINGS.items()}
+
+
+def environ(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The settings given in the environment, as raw strings (never JSON-decoded:
+    a key or a path must not turn into a number), keyed without the prefix."""
+    env = os.environ if env is None else env
+    return {key: env[f"{PREFIX}_{key}"] for key in SETTINGS if f"{PREFIX}_{key}" in env}
+
+
+def _value(config: Mapping, key: str) -> Any:
+    parse = SETTINGS[key][1]
+    v = config.get(key, DEFAULTS[key])
+    try:
+        return parse(v)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"bad configuration {PREFIX}_{key}={v!r}: {e}") from None
+
+
+def from_mapping(config: Mapping) -> Settings:
+    """The settings from a mapping of keys without the prefix (a Flask config);
+    missing keys take their default. Raises ConfigError on the first bad value."""
+    return Settings(
+        artifact=_value(config, "ARTIFACT"),
+        log_level=_value(config, "LOG_LEVEL"),
+        body_timeout=_value(config, "BODY_TIMEOUT"),
+        limits=Limits(**{attr: _value(config, key) for key, attr in LIMIT_KEYS.items()}),
+    )

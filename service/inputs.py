@@ -1,0 +1,76 @@
+"""From a schema-valid request body to the inputs the model tags: each text is
+tokenized, each token list gets its offsets, and the configured limits are
+applied, every failure a ``ValidationError`` naming its field. Pure: no Flask,
+the limits are an argument."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from marshmallow import ValidationError
+
+from model.tokenizer import Token, tokenize
+
+from .config import Limits
+from .response import join_tokens
+
+
+class Input(NamedTuple):
+    text: str
+    tokens: list[Token]
+
+
+class TagRequest(NamedTuple):
+    inputs: list[Input]
+    batch: bool  # answer {"results": [...]} rather than one result
+    threshold: float | None
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(len(i.tokens) for i in self.inputs)
+
+
+def one_input(data: dict, limits: Limits) -> Input:
+    """A text (tokenized here) or a token list (joined by spaces), within the per-input limits;
+    the ValidationError names the field, "text" or "tokens"."""
+    if "text" in data:
+        field, text = "text", data["text"]
+        if len(text) > limits.max_chars:  # before tokenizing: the check must cost less than the work
+            raise ValidationError(f"Longer than {limits.max_chars} characters.", field)
+        tokens = tokenize(text)
+    else:
+        field, (text, tokens) = "tokens", join_tokens(data["tokens"])
+        if len(text) > limits.max_chars:
+            raise ValidationError(f"Longer than {limits.max_chars} characters when joined.", field)
+    if len(tokens) > limits.max_tokens:
+        raise ValidationError(f"{len(tokens)} tokens, more than the limit of {limits.max_tokens}.", field)
+    return Input(text, tokens)
+
+
+def all_inputs(data: dict, limits: Limits) -> tuple[list[Input], bool]:
+    """The inputs of a body holding one input or a batch (``inputs``), and whether it is a batch."""
+    if "inputs" not in data:
+        try:
+            return [one_input(data, limits)], False
+        except ValidationError as e:
+            raise ValidationError({e.field_name: e.messages}) from None
+    if len(data["inputs"]) > limits.max_inputs:
+        raise ValidationError(f"{len(data['inputs'])} inputs, more than the limit of "
+                              f"{limits.max_inputs}.", "inputs")
+    inputs, errors = [], {}
+    for i, item in enumerate(data["inputs"]):
+        try:
+            inputs.append(one_input(item, limits))
+        except ValidationError as e:
+            errors[i] = {e.field_name: e.messages}
+    if errors:
+        raise ValidationError({"inputs": errors})
+    total = sum(len(i.tokens) for i in inputs)
+    if total > limits.max_total_tokens:
+        raise ValidationError(f"{total} tokens in all, more than the limit of "
+                              f"{limits.max_total_tokens} per request.", "inputs")
+    return inputs, True
+
+
+def tag_request(data: dict, limits: Limits) -> TagRequest:
+    inputs, batch = all_inputs(data, limits)
+    return TagRequest(inputs, batch, data.get("threshold"))
