@@ -171,7 +171,7 @@ def test_serves_default_model_as_non_root_and_stops_on_sigterm(run):
     out = post_json(port, "/tag", {"text": SEED_TEXT})
     assert out["labels"] == SEED_LABELS
     assert [e["text"] for e in out["entities"]] == ["Harry Potter", "Hermione Granger"]
-    assert out["model"]["name"] == "nametag-conll03-birnn"
+    assert out["model"]["name"] == "nametag-conll03-wnut17-glove"
 
     proc1 = docker("exec", name, "cat", "/proc/1/status", "/proc/1/cmdline").stdout
     uids = next(line.split()[1:] for line in proc1.splitlines() if line.startswith("Uid:"))

@@ -14,6 +14,7 @@ from model.scoring import score
 from model.tagger import Tagger
 
 BUSINESS = ROOT / "tests" / "data" / "names_in_business_text.jsonl"
+BUSINESS_BAR = 0.80  # the shipped model: 0.8049 (P 0.846, R 0.767); the model before the vectors: 0.667
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +46,7 @@ def test_wnut17_test_one_post_per_input(tagger):
 def test_names_in_business_text(tagger):
     """Greetings, sign-offs, form fields, titles, particles, mononyms, names from
     many cultures, lower and upper case: 40 sentences written for this test, each
-    its own input. The bar is the shipped model's figure, rounded down (was 0.67
-    before the vectors)."""
+    its own input. The bar is the shipped model's figure, rounded down."""
     corpus = read_corpus(BUSINESS)
     assert len(corpus) == 40
     s = score(corpus.tags, by_sentence(tagger, corpus))

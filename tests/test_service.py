@@ -309,7 +309,7 @@ def test_metrics(make_app):
     assert 'route="<unmatched>",status="404"' in text
     assert "nametag_tokens_tagged_total 21.0" in text
     assert 'nametag_http_request_duration_seconds_count{route="/tag"} 3.0' in text
-    assert 'nametag_model_info{head="softmax",name="nametag-conll03-birnn"' in text
+    assert 'nametag_model_info{head="softmax",name="nametag-conll03-wnut17-glove"' in text
 
 
 def test_openapi_is_generated_and_complete(app, client):
