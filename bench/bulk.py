@@ -36,7 +36,7 @@ from bulk.formats import DOCSTART, text_doc
 from bulk.tagging import CHUNK_TOKENS, chunks, tag_docs
 from model.artifact import load
 from model.data import read_conll
-from model.metrics import score
+from model.scoring import score
 from model.tagger import Tagger
 
 from harness import DATA, DEFAULT_ARTIFACT as ARTIFACT, ROOT, Gunicorn

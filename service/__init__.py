@@ -12,7 +12,7 @@ from flask import Flask
 
 from model.artifact import ArtifactError
 
-from . import config, errors, hooks, ops, requestlog, tag
+from . import config, errors, hooks, jsonio, ops, requestlog, tag
 from .metrics import Metrics
 from .predictor import Predictor
 
@@ -21,8 +21,7 @@ EXIT_CANNOT_START = 3  # gunicorn's WORKER_BOOT_ERROR: without preload the arbit
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
-    app.json.sort_keys = False  # fields in the documented order
-    app.json.ensure_ascii = False  # UTF-8 out; unpaired surrogates never get this far
+    app.json = jsonio.JSONProvider(app)  # orjson: UTF-8, fields in the documented order
     app.config.from_mapping(config.DEFAULTS, LOAD_MODEL=True)  # LOAD_MODEL: False only in tests of readiness
     app.config.from_prefixed_env(config.PREFIX)  # Flask's own settings (NAMETAG_DEBUG...)
     app.config.from_mapping(config.environ())  # ours, as the strings they are

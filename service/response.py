@@ -23,23 +23,25 @@ def join_tokens(words: list[str]) -> tuple[str, list[Token]]:
     return " ".join(words), tokens
 
 
-def result(text: str, tokens: list[Token], tagged: Tagged) -> dict:
-    """tokens, labels and entities of one input.
+def result(text: str, tokens: list[Token], tagged: Tagged, model: dict | None = None) -> dict:
+    """tokens, labels and entities of one input (and `model`, the model's reference, when given).
 
     An entity is a maximal name span of the IOB2 tags (B-PER starts a new one,
     so two adjacent names stay two); its score is the mean of its token scores.
     """
-    labels = tagged.labels
-    scores = [round(s, SCORE_DIGITS) for s in tagged.scores]
+    labels, scores = tagged.labels, tagged.scores
     entities = []
     for s, e in tagged.spans:
         start, end = tokens[s].start, tokens[e - 1].end
         entities.append({"text": text[start:end], "start": start, "end": end,
                          "token_start": s, "token_end": e, "label": ENTITY_LABEL,
-                         "score": round(sum(tagged.scores[s:e]) / (e - s), SCORE_DIGITS)})
-    return {
-        "tokens": [{"text": t.text, "start": t.start, "end": t.end, "label": y, "score": p}
+                         "score": round(sum(scores[s:e]) / (e - s), SCORE_DIGITS)})
+    out = {
+        "tokens": [{"text": t.text, "start": t.start, "end": t.end, "label": y, "score": round(p, SCORE_DIGITS)}
                    for t, y, p in zip(tokens, labels, scores)],
         "labels": labels,
         "entities": entities,
     }
+    if model is not None:
+        out["model"] = model
+    return out

@@ -4,15 +4,15 @@ from __future__ import annotations
 from flask import Blueprint
 from marshmallow import ValidationError
 
-from . import inputs, schemas
-from .api import body, doc, loaded
+from . import fastpath, inputs, schemas
+from .api import body, doc, loaded, stage_times
 from .inputs import TagRequest
 
 bp = Blueprint("tag", __name__)
 
 
 @bp.post("/tag")
-@body(schemas.tag_request, inputs.tag_request)
+@body(schemas.tag_request, inputs.tag_request, fastpath.tag_request)
 @doc({200: ("One result per input; a batch gets {\"results\": [...]} in input order.",
             (schemas.tag_result, schemas.tag_batch)),
       503: ("The model is not loaded yet.", schemas.problem)})
@@ -25,5 +25,5 @@ def tag(req: TagRequest):
     if req.threshold is not None and not predictor.artifact.config.head_policy.takes_threshold:
         raise ValidationError("Only a sigmoid-head model takes a threshold; this one has a "
                               "softmax head, decoded with Viterbi.", "threshold")
-    results = predictor.predict(req.inputs, req.threshold) if req.inputs else []
+    results = predictor.predict(req.inputs, req.threshold, stage_times()) if req.inputs else []
     return {"results": results} if req.batch else results[0]

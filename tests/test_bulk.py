@@ -15,7 +15,7 @@ from bulk.formats import Bad, parse_conll, parse_jsonl
 from bulk_support import CONLL_TEST, NAMETAG, nametag, read_jsonl, texts, write_jsonl
 from model.artifact import load
 from model.data import read_conll
-from model.metrics import score
+from model.scoring import score
 from model.tagger import Tagger
 from harness import DEFAULT_ARTIFACT
 
