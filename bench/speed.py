@@ -136,7 +136,7 @@ def run(quick: bool = False, log=print) -> dict:
     corpus, batches, sentence = conll_batches(tagger, quick)
     one = network_input(tagger, featurize(tagger.tables, [sentence]), [sentence])
     len1 = one[1]
-    n_tok64 = int(sum(int(lens.sum()) for _, lens in batches))
+    n_tok64 = int(sum(int(b[1].sum()) for b in batches))
     d = 2 if cfg.bidirectional else 1
     rounds, calls1 = (2, 100) if quick else (7, 300)
 
