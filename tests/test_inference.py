@@ -14,8 +14,8 @@ TOL = 1e-5
 HEADS = [("softmax", True), ("softmax", False), ("sigmoid", True), ("sigmoid", False)]
 
 
-def reference(params, ids, lengths, cfg):
-    scores, _ = network.forward(params, ids, lengths, cfg)
+def reference(params, ids, lengths, cfg, g=None):
+    scores, _ = network.forward(params, ids, lengths, cfg, g=g)
     return network.probabilities(scores, cfg)
 
 
@@ -133,7 +133,9 @@ def test_shipped_model_same_probabilities_as_network():
     tagger = Tagger(art)
     got = tagger.predict_proba(SENTENCES)
     ids, lengths, _, _ = pad(featurize(tagger.tables, SENTENCES))
-    want = reference(tagger.params, ids, lengths, tagger.config)
+    g = tagger.vectors_of(SENTENCES, ids.shape[0])  # the shipped model has pretrained vectors
+    assert (g is not None) == (tagger.config.n_g > 0)
+    want = reference(tagger.params, ids, lengths, tagger.config, g)
     for j, p in enumerate(got):
         assert float(np.abs(p - want[: lengths[j], j]).max()) < TOL
 
