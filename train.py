@@ -80,8 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--blas-threads", type=int, default=1,
                    help="BLAS threads (pinned by train.py; the bytes depend on the kernel, not on this)")
     p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
-    p.add_argument("--min-feature", type=int, default=d.min_feature,
-                   help="keep affix/shape values seen at least this often")
+    p.add_argument("--min-feature", type=int, default=d.min_feature, help="keep affix/shape values seen at least this often")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)

@@ -250,6 +250,13 @@ def _http(r: dict) -> list[str]:
             f"in-process Tagger tokens/s on one core) | **{bars['batch_tokens']:.2f}** {_pass(ok['batch_tokens'])} | "
             f"{per_round('batch_tokens', '{:.2f}')} | ≥ 0.75 | 0.9 |",
             f"| answers other than 200, all runs | **0** {_pass(ok['all_200'])} | | 0 | |", "",
+            "The two throughput bars from CPU time instead of wall time (the gunicorn workers' CPU per "
+            "request, the Tagger's per CPU second): what they would read if the workers had their cores "
+            "to themselves, which on a shared machine they do not; information, not the bars: "
+            f"one sentence, concurrency 16, floor's CPU per request ÷ ours {h['cpu_ratios']['rps_c16']:.2f}; "
+            f"64-sentence batches, tokens per worker CPU second ÷ the Tagger's per CPU second "
+            f"{h['cpu_ratios']['batch_tokens']:.2f} (Tagger {h['tagger_tokens_per_cpu_s']:,.0f} tokens per CPU "
+            "second).", "",
             f"Batches: {h['batch_http_tokens_per_s']:,.0f} tokens/s through HTTP; the in-process "
             f"`Tagger.tag_documents` on the same 64 sentences, one thread, {h['tagger_tokens_per_s']:,.0f} "
             "tokens/s (measured in every round, between the HTTP cells).", ""]
@@ -271,7 +278,8 @@ def _stages(st: dict | None) -> list[str]:
            "the three stage histograms in `/metrics`. \"Flask and Werkzeug\" is what the stages leave of "
            "the whole request (request and response objects, routing, hooks). "
            + (f"Before: the service at commit {st['before_commit']} (before issue #13's changes, with the "
-              "model of that commit), profiled the same way in the same run." if before else
+              f"model of that commit), profiled the same way in the same run, the two alternating for "
+              f"{st.get('rounds', 1)} round(s) (per stage the median of the rounds)." if before else
               f"Before: not measured ({st.get('before_reason')})."), "",
            "| stage | before, µs | after, µs |", "|---|---:|---:|"]
     for k in STAGE_ROWS:

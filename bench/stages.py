@@ -1,6 +1,6 @@
 """Where one request's time goes: each stage of ``POST /tag`` timed on its own, in process.
 
-    python -m bench.stages [--n 2000] [--rounds 5]   # prints JSON: µs per stage
+    python -m bench.stages [--n 2000] [--batch 64]   # prints JSON: µs per stage
 
 Runs the service's own functions on one 25-token sentence, stage by stage, in
 the order a request meets them: body read, JSON parse, validation, tokenizing,
@@ -162,14 +162,14 @@ def account(rows: list[dict]) -> dict:
     return {k: 1e6 * statistics.median(v) for k, v in per_stage.items()}
 
 
-def profile(n: int = 2000) -> dict:
+def profile(n: int = 2000, batch: int = 0) -> dict:
     """µs per stage of one one-sentence request (medians over n requests), the whole
     request with and without the stopwatch, and the floor's whole request."""
     from service import create_app
 
     from .floor_app import create_app as floor_app
 
-    body = json.dumps({"text": SENTENCE}).encode()
+    body = json.dumps({"inputs": [{"text": SENTENCE}] * batch} if batch else {"text": SENTENCE}).encode()
     app = create_app()
     plain, floor = wsgi_caller(app, "/tag", body), wsgi_caller(floor_app(), "/tag", body)
     run_requests(plain, 50)
@@ -192,12 +192,13 @@ def profile(n: int = 2000) -> dict:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=2000, help="requests timed")
+    ap.add_argument("--batch", type=int, default=0, help="send {\"inputs\": [the sentence] * BATCH} instead")
     args = ap.parse_args(argv)
     real_stdout = sys.stdout
     with open(os.devnull, "w") as devnull:
         sys.stdout = devnull  # the request log's destination
         try:
-            res = profile(args.n)
+            res = profile(args.n, args.batch)
         finally:
             sys.stdout = real_stdout
     print(json.dumps(res))

@@ -16,6 +16,7 @@ from .artifact import Artifact
 from .augment import NamePool, augment
 from .data import Corpus
 from .features import GROUPS, UNK, FeatureTables, doc_names, document_sets, featurize, pad
+from .network import Config
 from .scoring import score
 from .tagger import Tagger
 from .vectors import NO_VECTOR, Vectors, pad_rows
