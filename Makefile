@@ -32,7 +32,8 @@ bench-quick: install
 # Retrain the shipped default model (about 10 minutes on 2 cores).
 train: install
 	$(BIN)/python train.py --train $(DATA)/conll2003/train.conll --dev $(DATA)/conll2003/dev.conll \
-		--out artifacts/default --name nametag-conll03-birnn
+		--out artifacts/default --name nametag-conll03-birnn \
+		--calibration-dev $(DATA)/conll2003/dev.conll $(DATA)/wnut17/dev.conll
 
 evaluate: install
 	$(BIN)/python -m model.evaluate --artifact artifacts/default --data $(DATA)/conll2003/test.conll

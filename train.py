@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from model import artifact, heads
+from model.calibrate import calibrate
 from model.data import DataError, read_corpus
 from model.features import build_tables, load_name_lists
 from model.training import TrainConfig, train
@@ -37,6 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default=argparse.SUPPRESS)
     p.add_argument("--name", help="model name recorded in the artifact (default: --out's name)",
                    default=argparse.SUPPRESS)
+    p.add_argument("--calibration-dev", nargs="+", metavar="FILE", default=argparse.SUPPRESS,
+                   help="dev corpora to calibrate the scores on, one per domain, at most two "
+                        "(default: --dev); see python -m model.calibrate")
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
     p.add_argument("--n-a", type=int, default=d.n_a, help="hidden units per direction")
@@ -65,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for flag in ("n_a", "epochs", "batch_size", "patience", "min_word", "min_feature"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if len(getattr(args, "calibration_dev", ())) > 2:
+        p.error("--calibration-dev takes one or two files")
     for flag in ("word_dropout", "dropout"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
@@ -107,7 +113,10 @@ def main(argv=None) -> int:
                      batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, clip=args.clip,
                      word_dropout=args.word_dropout, dropout=args.dropout, patience=args.patience,
                      ema=args.ema, seed=args.seed)
+    calibration_dev = getattr(args, "calibration_dev", [args.dev])
     try:
+        for f in calibration_dev:  # fail before training, not after
+            read_corpus(f)
         train_c, dev_c = read_corpus(args.train), read_corpus(args.dev)
         first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)
     except DataError as e:
@@ -135,6 +144,7 @@ def main(argv=None) -> int:
     png = learning_curve_png(history)
     out = artifact.save(args.out, params, cfg, tables, meta,
                         extra_files={"learning_curve.png": png} if png else None)
+    calibrate(out, calibration_dev, log=lambda s: print(s, file=sys.stderr))
     print(f"wrote {out} (best dev F1 {best['dev']['f1']:.4f} at epoch {best['epoch']}; "
           f"{time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     return 0
