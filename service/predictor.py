@@ -1,15 +1,17 @@
 """The loaded model, KServe style: ``load`` fails loudly (``ArtifactError``);
-``predict`` is preprocess (done by ``service.inputs``) -> tag -> postprocess."""
+``tag`` and ``redact`` are preprocess (done by ``service.inputs``) -> predict
+-> postprocess (``service.response``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from model.artifact import Artifact, load
-from model.tagger import Tagger
+from model.redact import Operator, Pseudonyms, Span, apply_lists, redact
+from model.tagger import Tagged, Tagger
 
 from . import response
 from .config import Limits
-from .inputs import Input
+from .inputs import Input, TagRequest
 
 
 class Predictor:
@@ -26,16 +28,29 @@ class Predictor:
     def ref(self) -> dict:
         return {"name": self.artifact.name, "version": self.artifact.version}
 
-    def predict(self, inputs: list[Input], threshold: float | None = None) -> list[dict]:
-        """One result dict per input, in order; all inputs go through the network as one batch."""
-        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in inputs], threshold)
+    def find(self, req: TagRequest) -> list[tuple[Input, Tagged, list[Span]]]:
+        """Each input, its tags and the names to report: the model's, after the request's
+        allow and deny lists. All inputs go through the network as one batch."""
+        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
+        return [(inp, t, apply_lists(inp.text, response.model_spans(inp.tokens, t), req.allow_list,
+                                     req.deny_list, inp.tokens))
+                for inp, t in zip(req.inputs, tagged)]
+
+    def tag(self, req: TagRequest) -> list[dict]:
+        """One /tag result per input, in order."""
         ref = self.ref
-        return [dict(response.result(inp.text, inp.tokens, t), model=ref)
-                for inp, t in zip(inputs, tagged)]
+        return [dict(response.result(inp.text, inp.tokens, t, spans, req.offsets), model=ref)
+                for inp, t, spans in self.find(req)]
+
+    def redact(self, req: TagRequest, op: Operator) -> list[dict]:
+        """One /redact result per input, in order; pseudonyms consistent across all of them."""
+        ref, pseudonyms = self.ref, Pseudonyms()
+        return [dict(response.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets), model=ref)
+                for inp, _, spans in self.find(req)]
 
     def info(self, limits: Limits) -> dict:
         meta, cfg = self.artifact.meta, self.artifact.config
-        training = meta.get("training", {})
+        training, calibration = meta.get("training", {}), meta.get("calibration")
         return {
             "name": self.artifact.name, "version": self.artifact.version, "head": cfg.head,
             "n_x": cfg.n_x, "n_a": cfg.n_a, "n_y": cfg.n_y, "bidirectional": cfg.bidirectional,
@@ -44,4 +59,6 @@ class Predictor:
             "training": {k: training[k] for k in ("flags", "train_file", "train_sha256",
                                                   "dev_file", "dev_sha256") if k in training},
             "metrics": meta.get("metrics", {}),
+            "calibration": calibration and {k: calibration.get(k) for k in ("fitted_on", "ece_dev")},
+            "operating_table": meta.get("operating_table"),
         }

@@ -156,7 +156,10 @@ def test_malformed_json_is_400(client, raw):
     ('{"text": "a\\ud800b"}', "text"), ('{"tokens": ["\\udfff"]}', "tokens"),
     ({"text": SEED, "threshold": "high"}, "threshold"),
     ({"text": SEED, "threshold": 1.5}, "threshold"),
-    ({"text": SEED, "threshold": 0.3}, "threshold"),  # softmax head: no threshold
+    ({"text": SEED, "offsets": "utf32"}, "offsets"),  # (a threshold on a softmax model is accepted since #11)
+    ({"text": SEED, "deny_list": ["x" * 201]}, "deny_list.0"),
+    ({"text": SEED, "allow_list": ["a"] * 1001}, "allow_list"),
+    ({"text": SEED, "allow_list": "Harry"}, "allow_list"),
 ])
 def test_schema_violations_are_422(client, body, field):
     problem = assert_problem(post(client, body), 422)
