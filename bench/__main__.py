@@ -23,7 +23,9 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from . import quality, report, serving, speed, training  # noqa: E402
-from .common import ROOT, BenchError  # noqa: E402
+from harness import ROOT, ServerError  # noqa: E402
+
+from .common import BenchError  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -63,7 +65,7 @@ def main(argv=None) -> int:
             results["training"] = training.run(args.quick, log)
         if report.artifact_version() != results["env"]["artifact"]:
             raise BenchError("artifacts/default changed during the run (retrained?): run the bench again")
-    except BenchError as e:
+    except (BenchError, ServerError) as e:
         log(f"bench: FAILED: {e}")
         return 1
     results["wall_s"] = time.perf_counter() - t0

@@ -1,14 +1,13 @@
-"""Paths, the pinned thread environment and small timing helpers shared by the bench parts."""
+"""The test sets, the pinned thread environment and small timing helpers shared by the bench
+parts (the repository's paths, servers and percentiles come from ``harness``)."""
 from __future__ import annotations
 
 import os
 import statistics
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-ARTIFACT = ROOT / "artifacts" / "default"
+from harness import DATA
+
 CONLL_TEST = DATA / "conll2003" / "test.conll"
 WNUT_TEST = DATA / "wnut17" / "test.conll"
 PYTHON = sys.executable

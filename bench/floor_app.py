@@ -11,21 +11,16 @@ loopback and measures both with ``bench.httpload``: p50 latency of one
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 from flask import Flask, request
 
+from harness import Gunicorn
+
 from . import httpload
 
-ROOT = Path(__file__).resolve().parent.parent
 # 25 tokens with the service's tokenizer
 SENTENCE = ("Prime Minister Boris Johnson told reporters in London on Tuesday that Angela "
             "Merkel and Emmanuel Macron would meet him in Brussels early next week .")
@@ -46,44 +41,6 @@ def create_app(test_config=None) -> Flask:
     return app
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(app: str, workers: int, log) -> tuple[subprocess.Popen, str]:
-    """gunicorn with service/gunicorn.conf.py on a free loopback port, waited for /readyz."""
-    port = _free_port()
-    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": str(workers),
-           "NAMETAG_LOG_LEVEL": "warning"}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "-c",
-                             "service/gunicorn.conf.py", app], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.1)
-    stop(proc)
-    raise RuntimeError(f"{app} did not become ready")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(35)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def compare(seconds: float = 10.0, batch: int = 64, batch_concurrency: int = 4,
             workers: int | None = None) -> dict:
     """Both servers up at once; each measurement runs against one while the other idles."""
@@ -91,11 +48,12 @@ def compare(seconds: float = 10.0, batch: int = 64, batch_concurrency: int = 4,
     one = json.dumps({"text": SENTENCE}).encode()
     many = json.dumps({"inputs": [{"text": SENTENCE}] * batch}).encode()
     out = {"workers": workers, "sentence_tokens": 25, "batch": batch}
-    procs, urls = [], {}
-    try:
+    with contextlib.ExitStack() as stack:
+        urls = {}
         for name, app in (("ours", "service:create_app()"), ("floor", "bench.floor_app:create_app()")):
-            proc, urls[name] = start(app, workers, sys.stderr)
-            procs.append(proc)
+            server = stack.enter_context(Gunicorn(app, {"NAMETAG_LOG_LEVEL": "warning"}, workers))
+            server.wait_ready(timeout=30)
+            urls[name] = server.url
         for name, url in urls.items():
             single = httpload.run(url + "/tag", one, concurrency=1, max_requests=5000,
                                   max_seconds=seconds, warmup=20)
@@ -103,9 +61,6 @@ def compare(seconds: float = 10.0, batch: int = 64, batch_concurrency: int = 4,
                                    max_seconds=seconds, warmup=4)
             out[name] = {"single": single.to_json(), "batch": batched.to_json(),
                          "batch_tokens_per_s": round(batched.rps * batch * 25, 1)}
-    finally:
-        for proc in procs:
-            stop(proc)
     return out
 
 

@@ -20,6 +20,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
+from harness import percentile
+
 
 @dataclass
 class LoadResult:
@@ -33,12 +35,6 @@ class LoadResult:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def percentile(sorted_xs: list[float], q: float) -> float:
-    if not sorted_xs:
-        return float("nan")
-    return sorted_xs[min(len(sorted_xs) - 1, int(q * len(sorted_xs)))]
 
 
 def run(url: str, body: bytes | None = None, *, method: str = "POST", concurrency: int = 1,
@@ -105,12 +101,11 @@ def run(url: str, body: bytes | None = None, *, method: str = "POST", concurrenc
     for t in threads:
         t.join(max_seconds + timeout + 5)
     elapsed = time.perf_counter() - t0
-    latencies.sort()
     done = len(latencies)
     return LoadResult(requests=done, errors=errors, seconds=round(elapsed, 3),
                       rps=round(done / elapsed, 2) if elapsed else 0.0,
-                      p50_ms=round(percentile(latencies, 0.50) * 1000, 3),
-                      p99_ms=round(percentile(latencies, 0.99) * 1000, 3),
+                      p50_ms=round(percentile(latencies, 50) * 1000, 3),
+                      p99_ms=round(percentile(latencies, 99) * 1000, 3),
                       statuses=dict(sorted(statuses.items())))
 
 

@@ -7,10 +7,9 @@ from model.data import Corpus, read_corpus
 from model.metrics import score
 from model.tagger import Tagger
 
-from .common import ARTIFACT, CONLL_TEST, WNUT_TEST
+from harness import DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS
 
-SEED = "Harry Potter and Hermione Granger invented a new spell .".split()
-SEED_Y = [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
+from .common import CONLL_TEST, WNUT_TEST
 
 
 def _head(corpus: Corpus, n: int | None) -> Corpus:
@@ -26,10 +25,10 @@ def _scores(tagger: Tagger, corpus: Corpus, docs) -> dict:
 
 
 def run(quick: bool = False) -> dict:
-    tagger = Tagger(load(ARTIFACT))
+    tagger = Tagger(load(DEFAULT_ARTIFACT))
     n = 400 if quick else None
     conll, wnut = _head(read_corpus(CONLL_TEST), n), _head(read_corpus(WNUT_TEST), n)
-    seed = tagger.tag_documents([SEED])[0]
+    seed = tagger.tag_documents([SEED_TOKENS])[0]
     return {
         "subset": n,
         "dev_f1": tagger.artifact.meta.get("metrics", {}).get("dev", {}).get("f1"),
@@ -39,5 +38,5 @@ def run(quick: bool = False) -> dict:
         "wnut_test": _scores(tagger, wnut, None),
         # ... while `python -m model.evaluate` reads the whole file as one document
         "wnut_test_one_doc": _scores(tagger, wnut, wnut.docs),
-        "seed": {"tokens": SEED, "want": SEED_Y, "got": seed.labels, "ok": seed.labels == SEED_Y},
+        "seed": {"tokens": SEED_TOKENS, "want": SEED_LABELS, "got": seed.labels, "ok": seed.labels == SEED_LABELS},
     }

@@ -7,7 +7,7 @@ import platform
 import subprocess
 from importlib import metadata
 
-from .common import ROOT
+from harness import DEFAULT_ARTIFACT, ROOT
 
 PACKAGES = ("numpy", "torch", "flask", "werkzeug", "gunicorn", "marshmallow")
 
@@ -53,8 +53,7 @@ def artifact_version() -> str:
     """Name and weights checksum of the shipped artifact, from its meta.json."""
     import json
 
-    from .common import ARTIFACT
-    meta = json.loads((ARTIFACT / "meta.json").read_text(encoding="utf-8"))
+    meta = json.loads((DEFAULT_ARTIFACT / "meta.json").read_text(encoding="utf-8"))
     return f"{meta.get('name', '?')} {meta['weights_sha256'][:12]}"
 
 

@@ -18,9 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .common import PYTHON, ROOT, BenchError, median
+from harness import ROOT, Gunicorn, cpu_seconds, memory
+
+from .common import PYTHON, BenchError, median
 from .floor_app import SENTENCE
-from .server import children, cpu_seconds, gunicorn, memory
 
 APPS = {"ours": ("service:create_app()", "/readyz"), "floor": ("bench.floor_app:create_app()", "/readyz")}
 PAYLOADS = {
@@ -28,13 +29,6 @@ PAYLOADS = {
     "64 sentences": {"inputs": [{"text": SENTENCE}] * 64},
 }
 CONCURRENCY = (1, 16)
-
-
-def server_env() -> dict:
-    """What `make serve` sees: no bench thread pins (gunicorn.conf.py sets its own),
-    a fresh Prometheus directory per server."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PROMETHEUS_MULTIPROC_DIR",)}
-    return env
 
 
 def load(url: str, body_file: Path, concurrency: int, seconds: float, max_requests: int) -> dict:
@@ -67,26 +61,27 @@ def run(quick: bool = False, log=print) -> dict:
         for name, payload in PAYLOADS.items():
             files[name] = Path(tmp) / f"{len(files)}.json"
             files[name].write_text(json.dumps(payload))
-        servers = {name: stack.enter_context(gunicorn(app, ready, server_env()))
-                   for name, (app, ready) in APPS.items()}
+        servers = {name: stack.enter_context(Gunicorn(app)) for name, (app, ready) in APPS.items()}
+        for name, (app, ready) in APPS.items():
+            servers[name].wait_ready(ready, timeout=60)
         for r in range(rounds):
             for payload in PAYLOADS:
                 for c in CONCURRENCY:
                     for app_name, srv in servers.items():
-                        url = f"http://127.0.0.1:{srv['port']}/tag"
-                        workers = children(srv["pid"])
-                        before, t0 = [cpu_seconds(w) for w in workers], time.perf_counter()
+                        url = f"{srv.url}/tag"
+                        pids = srv.workers()
+                        before, t0 = [cpu_seconds(w) for w in pids], time.perf_counter()
                         res = load(url, files[payload], c, seconds, max_requests)
                         wall = time.perf_counter() - t0  # warm-up included, on both sides of the ratio
                         res["worker_cores"] = [round((cpu_seconds(w) - b) / wall, 2)
-                                               for w, b in zip(workers, before)]  # each worker's CPU use
+                                               for w, b in zip(pids, before)]  # each worker's CPU use
                         runs.setdefault((app_name, payload, c), []).append(res)
                         log(f"  http round {r + 1}/{rounds} {app_name:5s} {payload:12s} c={c:2d}: "
                             f"{res['rps']:8.1f} rps  p50 {res['p50_ms']:7.2f} ms  p99 {res['p99_ms']:7.2f} ms  "
                             f"(client {res['client_cpu_share']:.2f} cores, workers {res['worker_cores']})")
-        workers = children(servers["ours"]["pid"])  # read after the load: all of them have forked by now
-        cost = {"workers": len(workers), "master": memory(servers["ours"]["pid"]),
-                "per_worker": [memory(w) for w in workers]}
+        pids = servers["ours"].workers()  # read after the load: all of them have forked by now
+        cost = {"workers": len(pids), "master": memory(servers["ours"].pid),
+                "per_worker": [memory(w) for w in pids]}
     cells: dict = {}
     for (app_name, payload, c), rs in runs.items():
         cells[(app_name, payload, c)] = {
@@ -159,8 +154,8 @@ def cold_starts(n: int) -> dict:
     for app_name, (app, ready) in APPS.items():
         times = []
         for _ in range(n):
-            with gunicorn(app, ready, server_env()) as srv:
-                times.append(srv["cold_start_s"])
+            with Gunicorn(app) as srv:
+                times.append(srv.wait_ready(ready, timeout=60))
             time.sleep(0.2)
         out[app_name] = {"median_s": median(times), "runs": times}
     return out

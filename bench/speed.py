@@ -29,7 +29,9 @@ from model.features import K, document_sets, featurize, pad
 from model.tagger import Tagger
 
 from . import torch_ref
-from .common import ARTIFACT, CONLL_TEST, BenchError, median
+from harness import DEFAULT_ARTIFACT
+
+from .common import CONLL_TEST, BenchError, median
 
 TOL = 1e-5
 
@@ -116,7 +118,7 @@ def max_diff(got, want, lengths) -> float:
 
 
 def run(quick: bool = False, log=print) -> dict:
-    art = load(ARTIFACT)
+    art = load(DEFAULT_ARTIFACT)
     tagger = Tagger(art)
     params, cfg, w = tagger.params, tagger.config, tagger.weights
     corpus, batches, sentence = conll_batches(tagger, quick)

@@ -19,7 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from .common import ARTIFACT, DATA, PYTHON, ROOT, BenchError, median, pinned_env
+from harness import DATA, DEFAULT_ARTIFACT, ROOT
+
+from .common import PYTHON, BenchError, median, pinned_env
 
 EPOCH = re.compile(r"^epoch (\d+): .* F1 ([0-9.]+)")
 
@@ -91,7 +93,7 @@ def shipped_flags(meta: dict) -> tuple[str, ...]:
 
 
 def run(quick: bool = False, log=print) -> dict:
-    shipped = json.loads((ARTIFACT / "meta.json").read_text())
+    shipped = json.loads((DEFAULT_ARTIFACT / "meta.json").read_text())
     target = shipped["metrics"]["dev"]["f1"]
     flags = shipped["training"]["flags"]
     same = shipped_flags(shipped)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from support import ROOT
+from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",

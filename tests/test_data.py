@@ -2,7 +2,7 @@
 import pytest
 
 from model.data import B, I, O, DataError, read_conll, read_corpus, read_jsonl, to_person_iob2
-from support import DATA
+from harness import DATA
 
 
 def write(tmp_path, name, text):

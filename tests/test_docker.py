@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from harness import ROOT, SEED_LABELS, SEED_TEXT, free_port
 from service.config import LIMIT_KEYS, Limits
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
-SEED = "Harry Potter and Hermione Granger invented a new spell."
-SEED_LABELS = [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
 BUILD_TIMEOUT = 900  # s; the first build downloads numpy and friends
 HEALTHY_TIMEOUT = 60  # s; the image probes /readyz every 5 s
 GRACE = 10  # s; docker stop's default wait between SIGTERM and SIGKILL
@@ -35,12 +32,6 @@ TINY_NAME = "tiny-docker-test"
 
 def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
     return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=check)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def state(name: str) -> dict:
@@ -97,7 +88,7 @@ def image():
         pytest.skip(f"no Docker engine reachable ({reason}); run ../shared/tools/docker-env.sh")
     tag = f"nametag-test:{uuid.uuid4().hex[:12]}"
     t0 = time.monotonic()
-    r = docker("build", "--network", "host", "-t", tag, str(REPO), timeout=BUILD_TIMEOUT, check=False)
+    r = docker("build", "--network", "host", "-t", tag, str(ROOT), timeout=BUILD_TIMEOUT, check=False)
     assert r.returncode == 0, f"docker build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
     print(f"\ndocker build: {time.monotonic() - t0:.1f} s")
     yield tag
@@ -132,7 +123,7 @@ def tiny_artifact(tmp_path_factory) -> Path:
     corpus = tmp / "tiny.conll"
     corpus.write_text("\n\n".join("\n".join(f"{w} NNP I-NP {t}" for w, t in s) for s in sentences) + "\n")
     out = tmp / "artifact"
-    subprocess.run([sys.executable, str(REPO / "train.py"), "--train", str(corpus),
+    subprocess.run([sys.executable, str(ROOT / "train.py"), "--train", str(corpus),
                     "--dev", str(corpus), "--out", str(out), "--name", TINY_NAME, "--names-dir", "none",
                     "--n-a", "8", "--epochs", "2", "--no-progress"],
                    check=True, capture_output=True, timeout=120)
@@ -177,7 +168,7 @@ def test_serves_default_model_as_non_root_and_stops_on_sigterm(run):
     wait_healthy(name)
     print(f"\ndocker run -> healthy: {time.monotonic() - t0:.1f} s")
 
-    out = post_json(port, "/tag", {"text": SEED})
+    out = post_json(port, "/tag", {"text": SEED_TEXT})
     assert out["labels"] == SEED_LABELS
     assert [e["text"] for e in out["entities"]] == ["Harry Potter", "Hermione Granger"]
     assert out["model"]["name"] == "nametag-conll03-birnn"
@@ -198,7 +189,7 @@ def test_serves_default_model_as_non_root_and_stops_on_sigterm(run):
 def test_serves_a_mounted_artifact(run, tiny_artifact):
     name, port = run("-v", f"{tiny_artifact}:/models/tiny:ro", "-e", "NAMETAG_ARTIFACT=/models/tiny")
     wait_healthy(name)
-    out = post_json(port, "/tag", {"text": SEED})
+    out = post_json(port, "/tag", {"text": SEED_TEXT})
     assert out["model"]["name"] == TINY_NAME
     assert len(out["labels"]) == len(SEED_LABELS)
 

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 from seqeval.metrics import classification_report
-from support import DATA, DEFAULT_ARTIFACT, ROOT
+from harness import DATA, DEFAULT_ARTIFACT, ROOT, SEED_TOKENS
 
 from model.artifact import load
 from model.data import TAGS, read_corpus
@@ -14,7 +14,6 @@ from model.decode import spans, threshold_tags, viterbi
 from model.metrics import score
 from model.tagger import Tagger
 
-SEED = "Harry Potter and Hermione Granger invented a new spell .".split()
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +41,7 @@ def run_evaluate(*args):
 
 
 def test_seed_example_exact(tagger):
-    (t,) = tagger.tag_documents([SEED])
+    (t,) = tagger.tag_documents([SEED_TOKENS])
     assert t.labels == [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
     assert t.spans == [(0, 2), (3, 5)]
 

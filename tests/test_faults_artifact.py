@@ -22,7 +22,7 @@ from model import network
 from model.artifact import save
 from model.features import FeatureTables
 from service import create_app
-from servers import request
+from http_load import request
 
 pytestmark = pytest.mark.slow
 

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from model.artifact import load
-from support import ROOT, tiny_conll, train_tiny
+from harness import ROOT
+from tiny_model import tiny_conll, train_tiny
 
 pytestmark = pytest.mark.slow
 

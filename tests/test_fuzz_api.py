@@ -20,7 +20,8 @@ from schemathesis import checks
 from schemathesis.config._checks import NegativeDataRejectionConfig, PositiveDataAcceptanceConfig
 from schemathesis.generation import GenerationMode
 
-from servers import LEAKS, figures
+from http_load import figures
+from leaks import LEAKS
 from service import create_app
 
 SEED = 20261126

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from servers import assert_no_leak
+from leaks import assert_no_leak
 
 pytestmark = pytest.mark.slow
 

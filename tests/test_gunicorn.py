@@ -5,31 +5,16 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from support import DEFAULT_ARTIFACT
+
+from harness import DEFAULT_ARTIFACT, SEED_TEXT, wait_workers
 
 pytestmark = pytest.mark.slow
-
-SEED = "Harry Potter and Hermione Granger invented a new spell."
-
-
-def worker_pids(server, expect: int = 2, timeout: float = 10.0) -> list[int]:
-    """The master's worker pids, once `expect` of them are up (ready answers as soon
-    as the first worker is; the second may still be forking), or what there is then."""
-    deadline = time.monotonic() + timeout
-    while True:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.proc.pid)],
-                             capture_output=True, text=True).stdout
-        pids = [int(p) for p in out.split()]
-        if len(pids) >= expect or time.monotonic() > deadline:
-            return pids
-        time.sleep(0.05)
 
 
 def probe_app():
@@ -53,10 +38,10 @@ def metric(text: str, line_prefix: str) -> float:
 
 def test_tag_text_tokens_and_batch(gunicorn_server):
     url = gunicorn_server.url + "/tag"
-    res = requests.post(url, json={"text": SEED}, timeout=10).json()
+    res = requests.post(url, json={"text": SEED_TEXT}, timeout=10).json()
     assert res["labels"] == [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
     assert [e["text"] for e in res["entities"]] == ["Harry Potter", "Hermione Granger"]
-    batch = requests.post(url, json={"inputs": [{"text": SEED}, {"tokens": ["Ron", "Weasley"]}]},
+    batch = requests.post(url, json={"inputs": [{"text": SEED_TEXT}, {"tokens": ["Ron", "Weasley"]}]},
                           timeout=10).json()["results"]
     assert batch[0] == res and batch[1]["tokens"][1]["start"] == 4
 
@@ -85,7 +70,7 @@ def test_chunked_body_over_the_limit_is_413(gunicorn_server):
     assert r.request.headers.get("Transfer-Encoding") == "chunked"
     assert r.status_code == 413 and r.headers["Content-Type"] == "application/problem+json"
     # a chunked body under the limit is read whole
-    small = requests.post(gunicorn_server.url + "/tag", data=iter([b'{"text": ', json.dumps(SEED).encode(), b"}"]),
+    small = requests.post(gunicorn_server.url + "/tag", data=iter([b'{"text": ', json.dumps(SEED_TEXT).encode(), b"}"]),
                           headers={"Content-Type": "application/json"}, timeout=10)
     assert small.status_code == 200 and len(small.json()["labels"]) == 10
 
@@ -97,13 +82,13 @@ def test_workers_see_one_blas_thread_and_a_metrics_dir(start_gunicorn):
     assert set(seen["env"].values()) - {"1"} == {seen["env"]["PROMETHEUS_MULTIPROC_DIR"]}
     assert seen["blas_threads"] and set(seen["blas_threads"]) == {1}
     assert os.path.isdir(seen["env"]["PROMETHEUS_MULTIPROC_DIR"])
-    assert len(worker_pids(server)) == 2  # WEB_CONCURRENCY
+    assert len(wait_workers(server.pid, 2)) == 2  # WEB_CONCURRENCY
     assert server.stop() == 0
     assert not os.path.exists(seen["env"]["PROMETHEUS_MULTIPROC_DIR"])  # removed on exit
 
 
 def test_metrics_add_up_across_workers(gunicorn_server):
-    assert len(worker_pids(gunicorn_server)) == 2
+    assert len(wait_workers(gunicorn_server.pid, 2)) == 2
     url = gunicorn_server.url
     prefix = 'nametag_http_requests_total{method="GET",route="/healthz",status="200"}'
     before = metric(requests.get(url + "/metrics", timeout=10).text, prefix)
@@ -116,7 +101,7 @@ def test_metrics_add_up_across_workers(gunicorn_server):
 
 
 def test_json_access_log_on_stdout(gunicorn_server):
-    requests.post(gunicorn_server.url + "/tag", json={"text": SEED}, timeout=10)
+    requests.post(gunicorn_server.url + "/tag", json={"text": SEED_TEXT}, timeout=10)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         lines = [json.loads(line) for line in gunicorn_server.stdout().splitlines() if line.startswith("{")]

@@ -8,7 +8,7 @@ from model import inference, network
 from model.artifact import Artifact, load
 from model.features import GROUPS, build_tables, featurize, pad
 from model.tagger import Tagger
-from support import DEFAULT_ARTIFACT
+from harness import DEFAULT_ARTIFACT, SEED_TOKENS
 
 TOL = 1e-5
 HEADS = [("softmax", True), ("softmax", False), ("sigmoid", True), ("sigmoid", False)]
@@ -85,7 +85,7 @@ def test_fold_plan():
 
 
 SENTENCES = [
-    "Harry Potter and Hermione Granger invented a new spell .".split(),
+    SEED_TOKENS,
     "Yesterday , Ms. Angela Merkel met President Obama in Berlin .".split(),
     ["Smith"],
     "the quick brown fox jumps over the lazy dog again and again until John Doe said stop".split(),

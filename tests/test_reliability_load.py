@@ -13,21 +13,21 @@ import time
 
 import pytest
 
-from servers import Load, Req, children, connections, figures, percentile, rss_kib, send, wait_workers
+from harness import SEED_TEXT, connections, percentile, rss_kib, wait_workers
+from http_load import Load, Req, figures, send
 
 pytestmark = pytest.mark.slow
 
-SEED = "Harry Potter and Hermione Granger invented a new spell."
-TEXTS = [SEED, "Yesterday Ángela Merkel met Emmanuel Macron in Paris.", "nothing to see here",
+TEXTS = [SEED_TEXT, "Yesterday Ángela Merkel met Emmanuel Macron in Paris.", "nothing to see here",
          "O'Brien and Jean-Pierre Dubois signed the U.S. deal on 1996-08-22.", "ترامب met 習近平 👍🏽.",
          "Ms. J. K. Rowling wrote it.", "a", "   "]
 MEDIUM = " ".join(["Anna Smith met Boris Novak in Paris ."] * 250)  # 2,000 tokens
 HEAVY = {"tokens": ["word"] * 10_000}  # the per-input limit
 
 MIX = [  # the soak's mixed traffic: single inputs, batches and bad requests
-    Req.post("text", {"text": SEED}),
+    Req.post("text", {"text": SEED_TEXT}),
     Req.post("text", {"text": TEXTS[1]}),
-    Req.post("tokens", {"tokens": SEED.split()}),
+    Req.post("tokens", {"tokens": SEED_TEXT.split()}),
     Req.post("batch", {"inputs": [{"text": t} for t in TEXTS] + [{"tokens": ["Anna", "Smith"]}]}),
     Req.post("text", {"text": TEXTS[3]}),
     Req.post("medium", {"text": MEDIUM}),
@@ -39,7 +39,7 @@ MIX = [  # the soak's mixed traffic: single inputs, batches and bad requests
     Req.post("nul", {"text": "a\x00b"}, 422),
     Req("healthz", "GET", "/healthz"),
     Req("not found", "GET", "/nope", expect=404),
-    Req.post("batch", {"inputs": [{"text": SEED}] * 32}),
+    Req.post("batch", {"inputs": [{"text": SEED_TEXT}] * 32}),
 ]
 
 
@@ -62,7 +62,7 @@ def test_soak_60s_at_concurrency_32(start_gunicorn):
     server = start_gunicorn()
     server.wait_ready()
     ref = reference(server.port, MIX)
-    workers = children(server.proc.pid)
+    workers = server.workers()
     assert len(workers) == 2
 
     warm = Load(server.port, MIX, concurrency=32, duration=10, max_requests=20_000).run()
@@ -71,7 +71,7 @@ def test_soak_60s_at_concurrency_32(start_gunicorn):
 
     soak = Load(server.port, MIX, concurrency=32, duration=60, max_requests=200_000).run()
     rss_after = {pid: rss_kib(pid) for pid in workers}
-    assert children(server.proc.pid) == workers, "a worker was restarted during the soak"
+    assert server.workers() == workers, "a worker was restarted during the soak"
 
     latencies = [r.latency for r in soak]
     span = max(r.t1 for r in soak) - min(r.t0 for r in soak)
@@ -136,7 +136,7 @@ def test_sigterm_mid_load_finishes_accepted_requests(start_gunicorn):
     in the listen queue may be refused or reset: never half-answered."""
     server = start_gunicorn()
     server.wait_ready()
-    mix = [Req.post("heavy", HEAVY), Req.post("text", {"text": SEED}), Req.post("medium", {"text": MEDIUM})]
+    mix = [Req.post("heavy", HEAVY), Req.post("text", {"text": SEED_TEXT}), Req.post("medium", {"text": MEDIUM})]
     ref = reference(server.port, mix)
     master, port = server.proc.pid, server.port
     workers = wait_workers(master, 2)

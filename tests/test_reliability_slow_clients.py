@@ -15,11 +15,11 @@ import time
 
 import pytest
 
-from servers import Req, figures, send
+from harness import SEED_TEXT
+from http_load import Req, figures, send
 
 pytestmark = pytest.mark.slow
 
-SEED = "Harry Potter and Hermione Granger invented a new spell."
 
 
 def trickle(port: int, until: float, results: list, every: float = 0.25) -> None:
@@ -63,7 +63,7 @@ def test_trickled_body_does_not_hold_a_worker(start_gunicorn, worker_class):
         t.start()
     time.sleep(0.5)
     t0 = time.monotonic()
-    res = send(server.port, Req.post("text", {"text": SEED}), timeout=15)
+    res = send(server.port, Req.post("text", {"text": SEED_TEXT}), timeout=15)
     recovered = time.monotonic() - t0
     for t in threads:
         t.join(20)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from model.tokenizer import tokenize
-from servers import Load, Req, figures, send
+from http_load import Load, Req, figures, send
 
 WORDS = ("Anna Smith met Boris Novak and Greta Weber in Paris , said John Brown of Reuters . "
          "The U.S. deal , signed on 1996-08-22 by O'Brien , fell apart . Ms. Rowling wrote it .").split()

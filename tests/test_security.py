@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from servers import assert_no_leak
-from support import ROOT
+from harness import ROOT
+from leaks import assert_no_leak
 
 CODE = [ROOT / "model", ROOT / "service", ROOT / "bench", ROOT / "train.py"]
 LOCKS = [ROOT / "requirements.lock", ROOT / "requirements-dev.lock"]

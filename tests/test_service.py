@@ -6,6 +6,7 @@ import json
 import pytest
 from marshmallow import ValidationError
 
+from harness import SEED_LABELS, SEED_TEXT, SEED_TOKENS
 from model.tagger import Tagged
 from model.tokenizer import tokenize
 from service import create_app, inputs, schemas
@@ -13,9 +14,6 @@ from service.config import Limits
 from service.errors import flatten
 from service.response import join_tokens, result
 
-SEED = "Harry Potter and Hermione Granger invented a new spell."
-SEED_TOKENS = ["Harry", "Potter", "and", "Hermione", "Granger", "invented", "a", "new", "spell", "."]
-SEED_LABELS = [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
 
 
 def post(client, body, content_type="application/json"):
@@ -48,7 +46,7 @@ def assert_offsets(text, res):
 # --- the contract ----------------------------------------------------------
 
 def test_seed_example_text(client, app):
-    resp = post(client, {"text": SEED})
+    resp = post(client, {"text": SEED_TEXT})
     assert resp.status_code == 200 and resp.mimetype == "application/json"
     res = resp.get_json()
     assert [t["text"] for t in res["tokens"]] == SEED_TOKENS
@@ -61,7 +59,7 @@ def test_seed_example_text(client, app):
     art = app.extensions["nametag"].artifact
     assert res["model"] == {"name": art.name, "version": art.version}
     assert schemas.tag_result.validate(res) == {}
-    assert_offsets(SEED, res)
+    assert_offsets(SEED_TEXT, res)
 
 
 def test_seed_example_tokens(client):
@@ -88,7 +86,7 @@ def test_offsets_are_code_points_into_the_text(client, text):
 
 
 def test_batch_keeps_order_and_matches_single_requests(client):
-    inputs = [{"text": SEED}, {"tokens": ["Ron", "Weasley", "laughed", "."]},
+    inputs = [{"text": SEED_TEXT}, {"tokens": ["Ron", "Weasley", "laughed", "."]},
               {"text": ""}, {"text": "Ceci n'est pas une pipe , dit Magritte ."},
               {"tokens": SEED_TOKENS[::-1]}]
     resp = post(client, {"inputs": inputs})
@@ -140,26 +138,26 @@ def test_malformed_json_is_400(client, raw):
 @pytest.mark.parametrize("body, field", [
     ([1], "body"), ('"x"', "body"), ("1", "body"), ("null", "body"), ("true", "body"),
     ({}, "body"),
-    ({"text": SEED, "tokens": SEED_TOKENS}, "body"),
-    ({"text": SEED, "inputs": [{"text": SEED}]}, "body"),
+    ({"text": SEED_TEXT, "tokens": SEED_TOKENS}, "body"),
+    ({"text": SEED_TEXT, "inputs": [{"text": SEED_TEXT}]}, "body"),
     ({"text": 1}, "text"), ({"text": None}, "text"), ({"text": ["a"]}, "text"),
     ({"tokens": "Harry Potter"}, "tokens"), ({"tokens": [1, "a"]}, "tokens.0"),
     ({"tokens": ["Harry", ""]}, "tokens.1"), ({"tokens": ["Harry", "  "]}, "tokens.1"),
     ({"tokens": [["Harry"]]}, "tokens.0"),
-    ({"text": SEED, "lang": "en"}, "lang"),
-    ({"inputs": {"text": SEED}}, "inputs"), ({"inputs": [SEED]}, "inputs.0"),
-    ({"inputs": [{"text": SEED}, {}]}, "inputs.1"),
-    ({"inputs": [{"text": SEED, "tokens": ["a"]}]}, "inputs.0"),
-    ({"inputs": [{"text": SEED, "threshold": 0.5}]}, "inputs.0.threshold"),
+    ({"text": SEED_TEXT, "lang": "en"}, "lang"),
+    ({"inputs": {"text": SEED_TEXT}}, "inputs"), ({"inputs": [SEED_TEXT]}, "inputs.0"),
+    ({"inputs": [{"text": SEED_TEXT}, {}]}, "inputs.1"),
+    ({"inputs": [{"text": SEED_TEXT, "tokens": ["a"]}]}, "inputs.0"),
+    ({"inputs": [{"text": SEED_TEXT, "threshold": 0.5}]}, "inputs.0.threshold"),
     ({"inputs": [{"tokens": ["a", ""]}]}, "inputs.0.tokens.1"),
     ({"text": "a\u0000b"}, "text"), ({"tokens": ["a\u0000"]}, "tokens"),
     ('{"text": "a\\ud800b"}', "text"), ('{"tokens": ["\\udfff"]}', "tokens"),
-    ({"text": SEED, "threshold": "high"}, "threshold"),
-    ({"text": SEED, "threshold": 1.5}, "threshold"),
-    ({"text": SEED, "offsets": "utf32"}, "offsets"),  # (a threshold on a softmax model is accepted since #11)
-    ({"text": SEED, "deny_list": ["x" * 201]}, "deny_list.0"),
-    ({"text": SEED, "allow_list": ["a"] * 1001}, "allow_list"),
-    ({"text": SEED, "allow_list": "Harry"}, "allow_list"),
+    ({"text": SEED_TEXT, "threshold": "high"}, "threshold"),
+    ({"text": SEED_TEXT, "threshold": 1.5}, "threshold"),
+    ({"text": SEED_TEXT, "offsets": "utf32"}, "offsets"),  # (a threshold on a softmax model is accepted since #11)
+    ({"text": SEED_TEXT, "deny_list": ["x" * 201]}, "deny_list.0"),
+    ({"text": SEED_TEXT, "allow_list": ["a"] * 1001}, "allow_list"),
+    ({"text": SEED_TEXT, "allow_list": "Harry"}, "allow_list"),
 ])
 def test_schema_violations_are_422(client, body, field):
     problem = assert_problem(post(client, body), 422)
@@ -282,7 +280,7 @@ def test_not_ready_before_the_model_is_loaded(make_app):
     client = make_app(LOAD_MODEL=False).test_client()
     assert client.get("/healthz").status_code == 200
     assert_problem(client.get("/readyz"), 503)
-    assert_problem(post(client, {"text": SEED}), 503)
+    assert_problem(post(client, {"text": SEED_TEXT}), 503)
     assert_problem(client.get("/model"), 503)
 
 
@@ -302,8 +300,8 @@ def test_model_metadata(client, app):
 
 def test_metrics(make_app):
     client = make_app().test_client()
-    post(client, {"text": SEED})
-    post(client, {"inputs": [{"text": SEED}, {"tokens": ["Ron"]}]})
+    post(client, {"text": SEED_TEXT})
+    post(client, {"inputs": [{"text": SEED_TEXT}, {"tokens": ["Ron"]}]})
     post(client, {"text": 1})
     client.get("/nope")
     resp = client.get("/metrics")
@@ -339,7 +337,7 @@ def test_openapi_is_generated_and_complete(app, client):
 
 def test_one_json_log_line_per_request(client, capsys):
     capsys.readouterr()
-    post(client, {"text": SEED})
+    post(client, {"text": SEED_TEXT})
     client.get("/nope")
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["method"], r["path"], r["status"], r["tokens"]) for r in lines] == [
@@ -361,7 +359,7 @@ def test_errors_flatten_to_dotted_paths():
 
 
 def test_schemas_work_without_flask():
-    req = inputs.tag_request(schemas.tag_request.load({"text": SEED}), Limits())
+    req = inputs.tag_request(schemas.tag_request.load({"text": SEED_TEXT}), Limits())
     assert [t.text for t in req.inputs[0].tokens] == SEED_TOKENS and not req.batch
     with pytest.raises(ValidationError):
         inputs.tag_request(schemas.tag_request.load({"tokens": ["a"] * 4}), Limits(max_tokens=3))

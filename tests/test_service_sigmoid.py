@@ -1,6 +1,6 @@
 """The sigmoid head serves too: a model trained with --head sigmoid, and its threshold."""
 import pytest
-from support import tiny_conll, train_tiny
+from tiny_model import tiny_conll, train_tiny
 
 from service import create_app
 

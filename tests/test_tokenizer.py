@@ -3,12 +3,12 @@ import time
 
 import pytest
 
+from harness import SEED_TEXT, SEED_TOKENS
 from model.tokenizer import tokenize
 
 
 @pytest.mark.parametrize("text,tokens", [
-    ("Harry Potter and Hermione Granger invented a new spell.",
-     ["Harry", "Potter", "and", "Hermione", "Granger", "invented", "a", "new", "spell", "."]),
+    (SEED_TEXT, SEED_TOKENS),
     ("John's dog doesn't like O'Brien, Jean-Pierre or J. K. Rowling.",
      ["John", "'s", "dog", "does", "n't", "like", "O'Brien", ",", "Jean-Pierre", "or", "J.", "K.", "Rowling", "."]),
     ("the U.S. on 1996-08-22 at 10:30 for 1,000.50 (about)",

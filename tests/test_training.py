@@ -5,7 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-from support import ROOT, tiny_conll, train_tiny
+from harness import ROOT
+from tiny_model import tiny_conll, train_tiny
 
 from model.artifact import load
 from model.data import read_corpus

@@ -1,4 +1,4 @@
-"""Shared test helpers: where the data is, and a tiny corpus a model learns in seconds."""
+"""A tiny synthetic corpus a model learns in seconds, and the real train.py run on it."""
 from __future__ import annotations
 
 import random
@@ -6,9 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
-DEFAULT_ARTIFACT = ROOT / "artifacts" / "default"
+from harness import ROOT
 
 _FIRST = ["Anna", "Boris", "Carla", "David", "Elena", "Frank", "Greta", "Hugo"]
 _LAST = ["Smith", "Novak", "Rossi", "Lopez", "Weber", "Kowalski", "Dubois", "Tanaka"]

@@ -1,28 +1,20 @@
-"""Load and process helpers for the reliability tests, on top of conftest's
-gunicorn ``Server`` (started with the ``start_gunicorn`` fixture).
+"""HTTP requests and a bounded request mix for the reliability tests, against
+conftest's gunicorn (``harness.Gunicorn``, started with the ``start_gunicorn`` fixture).
 
 ``Load`` sends a mix of requests from a few threads, each request on a fresh
 connection, until a request count or a deadline is reached, whichever comes
 first, and keeps one ``Result`` per request (with its start and end times and
-its client port). ``children``, ``connections`` and ``rss_kib`` read gunicorn's
-worker processes from /proc; ``assert_no_leak`` fails on a stack trace or a
-filesystem path in an answer.
+its client port). What the server's processes do (workers, memory, connections)
+is read with ``harness``.
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
-import math
-import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from support import ROOT
 
 JSON = {"Content-Type": "application/json"}
 
@@ -136,68 +128,3 @@ class Load:
 def figures(test: str, **values) -> None:
     """Print a test's measurements as one line: ``FIGURES {"test": ..., ...}`` (seen with -s)."""
     print(f"FIGURES {json.dumps({'test': test, **values})}", flush=True)
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100), nearest rank."""
-    s = sorted(values)
-    return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
-
-
-def children(pid: int) -> list[int]:
-    """Direct children of pid, from /proc (gunicorn's workers, for the master)."""
-    out = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        with contextlib.suppress(OSError):
-            out += [int(p) for p in task.read_text().split()]
-    return sorted(out)
-
-
-def wait_workers(master: int, n: int, timeout: float = 10, exclude=()) -> list[int]:
-    """Wait until master has n worker processes, none of them in exclude."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = children(master)
-        if len(pids) == n and not set(pids) & set(exclude):
-            return pids
-        time.sleep(0.005)
-    raise TimeoutError(f"{master} did not reach {n} workers in {timeout}s: {children(master)}")
-
-
-def rss_kib(pid: int) -> int:
-    """Resident set size of pid in KiB (VmRSS of /proc/<pid>/status)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise ValueError(f"no VmRSS for {pid}")
-
-
-def connections(pid: int, port: int) -> set[int]:
-    """Client ports of the TCP connections to `port` that process pid holds open
-    (accepted, not yet closed): its socket fds matched against /proc/net/tcp."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        with contextlib.suppress(OSError):
-            link = os.readlink(fd)
-            if link.startswith("socket:["):
-                inodes.add(link[8:-1])
-    out = set()
-    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
-        f = line.split()
-        local, remote, state, inode = f[1], f[2], f[3], f[9]
-        if int(local.split(":")[1], 16) == port and state != "0A" and inode in inodes:  # 0A: LISTEN
-            out.add(int(remote.split(":")[1], 16))
-    return out
-
-
-LEAKS = re.compile("|".join([
-    r"Traceback \(most recent call last\)", r'File "[^"]+", line \d+', r"\.py\b", "site-packages",
-    r"Werkzeug Debugger", r"__debugger__", re.escape(str(ROOT)),
-    r"(?<![\w.])/(?:work|home|root|tmp|usr|opt|etc|proc|var)/",
-]))
-
-
-def assert_no_leak(body: bytes | str) -> None:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    m = LEAKS.search(text)
-    assert m is None, f"leaks {m.group()!r}: {text[:300]}"
