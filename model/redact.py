@@ -3,6 +3,7 @@
 The spans come from a tagger (``Span(start, end, score)``, code-point offsets
 into the text) and from the caller's lists:
 
+    later_mentions(text, spans, tokens)               -> + missed mentions of found names
     apply_lists(text, spans, allow_list, deny_list)   -> the spans to redact
     redact(text, spans, operator, pseudonyms)         -> Redacted(text, items)
     offsets(text, unit)                               -> code point -> unit offset
@@ -137,6 +138,30 @@ def deny_matches(text: str, deny_list: list[str], tokens=None) -> list[Span]:
         starts, ends = {t.start for t in tokens}, {t.end for t in tokens}
         found = [s for s in found if s.start in starts and s.end in ends]
     return found
+
+
+def later_mentions(text: str, spans: list[Span], tokens) -> list[Span]:
+    """spans plus every other occurrence, as a whole token, of a name found in them or of
+    the first or last word of a full name found ("Hermione Granger ... Hermione"), where
+    the model missed it: a person identified once stays identified. Only capitalised
+    words of two letters or more (not "J."), matched case-sensitively, so that finding
+    "Will Smith" does not take out "will". Each added span is scored like the name it
+    follows and comes from the model."""
+    words: dict[str, float] = {}
+    for s in spans:
+        name = text[s.start:s.end].split()
+        for w in {name[0], name[-1], " ".join(name)}:
+            if len(w) >= 2 and w[:1].isupper() and w[-1] != ".":
+                words[w] = max(words.get(w, 0.0), s.score)
+    if not words:
+        return spans
+    found = sorted(spans)
+    taken = [(s.start, s.end) for s in found]
+    for t in tokens:
+        w = text[t.start:t.end]
+        if w in words and not any(a < t.end and t.start < b for a, b in taken):
+            found.append(Span(t.start, t.end, words[w], MODEL))
+    return sorted(found)
 
 
 def apply_lists(text: str, spans: list[Span], allow_list=(), deny_list=(), tokens=None) -> list[Span]:

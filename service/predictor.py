@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from model.artifact import Artifact, load
-from model.redact import Operator, Pseudonyms, Span, apply_lists, redact
+from model.redact import Operator, Pseudonyms, Span, apply_lists, later_mentions, redact
 from model.tagger import Tagged, Tagger
 
 from . import response
@@ -28,13 +28,18 @@ class Predictor:
     def ref(self) -> dict:
         return {"name": self.artifact.name, "version": self.artifact.version}
 
-    def find(self, req: TagRequest) -> list[tuple[Input, Tagged, list[Span]]]:
-        """Each input, its tags and the names to report: the model's, after the request's
-        allow and deny lists. All inputs go through the network as one batch."""
+    def find(self, req: TagRequest, mentions: bool = False) -> list[tuple[Input, Tagged, list[Span]]]:
+        """Each input, its tags and the names to report: the model's (plus the later mentions
+        of the names found, when redacting), after the allow and deny lists asked for.
+        All inputs go through the network as one batch."""
         tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
-        return [(inp, t, apply_lists(inp.text, response.model_spans(inp.tokens, t), req.allow_list,
-                                     req.deny_list, inp.tokens))
-                for inp, t in zip(req.inputs, tagged)]
+        out = []
+        for inp, t in zip(req.inputs, tagged):
+            spans = response.model_spans(inp.tokens, t)
+            if mentions:
+                spans = later_mentions(inp.text, spans, inp.tokens)
+            out.append((inp, t, apply_lists(inp.text, spans, req.allow_list, req.deny_list, inp.tokens)))
+        return out
 
     def tag(self, req: TagRequest) -> list[dict]:
         """One /tag result per input, in order."""
@@ -43,10 +48,10 @@ class Predictor:
                 for inp, t, spans in self.find(req)]
 
     def redact(self, req: TagRequest, op: Operator) -> list[dict]:
-        """One /redact result per input, in order; pseudonyms consistent across all of them."""
+        """One /redact result per input, in order; pseudonyms consistent across all of them (one Pseudonyms per call)."""
         ref, pseudonyms = self.ref, Pseudonyms()
         return [dict(response.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets), model=ref)
-                for inp, _, spans in self.find(req)]
+                for inp, _, spans in self.find(req, mentions=True)]
 
     def info(self, limits: Limits) -> dict:
         meta, cfg = self.artifact.meta, self.artifact.config

@@ -40,4 +40,4 @@ def redact(req: RedactRequest):
     results = predictor.redact(req.tag, req.operator) if req.inputs else []
     current_app.extensions["nametag.metrics"].redactions.labels(req.operator.name).inc(
         sum(len(r["items"]) for r in results))
-    return {"results": results} if req.batch else results[0]
+    return {"results": results} if req.tag.batch else results[0]
