@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from model import artifact, heads
-from model.calibrate import calibrate
+from model.calibrate import fit_artifact
 from model.data import DataError, read_corpus
 from model.features import build_tables, load_name_lists
 from model.training import TrainConfig, train
@@ -141,10 +141,11 @@ def main(argv=None) -> int:
         "history": history,
         "metrics": {"dev": best["dev"], "best_epoch": best["epoch"]},
     }
+    meta.update(fit_artifact(artifact.Artifact(params, cfg, tables, meta), calibration_dev,
+                             log=lambda s: print(s, file=sys.stderr)))
     png = learning_curve_png(history)
     out = artifact.save(args.out, params, cfg, tables, meta,
                         extra_files={"learning_curve.png": png} if png else None)
-    calibrate(out, calibration_dev, log=lambda s: print(s, file=sys.stderr))
     print(f"wrote {out} (best dev F1 {best['dev']['f1']:.4f} at epoch {best['epoch']}; "
           f"{time.perf_counter() - t0:.0f}s)", file=sys.stderr)
     return 0

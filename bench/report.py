@@ -9,6 +9,8 @@ from importlib import metadata
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
+from . import redaction
+
 PACKAGES = ("numpy", "torch", "flask", "werkzeug", "gunicorn", "marshmallow")
 
 
@@ -97,7 +99,7 @@ def render(r: dict) -> str:
         "",
     ]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
-                     ("training", _training)):
+                     ("training", _training), ("redaction", lambda r: redaction.render(r, _pass))):
         if part in r:
             lines += fn(r)
         else:

@@ -9,7 +9,7 @@ request is). The artifact's meta.json gains "calibration" (``model.calibration``
 and "operating_table" (entity precision and recall on the first dev set for
 each threshold of ``THRESHOLDS`` and for the default decoding), written through
 ``artifact.update_meta``: atomically, weights untouched, verified on reload.
-``train.py`` runs this at the end of training.
+``train.py`` fits the same (``fit_artifact``) before it writes a new artifact.
 """
 from __future__ import annotations
 
@@ -42,13 +42,13 @@ class _Domain:
         head = tagger.config.head_policy
         self.views, self.raw, self.tok_X, self.tok_y, self.ent_X, self.ent_y = [], [], [], [], [], []
         for tokens, gold, probs in zip(corpus.sentences, corpus.tags, tagger.predict_proba(corpus.sentences)):
-            view, raw = SentenceView(tokens, tagger.tables), head.name_scores(probs)
+            view, raw = SentenceView(tokens, tagger.word_facts), head.name_scores(probs)
             self.views.append(view)
             self.raw.append(raw)
-            self.tok_X.append(view.token_features(raw))
+            self.tok_X.append(view.token_features(raw)[:, :-1])  # fit_logistic adds the bias
             self.tok_y.append(np.array(gold) > 0)
             outcomes = entity_outcomes(head.decode(probs), gold)
-            self.ent_X.append(view.entity_features(raw, [s for s, _ in outcomes]))
+            self.ent_X.append(view.entity_features(raw, [s for s, _ in outcomes])[:, :-1])
             self.ent_y.append(np.array([ok for _, ok in outcomes], dtype=bool))
         self.sentence_X = np.array([v.domain_features for v in self.views])
 
@@ -95,15 +95,14 @@ def operating_table(tagger: Tagger, corpus: Corpus) -> list[dict]:
     return rows
 
 
-def calibrate(art_dir: str | Path, dev_files: list[str | Path], log=lambda s: None) -> artifact_io.Artifact:
-    """Fit on the dev files and store the calibration and operating table in the artifact."""
-    art = artifact_io.load(art_dir)
+def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lambda s: None) -> dict:
+    """The meta.json entries "calibration" and "operating_table" of a model (loaded, or
+    just trained and not yet written) fitted on the dev files."""
     corpora = [read_corpus(f) for f in dev_files]
     names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
     raw_tagger = Tagger(art, calibrated=False)
     cal = fit(raw_tagger, corpora, names)
-    art.calibration = cal
-    tagger = Tagger(art)
+    tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, cal))
     ece_dev = {}
     for name, corpus in zip(names, corpora):
         before, after = entity_scores(raw_tagger, corpus), entity_scores(tagger, corpus)
@@ -111,8 +110,13 @@ def calibrate(art_dir: str | Path, dev_files: list[str | Path], log=lambda s: No
         log(f"calibrate: {name}: entity ECE {ece_dev[name]['before']:.4f} -> {ece_dev[name]['after']:.4f}")
     table = {"data": names[0], "sha256": hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest(),
              "rows": operating_table(tagger, corpora[0])}
-    calibration = dict(cal.to_json(), ece_dev=ece_dev)
-    return artifact_io.update_meta(art_dir, {"calibration": calibration, "operating_table": table})
+    return {"calibration": dict(cal.to_json(), ece_dev=ece_dev), "operating_table": table}
+
+
+def calibrate(art_dir: str | Path, dev_files: list[str | Path], log=lambda s: None) -> artifact_io.Artifact:
+    """Fit on the dev files and store the calibration and operating table in the artifact
+    (meta.json replaced atomically, weights untouched)."""
+    return artifact_io.update_meta(art_dir, fit_artifact(artifact_io.load(art_dir), dev_files, log))
 
 
 def main(argv=None) -> int:

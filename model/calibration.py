@@ -19,9 +19,11 @@ the weights (1, 0, ..., 0) the scores are unchanged. With one dev set, d = 0.
 """
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,55 +48,93 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.tanh(0.5 * z))  # no overflow warnings for large |z|
 
 
-def _hashed(words: list[str]) -> np.ndarray:
-    """(HASH_BUCKETS,) counts of the lower-cased words and their shapes, L2-normalised."""
-    v = np.zeros(HASH_BUCKETS)
-    for w in words:
-        v[zlib.crc32(("w:" + w.lower()).encode("utf-8", "surrogatepass")) % HASH_BUCKETS] += 1
-        v[zlib.crc32(("s:" + shape(w)).encode("utf-8", "surrogatepass")) % HASH_BUCKETS] += 1
-    norm = np.linalg.norm(v)
-    return v / norm if norm else v
-
-
 def _with_bias(X: np.ndarray) -> np.ndarray:
     return np.c_[X, np.ones(len(X))]
 
 
-class SentenceView:
-    """What the calibrator reads of one sentence: per-token facts, computed once."""
+class WordFact(NamedTuple):
+    oov: float  # the word feature is <unk>
+    fn: float  # first-name list frequency bin (0: not in it)
+    ln: float  # surname list frequency bin
+    title: float  # Title case
+    lower: bool
+    alpha: bool  # has a letter
+    upper_initial: bool
+    social: bool  # @user, #tag, a link
+    h_word: int  # hash buckets of the lower-cased word and of its shape
+    h_shape: int
 
-    def __init__(self, tokens: list[str], tables: FeatureTables):
-        unk = tables.id("word", "<unk>")
-        words = [visible(w) for w in tokens]
-        self.tokens = words
-        self.oov = np.array([tables.id("word", normalise(w)) == unk for w in words], dtype=np.float64)
-        self.fn = np.array([tables.first_names.get(name_key(w), 0) for w in words], dtype=np.float64)
-        self.ln = np.array([tables.last_names.get(name_key(w), 0) for w in words], dtype=np.float64)
-        self.title = np.array([w[:1].isupper() and not w.isupper() for w in words], dtype=np.float64)
-        alpha = [w for w in words if any(c.isalpha() for c in w)] or ["x"]
-        n = max(len(words), 1)
+
+def word_facts(tables: FeatureTables):
+    """word -> WordFact, cached per word form (bounded), for one model's tables."""
+    unk = tables.id("word", "<unk>")
+
+    @functools.lru_cache(maxsize=1 << 15)
+    def facts(token: str) -> WordFact:
+        w = visible(token)
+        return WordFact(float(tables.id("word", normalise(w)) == unk),
+                        float(tables.first_names.get(name_key(w), 0)), float(tables.last_names.get(name_key(w), 0)),
+                        float(w[:1].isupper() and not w.isupper()), w.islower(), any(c.isalpha() for c in w),
+                        w[:1].isupper(), w.lower().startswith(SOCIAL_MARKS),
+                        zlib.crc32(("w:" + w.lower()).encode("utf-8", "surrogatepass")) % HASH_BUCKETS,
+                        zlib.crc32(("s:" + shape(w)).encode("utf-8", "surrogatepass")) % HASH_BUCKETS)
+    return facts
+
+
+class SentenceView:
+    """What the calibrator reads of one sentence: per-token facts (cached per word form)
+    and the sentence features of the domain model."""
+
+    def __init__(self, tokens: list[str], facts):
+        f = [facts(w) for w in tokens]
+        self.n = len(f)
+        cols = np.array([x[:4] for x in f], dtype=np.float64).reshape(self.n, 4)
+        self.oov, self.fn, self.ln, self.title = cols.T
+        self.no_list = ((self.fn == 0) & (self.ln == 0)).astype(np.float64)  # in neither name list
+        alpha = [x for x in f if x.alpha]
+        n = max(self.n, 1)
         self.features = np.array([
-            self.oov.mean() if words else 0.0,
-            np.mean([w.islower() for w in alpha]),
-            np.mean([w[:1].isupper() for w in alpha]),
-            sum(w.lower().startswith(SOCIAL_MARKS) for w in words) / n,
-            float(bool(words) and words[-1] not in (".", "!", "?", '"', "'")),
+            sum(x.oov for x in f) / n,
+            sum(x.lower for x in alpha) / len(alpha) if alpha else 0.0,
+            sum(x.upper_initial for x in alpha) / len(alpha) if alpha else 0.0,
+            sum(x.social for x in f) / n,
+            float(bool(tokens) and tokens[-1] not in (".", "!", "?", '"', "'")),
             math.log(n),
         ])
-        self.domain_features = np.concatenate([self.features, _hashed(words)])
+        counts: dict[int, int] = {}
+        for x in f:
+            counts[x.h_word] = counts.get(x.h_word, 0) + 1
+            counts[x.h_shape] = counts.get(x.h_shape, 0) + 1
+        norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
+        self.hashed = {k: c / norm for k, c in counts.items()}  # sparse, L2-normalised
+        self.d: float | None = None  # the domain weight, once a Calibration computed it
+
+    @property
+    def domain_features(self) -> np.ndarray:
+        """(len(SENTENCE_FEATURES) + HASH_BUCKETS,), dense: for fitting."""
+        v = np.zeros(HASH_BUCKETS)
+        for k, c in self.hashed.items():
+            v[k] = c
+        return np.concatenate([self.features, v])
 
     def token_features(self, p_name: np.ndarray) -> np.ndarray:
-        """(T_x, len(TOKEN_FEATURES))."""
-        T = len(self.tokens)
-        return np.c_[logit(p_name), self.oov, ((self.fn == 0) & (self.ln == 0)).astype(np.float64),
-                     self.title, np.full(T, self.features[0])]
+        """(T_x, len(TOKEN_FEATURES) + 1): the features, then 1 (the bias)."""
+        X = np.empty((self.n, len(TOKEN_FEATURES) + 1))
+        X[:, 0] = logit(p_name)
+        X[:, 1], X[:, 2], X[:, 3] = self.oov, self.no_list, self.title
+        X[:, 4], X[:, 5] = self.features[0], 1.0
+        return X
 
     def entity_features(self, p_name: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-        """(len(spans), len(ENTITY_FEATURES)) for entity spans (start, end exclusive)."""
-        rows = [[logit(p_name[s:e].mean()), float(self.fn[s] == 0 and self.ln[e - 1] == 0), self.features[0],
-                 float(e - s == 1), float(s == 0), self.fn[s] / 5, self.ln[e - 1] / 5, self.oov[s:e].mean(),
-                 self.features[3]] for s, e in spans]
-        return np.array(rows, dtype=np.float64).reshape(len(spans), len(ENTITY_FEATURES))
+        """(len(spans), len(ENTITY_FEATURES) + 1) for entity spans (start, end exclusive), then 1."""
+        p, oov, fn, ln = p_name.tolist(), self.oov.tolist(), self.fn.tolist(), self.ln.tolist()
+        rows = []
+        for s, e in spans:
+            mean = min(max(sum(p[s:e]) / (e - s), EPS), 1 - EPS)
+            rows.append([math.log(mean / (1 - mean)), float(fn[s] == 0 and ln[e - 1] == 0), self.features[0],
+                         float(e - s == 1), float(s == 0), fn[s] / 5, ln[e - 1] / 5, sum(oov[s:e]) / (e - s),
+                         self.features[3], 1.0])
+        return np.array(rows, dtype=np.float64).reshape(len(spans), len(ENTITY_FEATURES) + 1)
 
 
 @dataclass(frozen=True)
@@ -112,12 +152,18 @@ class Calibration:
         return cls(None, tok, ent)
 
     def domain_weight(self, view: SentenceView) -> float:
+        """d: P(the sentence is from the second domain); 0 with one domain. Kept on the view."""
         if self.domain is None:
             return 0.0
-        return float(sigmoid(np.append(view.domain_features, 1.0) @ self.domain))
+        if view.d is None:
+            n = len(SENTENCE_FEATURES)
+            z = view.features @ self.domain[:n] + self.domain[-1]
+            z += sum(c * self.domain[n + k] for k, c in view.hashed.items())
+            view.d = float(sigmoid(z))
+        return view.d
 
-    def _mix(self, W: np.ndarray, X: np.ndarray, d: float) -> np.ndarray:
-        p = sigmoid(_with_bias(X) @ W.T)  # (n, n_domains)
+    def _mix(self, W: np.ndarray, Xb: np.ndarray, d: float) -> np.ndarray:
+        p = sigmoid(Xb @ W.T)  # (n, n_domains); Xb ends with the bias column
         return p[:, 0] if len(W) == 1 else (1 - d) * p[:, 0] + d * p[:, 1]
 
     def tokens(self, view: SentenceView, p_name: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import inference
 from .artifact import Artifact
-from .calibration import SentenceView
+from .calibration import SentenceView, word_facts
 from .decode import spans
 from .features import GROUPS, FeatureTables, document_sets, featurize, pad
 
@@ -61,6 +61,7 @@ class Tagger:
         self.artifact = artifact
         # the artifact's calibration, or None: scores as the network gives them
         self.calibration = artifact.calibration if calibrated else None
+        self.word_facts = word_facts(artifact.tables)  # what the calibration reads of a word, cached
         self.config = artifact.config
         self.tables = artifact.tables
         self.params = {k: v.astype(np.float32, copy=False) for k, v in artifact.params.items()}
@@ -96,7 +97,7 @@ class Tagger:
         if tokens is None or self.calibration is None:
             tags = head.decode(probs, threshold)
             return Tagged(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in spans(tags)])
-        view = SentenceView(tokens, self.tables)
+        view = SentenceView(tokens, self.word_facts)
         p_name = self.calibration.tokens(view, raw)
         tags = head.decode(probs, threshold, p_name)
         return Tagged(tags, p_name.tolist(), self.calibration.entities(view, raw, spans(tags)).tolist())

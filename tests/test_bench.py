@@ -14,7 +14,7 @@ from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
-            "## Cost", "## Training"]
+            "## Cost", "## Training", "## Redaction"]
 
 
 @pytest.mark.slow
@@ -36,6 +36,9 @@ def test_quick_bench_writes_every_section(tmp_path):
         assert r["speed"]["agree"]["torch"] < 1e-5
     assert all(cell["statuses"] == {"200": cell["requests"]} for key, cell in r["http"]["cells"].items()
                if not key.startswith("ratio"))
+    cal = r["redaction"]["calibration"]
+    assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
+    assert r["redaction"]["cost"]["/redact"]["requests"] > 0
 
 
 def test_bench_refuses_unknown_part():
