@@ -133,7 +133,7 @@ class RedactRequestSchema(OptionsSchema):
                                 validate=validate.Length(max=MAX_REPLACEMENT_CHARS), metadata={
         "description": f"For operator replace (default {DEFAULT_REPLACEMENT}); at most "
                        f"{MAX_REPLACEMENT_CHARS} characters."})
-    mask_char = fields.String(load_default=DEFAULT_MASK_CHAR, validate=validate.Length(1, 1), metadata={
+    mask_char = fields.String(load_default=DEFAULT_MASK_CHAR, validate=validate.Length(equal=1), metadata={
         "description": f"For operator mask (default {DEFAULT_MASK_CHAR}): exactly one character."})
 
     @pre_load
