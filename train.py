@@ -12,12 +12,14 @@ import hashlib
 import io
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 from model import artifact, heads
 from model.calibrate import fit_artifact
 from model.data import DataError, read_corpus
 from model.features import build_tables, load_name_lists
+from model.network import Config
 from model.training import TrainConfig, train
 
 DEFAULT_NAMES = Path(__file__).resolve().parent.parent / "shared" / "data" / "names"
@@ -28,7 +30,7 @@ class _HelpFormat(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefault
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    d = TrainConfig()
+    d = TrainConfig(Config(n_x=1))  # for the defaults; n_x comes from the feature tables
     p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormat)
     p.add_argument("--train", required=True, help="training corpus (CoNLL columns, or .jsonl)",
                    default=argparse.SUPPRESS)
@@ -43,10 +45,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(default: --dev); see python -m model.calibrate")
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
-    p.add_argument("--n-a", type=int, default=d.n_a, help="hidden units per direction")
-    p.add_argument("--head", choices=tuple(heads.HEADS), default=d.head,
+    p.add_argument("--n-a", type=int, default=d.network.n_a, help="hidden units per direction")
+    p.add_argument("--head", choices=tuple(heads.HEADS), default=d.network.head,
                    help="softmax over O/B-PER/I-PER, or one sigmoid per token")
-    p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.bidirectional,
+    p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.network.bidirectional,
                    help="add a right-to-left RNN whose states join the forward ones")
     p.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="sentences per minibatch")
@@ -61,8 +63,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--ema", type=float, default=d.ema,
                    help="keep an exponential moving average of the weights with this decay per step "
                         "and evaluate/export it (0 = off)")
-    p.add_argument("--min-word", type=int, default=2, help="keep words seen at least this often")
-    p.add_argument("--min-feature", type=int, default=3, help="keep affix/shape values seen at least this often")
+    p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
+    p.add_argument("--min-feature", type=int, default=d.min_feature,
+                   help="keep affix/shape values seen at least this often")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
@@ -77,6 +80,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.lr <= 0 or args.clip <= 0 or not 0 < args.lr_decay <= 1 or not 0 <= args.ema < 1:
         p.error("--lr and --clip must be positive, --lr-decay in (0, 1], --ema in [0, 1)")
     return args
+
+
+def train_config(args: argparse.Namespace, n_x: int) -> TrainConfig:
+    """The run's TrainConfig: every field of it and of its network Config from its flag."""
+    def given(cls, skip):
+        return {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip}
+    return TrainConfig(Config(n_x=n_x, **given(Config, {"n_x"})), **given(TrainConfig, {"network"}))
 
 
 def sha256(path: str) -> str:
@@ -109,10 +119,6 @@ def learning_curve_png(history: list[dict]) -> bytes | None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    tc = TrainConfig(n_a=args.n_a, head=args.head, bidirectional=args.bidirectional, epochs=args.epochs,
-                     batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, clip=args.clip,
-                     word_dropout=args.word_dropout, dropout=args.dropout, patience=args.patience,
-                     ema=args.ema, seed=args.seed)
     calibration_dev = getattr(args, "calibration_dev", [args.dev])
     try:
         for f in calibration_dev:  # fail before training, not after
@@ -126,6 +132,7 @@ def main(argv=None) -> int:
         print(f"train.py: error: name lists in {args.names_dir}: {e}", file=sys.stderr)
         return 2
     tables = build_tables(train_c.sentences, train_c.docs, first, last, args.min_word, args.min_feature)
+    tc = train_config(args, tables.n_x)
     print(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "
           f"n_x = {tables.n_x}", file=sys.stderr)
     t0 = time.perf_counter()
@@ -134,7 +141,7 @@ def main(argv=None) -> int:
     best = max(history, key=lambda h: h["dev"]["f1"])
     meta = {
         "name": getattr(args, 'name', None) or Path(args.out).name,
-        "training": {"flags": tc.to_json(), "min_word": args.min_word, "min_feature": args.min_feature,
+        "training": {"flags": tc.to_json(), "min_word": tc.min_word, "min_feature": tc.min_feature,
                      "names_lists": args.names_dir != "none",
                      "train_file": Path(args.train).name, "train_sha256": sha256(args.train),
                      "dev_file": Path(args.dev).name, "dev_sha256": sha256(args.dev)},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from model.artifact import load
 from model.data import Corpus, read_corpus
-from model.metrics import score
+from model.scoring import score
 from model.tagger import Tagger
 
 from harness import DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS

@@ -99,7 +99,8 @@ def render(r: dict) -> str:
         "",
     ]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
-                     ("training", _training), ("redaction", lambda r: redaction.render(r, _pass))):
+                     ("training", _training), ("bulk", _bulk),
+                     ("redaction", lambda r: redaction.render(r, _pass))):
         if part in r:
             lines += fn(r)
         else:
@@ -308,4 +309,46 @@ def _training(r: dict) -> list[str]:
         out.append(f"| {row['n_a']} | {row['per_epoch_s']:.1f} s | {row['setup_s'] or 0:.0f} s | "
                    f"{len(row['epochs'])} | {f1s} | {to} | {row['total_s']:.0f} s |")
     out.append("")
+    return out
+
+
+def _bulk(r: dict) -> list[str]:
+    b = r["bulk"]
+    c = b["corpus"]
+    out = ["## Bulk tagging (`nametag tag`)", "",
+           f"Corpus: every sentence of CoNLL-2003 and WNUT-17 (train, dev, test) repeated {c['repetitions']}×: "
+           f"{c['sentences']:,} texts, {b['jsonl']['tokens']:,} tokens; `corpus.jsonl` "
+           f"{c['bytes']['jsonl'] / 2**20:.1f} MiB (raw texts, the command tokenizes), `corpus.conll` "
+           f"{c['bytes']['conll'] / 2**20:.1f} MiB (tokens given, the sources' documents kept). "
+           f"Median of {b['rounds']} interleaved round(s); one BLAS thread everywhere. The command's "
+           "tokens/s is its own clock (model loaded to output renamed); the Tagger's runs in this "
+           f"process on texts in memory, in the command's chunks of {b['chunk_tokens']:,} tokens "
+           "(JSONL: tokenizer included on both sides).", "",
+           "| input | Tagger in process | command, one process | command ÷ Tagger (bar ≥ 80%) | "
+           "`--workers 2` | ÷ one process (bar ≥ 1.5×) | same, whole runs incl. start-up |",
+           "|---|---:|---:|---:|---:|---:|---:|"]
+    for fmt in ("jsonl", "conll"):
+        x = b[fmt]
+        out.append(f"| {fmt} → {fmt} | {_n(x['tagger'])} | {_n(x['command'])} | "
+                   f"{x['command_vs_tagger']:.0%} {_pass(x['command_vs_tagger'] >= 0.8)} | {_n(x['workers2'])} | "
+                   f"{x['workers2_vs_command']:.2f}× {_pass(x['workers2_vs_command'] >= 1.5)} | "
+                   f"{x['workers2_vs_command_wall']:.2f}× ({x['command_wall_s']:.1f} s vs "
+                   f"{x['workers2_wall_s']:.1f} s) |")
+    j, h, t = b["jsonl"], b["http"], b["conll_test"]
+    out += ["",
+            f"- **Start-up of the cluster** (`--workers 2`: LocalCluster of 2 processes up, each worker's "
+            f"model loaded): {j['startup_s']:.1f} s (JSONL runs), {b['conll']['startup_s']:.1f} s (CoNLL runs).",
+            f"- **Peak memory** (max RSS): the command in one process {j['command_peak_rss_mib']:.0f} MiB "
+            f"(CoNLL {b['conll']['command_peak_rss_mib']:.0f}); with `--workers 2` the command itself (client and "
+            f"scheduler) {j['workers2_client_peak_rss_mib']:.0f} MiB and each worker "
+            + " / ".join(f"{m:.0f}" for m in j["worker_peak_rss_mib"]) + " MiB.",
+            f"- **POST /tag** with {h['batch']}-text batches of the same texts (gunicorn, 2 workers, "
+            f"{h['client_threads']} client threads on the same 2 cores): {_n(h['tokens_per_s'])} tokens/s, "
+            f"{h['requests']:,} requests in {h['seconds']:.1f} s; {h['vs_command']:.2f}× the one-process command.",
+            f"- **Correctness**: one-process and `--workers 2` outputs byte-identical on both corpora "
+            f"{_pass(j['identical'] and b['conll']['identical'])}; CoNLL-2003 test through the command "
+            f"(CoNLL in, CoNLL out): PER F1 {t['one process']:.4f} in one process, {t['2 workers']:.4f} on 2 "
+            f"workers, {t['evaluate']:.4f} from `model.evaluate` "
+            f"{_pass(t['one process'] == t['2 workers'] == t['evaluate'] and t['identical'])}.",
+            f"- The command's summary line (JSONL): `{j['summary']}`", ""]
     return out

@@ -104,7 +104,7 @@ def after_stages(w, ids, lengths):
     t0 = time.perf_counter()
     x = inference.input_projections(w, ids, np.asarray(lengths))
     t1 = time.perf_counter()
-    a = inference.recurrence(x, w.W_aaT)
+    a = L.rnn_recurrence(x, w.W_aaT)
     t2 = time.perf_counter()
     scores = inference.head(w, a)
     w.config.head_policy.probabilities(scores)

@@ -25,7 +25,7 @@ from .artifact import ArtifactError
 from .calibration import (Calibration, SentenceView, ece, entity_outcomes, fit_logistic)
 from .data import Corpus, DataError, read_corpus
 from .decode import spans
-from .metrics import score
+from .scoring import score
 from .tagger import Tagger
 
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)

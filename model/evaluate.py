@@ -13,7 +13,7 @@ import sys
 from .artifact import ArtifactError, load
 from .data import DataError, read_corpus
 from .decode import spans
-from .metrics import score
+from .scoring import score
 from .tagger import Tagger
 
 

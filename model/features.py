@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import gzip
 import math
+import operator
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -33,9 +34,12 @@ import numpy as np
 
 from .tokenizer import INVISIBLE
 
-GROUPS = ("word", "shape", "p1", "p2", "p3", "s1", "s2", "s3", "s4", "case", "fn", "ln", "doc")
+GROUPS = ("word", "shape", "p1", "p2", "p3", "s1", "s2", "s3", "s4", "case", "fn", "ln", "doc")  # id columns
+CONTEXT_GROUPS = ("case", "doc")  # depend on the sentence or document too (see sentence_rows)
+WORD_GROUPS = tuple(g for g in GROUPS if g not in CONTEXT_GROUPS)  # on the word form alone
 K = len(GROUPS)
 PAD = 0
+UNK = "<unk>"  # the value of every group for what training saw too rarely
 _DIGITS = re.compile(r"[0-9]")
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 
@@ -82,6 +86,39 @@ def name_key(word: str) -> str:
     return "".join(c for c in word.upper() if c.isalpha())
 
 
+def feature_key(group: str, value: str) -> str:
+    """The key of a feature value in the tables: "group=value"."""
+    return group + "=" + value
+
+
+def word_values(w: str, first_names: dict[str, int], last_names: dict[str, int]) -> dict[str, str]:
+    """The values of the WORD_GROUPS, which depend on the word form alone."""
+    low, key = w.lower(), name_key(w)
+    return {"word": normalise(w), "shape": shape(w),
+            "p1": low[:1], "p2": low[:2], "p3": low[:3],
+            "s1": low[-1:], "s2": low[-2:], "s3": low[-3:], "s4": low[-4:],
+            "fn": str(first_names.get(key, "none")), "ln": str(last_names.get(key, "none"))}
+
+
+# A row is assembled as (word part + context part), then put in GROUPS order.
+_IN_GROUPS_ORDER = operator.itemgetter(*[(WORD_GROUPS + CONTEXT_GROUPS).index(g) for g in GROUPS])
+
+
+def sentence_rows(tokens: list[str], doc_names: set[str], word_part, encode) -> list[tuple]:
+    """The K features of each token of one sentence, in GROUPS order: the one row
+    builder behind both ``build_tables`` (feature keys) and ``featurize`` (ids).
+
+    word_part(w) : the WORD_GROUPS entries of word form w, in that order
+                   (featurize passes the per-form cache ``FeatureTables.word_ids``).
+    encode(group, value) : the entry of one context feature.
+    """
+    rows = []
+    for i, w in enumerate(map(visible, tokens)):
+        context = (encode("case", case_class(w, i == 0)), encode("doc", doc_value(w, doc_names)))
+        rows.append(_IN_GROUPS_ORDER(word_part(w) + context))
+    return rows
+
+
 @dataclass
 class FeatureTables:
     """Everything needed to turn tokens into ids: the artifact stores it in meta.json."""
@@ -91,7 +128,7 @@ class FeatureTables:
     last_names: dict[str, int]  # NAME -> frequency bin
 
     def __post_init__(self):
-        self._unk = {g: self.index.get(g + "=<unk>", PAD) for g in GROUPS}
+        self._unk = {g: self.index.get(feature_key(g, UNK), PAD) for g in GROUPS}
         # The word-only features of a word form never change: compute them once per form.
         # Bounded, so a stream of unseen words cannot grow memory; thread-safe in CPython.
         self.word_ids = functools.lru_cache(maxsize=1 << 15)(self._word_ids)
@@ -102,11 +139,20 @@ class FeatureTables:
 
     def id(self, group: str, value: str) -> int:
         """The id of "group=value", or of the group's <unk>."""
-        return self.index.get(group + "=" + value) or self._unk[group]
+        return self.index.get(feature_key(group, value)) or self._unk[group]
 
     def _word_ids(self, w: str) -> tuple[int, ...]:
+        """The ids of the WORD_GROUPS of word form w, in that order."""
         vals = word_values(w, self.first_names, self.last_names)
-        return tuple(self.index.get(v) or self._unk[g] for g, v in zip(WORD_GROUPS, vals))
+        return tuple(self.id(g, vals[g]) for g in WORD_GROUPS)
+
+    def group_ids(self) -> list[np.ndarray]:
+        """The ids of each feature group, in GROUPS order (column k of featurize's ids
+        holds group k's ids or PAD)."""
+        ids: dict[str, list[int]] = {g: [] for g in GROUPS}
+        for key, i in self.index.items():
+            ids[key.split("=", 1)[0]].append(i)
+        return [np.array(sorted(ids[g]), dtype=np.int64) for g in GROUPS]
 
     def to_json(self) -> dict:
         return {"index": sorted(self.index, key=self.index.get),
@@ -116,27 +162,6 @@ class FeatureTables:
     def from_json(cls, obj: dict) -> "FeatureTables":
         return cls(index={f: i + 1 for i, f in enumerate(obj["index"])},
                    first_names=dict(obj["first_names"]), last_names=dict(obj["last_names"]))
-
-
-WORD_GROUPS = ("word", "shape", "p1", "p2", "p3", "s1", "s2", "s3", "s4", "fn", "ln")  # context-free
-
-
-def word_values(w: str, tables_fn, tables_ln) -> list[str]:
-    """The feature strings of the WORD_GROUPS, which depend on the word form alone."""
-    low, key = w.lower(), name_key(w)
-    return ["word=" + normalise(w), "shape=" + shape(w),
-            "p1=" + low[:1], "p2=" + low[:2], "p3=" + low[:3],
-            "s1=" + low[-1:], "s2=" + low[-2:], "s3=" + low[-3:], "s4=" + low[-4:],
-            "fn=" + str(tables_fn.get(key, "none")), "ln=" + str(tables_ln.get(key, "none"))]
-
-
-def token_values(tokens: list[str], tables_fn, tables_ln, doc_names: set[str]) -> list[list[str]]:
-    """The K feature strings ("group=value") of each token of one sentence, in GROUPS order."""
-    rows = []
-    for i, w in enumerate(map(visible, tokens)):
-        v = word_values(w, tables_fn, tables_ln)
-        rows.append(v[:9] + ["case=" + case_class(w, i == 0), v[9], v[10], "doc=" + doc_value(w, doc_names)])
-    return rows
 
 
 def doc_names(sentences: list[list[str]], first_names: dict[str, int]) -> set[str]:
@@ -167,8 +192,8 @@ def doc_value(w: str, names: set[str]) -> str:
 
 
 def featurize(tables: FeatureTables, sentences: list[list[str]], doc_sets: list[set[str]] | None = None):
-    """Feature ids of each sentence: a list of int32 arrays (T_x, K), the ids of
-    token_values() (word-only ids from the per-form cache).
+    """Feature ids of each sentence: a list of int32 arrays (T_x, K), the rows of
+    sentence_rows() as ids (word-only ids from the per-form cache).
 
     doc_sets gives, per sentence, its document's doc_names() set (None: each
     sentence is its own document).
@@ -176,11 +201,7 @@ def featurize(tables: FeatureTables, sentences: list[list[str]], doc_sets: list[
     out = []
     for j, toks in enumerate(sentences):
         names = doc_sets[j] if doc_sets is not None else doc_names([toks], tables.first_names)
-        rows = []
-        for i, w in enumerate(map(visible, toks)):
-            a = tables.word_ids(w)
-            rows.append((*a[:9], tables.id("case", case_class(w, i == 0)), a[9], a[10],
-                         tables.id("doc", doc_value(w, names))))
+        rows = sentence_rows(toks, names, tables.word_ids, tables.id)
         out.append(np.array(rows, dtype=np.int32).reshape(len(toks), K))
     return out
 
@@ -223,16 +244,20 @@ def load_name_lists(names_dir: str | Path) -> tuple[dict[str, int], dict[str, in
 
 
 def build_tables(sentences: list[list[str]], docs: list[int], first_names, last_names,
-                 min_word: int = 2, min_feature: int = 3) -> FeatureTables:
+                 min_word: int, min_feature: int) -> FeatureTables:
     """Feature index from the training sentences: words seen >= min_word times,
     other values seen >= min_feature times, plus one "<unk>" per group."""
+    def word_keys(w: str) -> tuple[str, ...]:
+        vals = word_values(w, first_names, last_names)
+        return tuple(feature_key(g, vals[g]) for g in WORD_GROUPS)
+
     doc_sets = document_sets(docs, sentences, first_names)
     counts: Counter = Counter()
     for toks, names in zip(sentences, doc_sets):
-        for row in token_values(toks, first_names, last_names, names):
+        for row in sentence_rows(toks, names, word_keys, feature_key):
             counts.update(row)
-    keep = [v for v, c in counts.items() if c >= (min_word if v.startswith("word=") else min_feature)]
-    keep = sorted(keep) + [g + "=<unk>" for g in GROUPS]
+    keep = [v for v, c in counts.items() if c >= (min_word if v.startswith(feature_key("word", "")) else min_feature)]
+    keep = sorted(keep) + [feature_key(g, UNK) for g in GROUPS]
     return FeatureTables({v: i + 1 for i, v in enumerate(keep)}, first_names, last_names)
 
 

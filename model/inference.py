@@ -15,7 +15,11 @@ run for both directions at once:
   until each sentence's own last token, as if every sentence were reversed
   within its length (``layers.reverse_index``), without gathering per sentence;
 * only the recurrence loops over t: one stacked (d, m, n_a) @ (d, n_a, n_a)
-  product, one add and one tanh per step, all into preallocated arrays.
+  product, one add and one tanh per step, all into preallocated arrays
+  (``layers.rnn_recurrence``, the step loop training runs too).
+
+Each function names its twin in ``layers.py``/``network.py``; the tests of
+``tests/test_inference.py`` tie every twin pair to ``network.forward``.
 
 Everything stays float32, time-major. ``d`` is 2 for a bidirectional model, else 1.
 """
@@ -25,6 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import layers as L
 from .network import Config
 
 
@@ -137,6 +142,7 @@ def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.nd
 
     ids : int (T_x, m, K).  Returns x : (T_x, d, m, n_a), where x[t, 1] is the
     backward direction's input at step T_x - 1 - t (zero on padding).
+    Twin: ``layers.input_forward`` of each direction of ``network.forward``.
     """
     T_x, m, K = ids.shape
     n_a, d = w.config.n_a, w.W_aaT.shape[0]
@@ -151,34 +157,20 @@ def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.nd
     return x
 
 
-def recurrence(x: np.ndarray, W_aaT: np.ndarray) -> np.ndarray:
-    """a<t> = tanh(x<t> + a<t-1> W_aa.T) from a<0> = 0, every direction in one product.
-
-    x : (T_x, d, m, n_a), overwritten by the states a : (T_x, d, m, n_a).
-    """
-    a = x
-    h = np.empty_like(a[0])  # (d, m, n_a), reused every step
-    np.tanh(a[0], out=a[0])
-    for a_prev, a_t in zip(a[:-1], a[1:]):
-        np.matmul(a_prev, W_aaT, out=h)
-        a_t += h
-        np.tanh(a_t, out=a_t)
-    return a
-
-
 def forward(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Scores (T_x, m, n_y) of every token, equal to ``network.forward``'s.
 
     ids : int (T_x, m, K), padded with 0.  lengths : (m,).
+    Twin: ``network.forward``; ``tests/test_inference.py::test_inference_forward_matches_network``.
     """
-    return head(w, recurrence(input_projections(w, ids, np.asarray(lengths)), w.W_aaT))
+    return head(w, L.rnn_recurrence(input_projections(w, ids, np.asarray(lengths)), w.W_aaT))
 
 
 def head(w: Weights, a: np.ndarray) -> np.ndarray:
     """W_ya [a_fw<t>; a_bw<t>] + b_y from the states a : (T_x, d, m, n_a) -> (T_x, m, n_y).
 
     One product for all states against both directions' columns; each direction
-    keeps its own half (a small waste: n_y is 3).
+    keeps its own half (a small waste: n_y is 3). Twin: ``layers.affine_forward``.
     """
     T_x, d, m, _ = a.shape
     n_y = w.b_y.shape[0]

@@ -15,7 +15,10 @@ step is a row-major ``(m, n_a) @ (n_a, n_a)`` product; ``W_ax`` is kept
 column-major so that a column lookup reads contiguous memory.
 
 All functions are pure and dtype-generic: float64 for gradient checks,
-float32 for training and inference.
+float32 for training and inference. Caches are NamedTuples. The serving forward
+pass (``inference.py``) lays the same math out for speed; it shares the step
+loop ``rnn_recurrence`` with training, and ``tests/test_inference.py`` ties the
+rest of it to ``network.forward``.
 """
 from __future__ import annotations
 
@@ -26,8 +29,15 @@ import numpy as np
 
 # --- input projection: W_ax x<t> as a sum of looked-up columns ----------------
 
+class InputCache(NamedTuple):
+    ids: np.ndarray  # int (T_x, m, K)
+    n_x: int
+
+
 def input_forward(ids, W_ax, b_a):
     """z_x = W_ax x<t> + b_a for every step at once.
+
+    Twin: ``inference.input_projections`` (both directions, folded groups).
 
     Parameters
     ----------
@@ -36,32 +46,35 @@ def input_forward(ids, W_ax, b_a):
 
     Returns
     -------
-    zx : (T_x, m, n_a).  cache : (ids, n_x)
+    zx : (T_x, m, n_a).  cache : InputCache
     """
     zx = W_ax.T[ids].sum(axis=2)  # (T_x, m, n_a)
     zx += b_a[:, 0]
-    return zx, (ids, W_ax.shape[1])
+    return zx, InputCache(ids, W_ax.shape[1])
 
 
-def input_backward(dzx, cache):
-    """Gradients of input_forward as a dense dW_ax (for checks and small models).
+def input_backward(dzx, cache: InputCache, sparse: bool = False):
+    """Gradients of input_forward: ``{"W_ax": ..., "b_a": (n_a, 1)}``.
 
-    Returns ``{"W_ax": (n_a, n_x), "b_a": (n_a, 1)}``.
+    dW_ax is dense (n_a, n_x), or with sparse=True only its non-zero columns as
+    a ``(cols, dcols)`` pair (``input_backward_cols``), the form training uses.
     """
-    ids, n_x = cache
     cols, dcols = input_backward_cols(dzx, cache)
-    dW_ax = np.zeros((dzx.shape[-1], n_x), dtype=dzx.dtype, order="F")
-    dW_ax[:, cols] = dcols
+    if sparse:
+        dW_ax = (cols, dcols)
+    else:
+        dW_ax = np.zeros((dzx.shape[-1], cache.n_x), dtype=dzx.dtype, order="F")
+        dW_ax[:, cols] = dcols
     return {"W_ax": dW_ax, "b_a": dzx.sum(axis=(0, 1))[:, None]}
 
 
-def input_backward_cols(dzx, cache):
-    """The same gradient as only its non-zero columns: ``(cols (r,), dcols (n_a, r))``.
+def input_backward_cols(dzx, cache: InputCache):
+    """dW_ax as only its non-zero columns: ``(cols (r,), dcols (n_a, r))``.
 
     Training uses this form: a batch touches a few thousand of the n_x columns,
     and a dense (n_a, n_x) gradient would cost more than the whole recurrence.
     """
-    ids, _ = cache
+    ids = cache.ids
     K = ids.shape[-1]
     flat = ids.reshape(-1)
     rows = np.repeat(dzx.reshape(-1, dzx.shape[-1]), K, axis=0)  # (T_x*m*K, n_a)
@@ -74,26 +87,56 @@ def input_backward_cols(dzx, cache):
 
 # --- the recurrence ------------------------------------------------------------
 
-class RNNCache(NamedTuple):
-    a: np.ndarray  # (T_x, m, n_a), a<1> .. a<T_x>
+class RNNStepCache(NamedTuple):
+    a_t: np.ndarray  # (m, n_a)
+    a_prev: np.ndarray  # (m, n_a)
     W_aa: np.ndarray  # (n_a, n_a)
 
 
 def rnn_step_forward(zx_t, a_prev, W_aa):
     """One Elman step: a<t> = tanh(zx<t> + W_aa a<t-1>).
 
-    zx_t, a_prev : (m, n_a).  Returns a_t : (m, n_a).
+    zx_t, a_prev : (m, n_a).  Returns a_t : (m, n_a) and the cache.
+    Twin: the body of ``rnn_recurrence``'s loop, written in place for speed;
+    ``tests/test_gradients.py::test_rnn_forward_repeats_the_step`` ties them.
     """
-    return np.tanh(zx_t + a_prev @ W_aa.T)
+    a_t = np.tanh(zx_t + a_prev @ W_aa.T)
+    return a_t, RNNStepCache(a_t, a_prev, W_aa)
 
 
-def rnn_step_backward(da_t, a_t, a_prev, W_aa):
+def rnn_step_backward(da_t, cache: RNNStepCache):
     """Backward of rnn_step_forward.
 
     Returns dz (m, n_a), da_prev (m, n_a), dW_aa (n_a, n_a).
     """
+    a_t, a_prev, W_aa = cache
     dz = da_t * (1.0 - a_t * a_t)  # tanh'(z) = 1 - tanh(z)²
     return dz, dz @ W_aa, dz.T @ a_prev
+
+
+class RNNCache(NamedTuple):
+    a: np.ndarray  # (T_x, m, n_a), a<1> .. a<T_x>
+    W_aa: np.ndarray  # (n_a, n_a)
+
+
+def rnn_recurrence(x, W_aaT):
+    """a<t> = tanh(x<t> + a<t-1> W_aa.T) from a<0> = 0, for d directions at once:
+    the step loop of both training (``rnn_forward``, d = 1) and serving
+    (``inference.forward``, d = 2 for a bidirectional model).
+
+    x : (T_x, d, m, n_a), the input projections, overwritten by the states.
+    W_aaT : (d, n_a, n_a), each direction's W_aa.T, C-contiguous.
+    Returns a : (T_x, d, m, n_a), x's memory. Only the loop runs per step: one
+    stacked product, one add and one tanh, into preallocated arrays.
+    """
+    a = x
+    h = np.empty_like(a[0])  # (d, m, n_a), reused every step
+    np.tanh(a[0], out=a[0])  # a<0> = 0: the first step has no product
+    for a_prev, a_t in zip(a[:-1], a[1:]):
+        np.matmul(a_prev, W_aaT, out=h)
+        a_t += h
+        np.tanh(a_t, out=a_t)
+    return a
 
 
 def rnn_forward(zx, W_aa):
@@ -102,20 +145,13 @@ def rnn_forward(zx, W_aa):
     zx : (T_x, m, n_a), the input projections.  W_aa : (n_a, n_a).
     Returns a : (T_x, m, n_a) and the cache.
     """
-    T_x, m, n_a = zx.shape
-    a = np.empty_like(zx)
-    a_prev = np.zeros((m, n_a), dtype=zx.dtype)
-    W_aaT = np.ascontiguousarray(W_aa.T)  # (n_a, n_a), hoisted out of the loop
-    for t in range(T_x):
-        np.matmul(a_prev, W_aaT, out=a[t])
-        a[t] += zx[t]
-        np.tanh(a[t], out=a[t])
-        a_prev = a[t]
+    x = zx.copy()[:, None]  # (T_x, 1, m, n_a): one direction
+    a = rnn_recurrence(x, np.ascontiguousarray(W_aa.T)[None])[:, 0]  # (T_x, m, n_a)
     return a, RNNCache(a, W_aa)
 
 
-def rnn_backward(da, cache):
-    """BPTT through rnn_forward.
+def rnn_backward(da, cache: RNNCache):
+    """BPTT through rnn_forward, one rnn_step_backward per step.
 
     da : (T_x, m, n_a), the loss gradient reaching each a<t> from above.
     Returns dzx : (T_x, m, n_a) and {"W_aa": (n_a, n_a)}.
@@ -127,8 +163,8 @@ def rnn_backward(da, cache):
     da_next = np.zeros((m, n_a), dtype=a.dtype)
     zero = np.zeros((m, n_a), dtype=a.dtype)
     for t in reversed(range(T_x)):
-        a_prev = a[t - 1] if t > 0 else zero
-        dz, da_next, dW = rnn_step_backward(da[t] + da_next, a[t], a_prev, W_aa)
+        step = RNNStepCache(a[t], a[t - 1] if t > 0 else zero, W_aa)
+        dz, da_next, dW = rnn_step_backward(da[t] + da_next, step)
         dzx[t] = dz
         dW_aa += dW
     return dzx, {"W_aa": dW_aa}
@@ -151,14 +187,44 @@ def time_gather(x, idx):
     return x[idx, np.arange(x.shape[1])[None, :]]
 
 
+# --- dropout on the states (training only) --------------------------------------
+
+class DropoutCache(NamedTuple):
+    keep: np.ndarray | None  # like x: 0 or 1/(1-p); None when nothing was dropped
+
+
+def dropout_forward(x, p: float, rng: np.random.Generator | None = None):
+    """Inverted dropout: zero each entry with probability p, scale the rest by
+    1/(1-p) so that the expected value is unchanged and serving needs no rescale.
+    p = 0 returns x itself (and draws nothing from rng)."""
+    if p <= 0.0:
+        return x, DropoutCache(None)
+    keep = (rng.random(x.shape) >= p).astype(x.dtype) / (1.0 - p)
+    return x * keep, DropoutCache(keep)
+
+
+def dropout_backward(dout, cache: DropoutCache):
+    """The gradient passes where the entry was kept, with the same scale."""
+    return dout if cache.keep is None else dout * cache.keep
+
+
 # --- heads ---------------------------------------------------------------------
 
+class AffineCache(NamedTuple):
+    a: np.ndarray  # (T_x, m, n_a)
+    W_ya: np.ndarray  # (n_y, n_a)
+
+
 def affine_forward(a, W_ya, b_y):
-    """scores = W_ya a<t> + b_y at every step. a (T_x, m, n_a) -> (T_x, m, n_y)."""
-    return a @ W_ya.T + b_y[:, 0], (a, W_ya)
+    """scores = W_ya a<t> + b_y at every step. a (T_x, m, n_a) -> (T_x, m, n_y).
+
+    Twin: ``inference.head`` (both directions' halves in one product);
+    ``tests/test_inference.py`` ties them.
+    """
+    return a @ W_ya.T + b_y[:, 0], AffineCache(a, W_ya)
 
 
-def affine_backward(dscores, cache):
+def affine_backward(dscores, cache: AffineCache):
     """Returns da (T_x, m, n_a) and {"W_ya": (n_y, n_a), "b_y": (n_y, 1)}."""
     a, W_ya = cache
     n_a = a.shape[-1]

@@ -70,14 +70,33 @@ def init_params(cfg: Config, rng: np.random.Generator, dtype=np.float32) -> dict
     return params
 
 
-class Cache(NamedTuple):
-    inp: tuple
+class DirectionCache(NamedTuple):
+    inp: L.InputCache
     rnn: L.RNNCache
-    inp_bw: tuple | None
-    rnn_bw: L.RNNCache | None
-    rev: np.ndarray | None
-    drop: np.ndarray | None
-    head: tuple
+
+
+class Cache(NamedTuple):
+    directions: tuple[DirectionCache, ...]  # left to right, then right to left if bidirectional
+    rev: np.ndarray | None  # (T_x, m): layers.reverse_index, for the right-to-left cell
+    drop: L.DropoutCache
+    head: L.AffineCache
+
+
+def direction_forward(params, ids, suffix: str = ""):
+    """One direction's cell over its own (possibly reversed) ids: a (T_x, m, n_a) and its cache.
+
+    suffix picks the parameters: "" reads W_ax, W_aa, b_a; "_bw" the right-to-left cell's.
+    """
+    zx, inp = L.input_forward(ids, params["W_ax" + suffix], params["b_a" + suffix])
+    a, rnn = L.rnn_forward(zx, params["W_aa" + suffix])
+    return a, DirectionCache(inp, rnn)
+
+
+def direction_backward(da, cache: DirectionCache, suffix: str = "", sparse: bool = False):
+    """Gradients of one direction's W_aa, b_a and W_ax, keys with its suffix."""
+    dzx, g = L.rnn_backward(da, cache.rnn)
+    g.update(L.input_backward(dzx, cache.inp, sparse))
+    return {name + suffix: g[name] for name in ("W_aa", "b_a", "W_ax")}
 
 
 def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None):
@@ -86,44 +105,34 @@ def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None):
     ids : int (T_x, m, K) feature ids, padded with 0.  lengths : (m,).
     drop_p : dropout on the hidden states (training only; needs rng).
     Returns scores (T_x, m, n_y) and the cache for backward().
+    Twin: ``inference.forward``, the serving pass (float32, laid out for speed);
+    ``tests/test_inference.py::test_inference_forward_matches_network`` ties them.
     """
-    zx, inp = L.input_forward(ids, params["W_ax"], params["b_a"])
-    a, rnn = L.rnn_forward(zx, params["W_aa"])
-    inp_bw = rnn_bw = rev = None
+    a, fw = direction_forward(params, ids)
+    directions, rev = (fw,), None
     if cfg.bidirectional:
         rev = L.reverse_index(lengths, ids.shape[0])  # (T_x, m)
-        zx_bw, inp_bw = L.input_forward(L.time_gather(ids, rev), params["W_ax_bw"], params["b_a_bw"])
-        a_bw, rnn_bw = L.rnn_forward(zx_bw, params["W_aa_bw"])
+        a_bw, bw = direction_forward(params, L.time_gather(ids, rev), "_bw")
         a = np.concatenate([a, L.time_gather(a_bw, rev)], axis=-1)  # (T_x, m, 2 n_a)
-    drop = None
-    if drop_p > 0.0:
-        drop = (rng.random(a.shape) >= drop_p).astype(a.dtype) / (1.0 - drop_p)
-        a = a * drop
+        directions += (bw,)
+    a, drop = L.dropout_forward(a, drop_p, rng)
     scores, head = L.affine_forward(a, params["W_ya"], params["b_y"])
-    return scores, Cache(inp, rnn, inp_bw, rnn_bw, rev, drop, head)
+    return scores, Cache(directions, rev, drop, head)
 
 
 def backward(dscores, cache: Cache, cfg: Config, sparse: bool = False):
     """Gradients of every parameter, keys matching the params dict.
 
     With sparse=True, W_ax and W_ax_bw come as (cols, dcols) pairs of their
-    non-zero columns (see layers.input_backward_cols).
+    non-zero columns (see layers.input_backward).
     """
     da, grads = L.affine_backward(dscores, cache.head)
-    if cache.drop is not None:
-        da = da * cache.drop
-    n_a = cache.rnn.a.shape[-1]
-    directions = [("", da[..., :n_a], cache.rnn, cache.inp)]
+    da = L.dropout_backward(da, cache.drop)
+    n_a = cfg.n_a
+    grads.update(direction_backward(da[..., :n_a], cache.directions[0], "", sparse))
     if cfg.bidirectional:
-        directions.append(("_bw", L.time_gather(da[..., n_a:], cache.rev), cache.rnn_bw, cache.inp_bw))
-    for suffix, da_dir, rnn, inp in directions:
-        dzx, g = L.rnn_backward(da_dir, rnn)
-        grads["W_aa" + suffix] = g["W_aa"]
-        grads["b_a" + suffix] = dzx.sum(axis=(0, 1))[:, None]
-        if sparse:
-            grads["W_ax" + suffix] = L.input_backward_cols(dzx, inp)
-        else:
-            grads["W_ax" + suffix] = L.input_backward(dzx, inp)["W_ax"]
+        da_bw = L.time_gather(da[..., n_a:], cache.rev)  # back in the right-to-left cell's order
+        grads.update(direction_backward(da_bw, cache.directions[1], "_bw", sparse))
     return grads
 
 

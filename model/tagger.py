@@ -1,7 +1,8 @@
-"""Inference: tokens in, per-token name labels and probabilities out.
+"""The tagger: tokens in, per-token name tags and scores out.
 
-preprocess (features) -> predict (network forward, float32) -> postprocess
-(decode), each a plain step. ``Tagger`` holds only read-only arrays after
+preprocess (``features.featurize``) -> predict (``inference.probabilities``, the
+serving forward pass, float32) -> postprocess (the head's decoding, ``heads.py``),
+each a plain step. ``Tagger`` holds only read-only arrays after
 construction, so one instance can serve concurrent threads.
 """
 from __future__ import annotations
@@ -14,7 +15,7 @@ from . import inference
 from .artifact import Artifact
 from .calibration import SentenceView, word_facts
 from .decode import spans
-from .features import GROUPS, FeatureTables, document_sets, featurize, pad
+from .features import document_sets, featurize, pad
 
 SENTENCE_END = {".", "!", "?"}
 
@@ -48,14 +49,6 @@ def split_sentences(tokens: list[str]) -> list[tuple[int, int]]:
     return bounds
 
 
-def feature_groups(tables: FeatureTables) -> list[np.ndarray]:
-    """The ids of each feature group, in GROUPS order (the columns of featurize's ids)."""
-    ids: dict[str, list[int]] = {g: [] for g in GROUPS}
-    for key, i in tables.index.items():
-        ids[key.split("=", 1)[0]].append(i)
-    return [np.array(sorted(ids[g]), dtype=np.int64) for g in GROUPS]
-
-
 class Tagger:
     def __init__(self, artifact: Artifact, batch_size: int = 64, calibrated: bool = True):
         self.artifact = artifact
@@ -66,7 +59,7 @@ class Tagger:
         self.tables = artifact.tables
         self.params = {k: v.astype(np.float32, copy=False) for k, v in artifact.params.items()}
         # laid out once, read-only: one lookup table, small feature groups folded
-        self.weights = inference.prepare(self.params, self.config, feature_groups(self.tables))
+        self.weights = inference.prepare(self.params, self.config, self.tables.group_ids())
         self.batch_size = batch_size
 
     def predict_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:

@@ -7,23 +7,28 @@ so the same data, seed and flags give the same weights, bit for bit.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from . import network, optim
 from .artifact import Artifact
 from .data import Corpus
-from .features import FeatureTables, document_sets, featurize, pad
-from .metrics import score
+from .features import GROUPS, UNK, FeatureTables, document_sets, featurize, pad
+from .scoring import score
+from .network import Config
 from .tagger import Tagger
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    n_a: int = 128
-    head: str = "softmax"
-    bidirectional: bool = True
+    """One training run: the network to train (n_x is the feature tables'), the
+    tables' count thresholds and the optimisation. ``train.py`` has one flag per
+    field of this and of ``network.Config`` (``--n-a`` for ``n_a``)."""
+
+    network: Config
+    min_word: int = 2  # keep words seen at least this often
+    min_feature: int = 3  # keep other feature values seen at least this often
     epochs: int = 12
     batch_size: int = 32
     lr: float = 0.003
@@ -36,7 +41,12 @@ class TrainConfig:
     seed: int = 1
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The flags meta.json records (format 1): the network's fields but n_x and the
+        optimisation's; min_word and min_feature are recorded beside them."""
+        net = {k: v for k, v in self.network.to_json().items() if k != "n_x"}
+        own = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in ("network", "min_word", "min_feature")}
+        return {**net, **own}
 
 
 def batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
@@ -47,12 +57,13 @@ def batches(lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> l
 
 
 def drop_words(ids: np.ndarray, unk: int, p: float, rng: np.random.Generator) -> np.ndarray:
-    """Word dropout: replace the word id (slot 0) by <unk> with probability p, so
+    """Word dropout: replace the word id by <unk> with probability p, so
     the model learns to find names from shape, affixes and name lists as well
     (the word table otherwise memorises the training set in a few epochs)."""
     ids = ids.copy()
-    hit = (rng.random(ids.shape[:2]) < p) & (ids[..., 0] != 0)
-    ids[..., 0][hit] = unk
+    word = ids[..., GROUPS.index("word")]  # (T_x, m), a view
+    hit = (rng.random(ids.shape[:2]) < p) & (word != 0)
+    word[hit] = unk
     return ids
 
 
@@ -65,13 +76,15 @@ def evaluate(tagger: Tagger, corpus: Corpus):
 def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
           progress: bool = True, log=print):
     """Train; returns (best params, network config, per-epoch history)."""
+    cfg = tc.network
+    if cfg.n_x != tables.n_x:
+        raise ValueError(f"the network has n_x={cfg.n_x}, the feature tables {tables.n_x}")
     rng = np.random.default_rng(tc.seed)
-    cfg = network.Config(n_x=tables.n_x, n_a=tc.n_a, head=tc.head, bidirectional=tc.bidirectional)
     params = network.init_params(cfg, rng)
     state = optim.adam_init(params)
     feats = featurize(tables, train.sentences, document_sets(train.docs, train.sentences, tables.first_names))
     lengths = np.array([len(s) for s in train.sentences])
-    unk = tables.index["word=<unk>"]
+    unk = tables.id("word", UNK)
     avg = {k: v.copy() for k, v in params.items()} if tc.ema else params
     best, best_f1, history, bad, step = None, -1.0, [], 0, 0
     for epoch in range(1, tc.epochs + 1):

@@ -14,7 +14,7 @@ from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
-            "## Cost", "## Training", "## Redaction"]
+            "## Cost", "## Training", "## Bulk tagging", "## Redaction"]
 
 
 @pytest.mark.slow
@@ -36,6 +36,9 @@ def test_quick_bench_writes_every_section(tmp_path):
         assert r["speed"]["agree"]["torch"] < 1e-5
     assert all(cell["statuses"] == {"200": cell["requests"]} for key, cell in r["http"]["cells"].items()
                if not key.startswith("ratio"))
+    bulk = r["bulk"]
+    assert bulk["jsonl"]["identical"] and bulk["conll"]["identical"] and bulk["conll_test"]["identical"]
+    assert bulk["conll_test"]["one process"] == bulk["conll_test"]["evaluate"]
     cal = r["redaction"]["calibration"]
     assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
     assert r["redaction"]["cost"]["/redact"]["requests"] > 0

@@ -11,7 +11,7 @@ from harness import DATA, DEFAULT_ARTIFACT, ROOT, SEED_TOKENS
 from model.artifact import load
 from model.data import TAGS, read_corpus
 from model.decode import spans, threshold_tags, viterbi
-from model.metrics import score
+from model.scoring import score
 from model.tagger import Tagger
 
 

@@ -38,11 +38,11 @@ def test_rnn_step_backward(rng):
     m, n_a = 3, 4
     zx, a_prev, W_aa = rng.normal(size=(m, n_a)), rng.normal(size=(m, n_a)), rng.normal(size=(n_a, n_a))
     dout = rng.normal(size=(m, n_a))
-    a_t = L.rnn_step_forward(zx, a_prev, W_aa)
-    dz, da_prev, dW_aa = L.rnn_step_backward(dout, a_t, a_prev, W_aa)
+    _, cache = L.rnn_step_forward(zx, a_prev, W_aa)
+    dz, da_prev, dW_aa = L.rnn_step_backward(dout, cache)
 
     def f():
-        return np.sum(L.rnn_step_forward(zx, a_prev, W_aa) * dout)
+        return np.sum(L.rnn_step_forward(zx, a_prev, W_aa)[0] * dout)
 
     assert rel_error(dz, numeric_grad(f, zx)) < TOL
     assert rel_error(da_prev, numeric_grad(f, a_prev)) < TOL
@@ -61,6 +61,32 @@ def test_rnn_sequence_backward(rng):
 
     assert rel_error(dzx, numeric_grad(f, zx)) < TOL
     assert rel_error(grads["W_aa"], numeric_grad(f, W_aa)) < TOL
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_rnn_forward_repeats_the_step(rng, dtype):
+    """The in-place step loop (layers.rnn_recurrence, shared with serving) is rnn_step_forward repeated."""
+    T_x, m, n_a = 6, 3, 4
+    zx, W_aa = rng.normal(size=(T_x, m, n_a)).astype(dtype), rng.normal(size=(n_a, n_a)).astype(dtype)
+    a, _ = L.rnn_forward(zx, W_aa)
+    a_t = np.zeros((m, n_a), dtype=dtype)
+    for t in range(T_x):
+        a_t, _ = L.rnn_step_forward(zx[t], a_t, W_aa)
+        np.testing.assert_allclose(a[t], a_t, rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+def test_dropout_backward(rng):
+    x, dout = rng.normal(size=(4, 3, 5)), rng.normal(size=(4, 3, 5))
+    out, cache = L.dropout_forward(x, 0.4, np.random.default_rng(1))
+    assert 0 < np.mean(out == 0) < 1 and np.allclose(out[out != 0], x[out != 0] / 0.6)
+    dx = L.dropout_backward(dout, cache)
+
+    def f():
+        return np.sum(L.dropout_forward(x, 0.4, np.random.default_rng(1))[0] * dout)
+
+    assert rel_error(dx, numeric_grad(f, x)) < TOL
+    same, cache0 = L.dropout_forward(x, 0.0)
+    assert same is x and L.dropout_backward(dout, cache0) is dout
 
 
 def test_input_backward_dense_and_columns_agree(rng):

@@ -1,0 +1,1 @@
+"""Bulk tagging: the ``nametag`` command and a Dask API (``bulk.dask_api``)."""

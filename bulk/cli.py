@@ -1,0 +1,213 @@
+"""``nametag tag INPUT... -o OUTPUT``: find people's names in files, on one core,
+all cores (--workers N) or a Dask cluster (--scheduler tcp://HOST:8786).
+
+Exit status: 0 done; 2 bad usage, a missing or unreadable input, an unreadable
+artifact, an unknown format, or (with --strict) a malformed line. The output
+appears only when the run is complete: it is written to a temporary file beside
+it and renamed.
+"""
+from __future__ import annotations
+
+import os
+
+# One BLAS/OpenMP thread, as in the service: the matrices are small, and --workers
+# fills the cores with processes. Set before numpy loads (the imports below).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import resource  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+from model.artifact import ArtifactError, load  # noqa: E402
+
+from .formats import OUTPUT_FORMATS, format_of  # noqa: E402
+from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
+from .tagging import Options, tagger, warm  # noqa: E402
+
+EXIT_USAGE = 2
+
+
+class Fatal(Exception):
+    """Stops the run with one line on standard error and exit status 2."""
+
+
+def parse_size(text: str) -> int:
+    from dask.utils import parse_bytes
+    try:
+        return int(parse_bytes(text))
+    except (ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1MiB, 500kB)") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="nametag", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("tag", help="tag files: JSONL, text or CoNLL in; JSONL or CoNLL out")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help=".jsonl, .txt or .conll file, a directory of them, or - for standard input")
+    p.add_argument("-o", "--output", required=True, help="output file (.jsonl or .conll), or - for stdout")
+    p.add_argument("--format", choices=("jsonl", "conll"), help="output format (default: by extension)")
+    p.add_argument("--input-format", choices=("jsonl", "txt", "conll"),
+                   help="input format (default: by extension; txt for standard input)")
+    p.add_argument("--text-key", default="text", help="the JSONL key holding the text (default: text)")
+    p.add_argument("--tokens", action="store_true", help="JSONL output: add the tokens and their labels")
+    p.add_argument("--artifact", default=Options._field_defaults["artifact"],
+                   help="model artifact directory (default: the shipped model)")
+    p.add_argument("--strict", action="store_true", help="a malformed line is an error (exit 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--blocksize", type=parse_size, default=DEFAULT_BLOCKSIZE,
+                   help="bytes of input per block, the unit of work (default: 1MiB)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, metavar="N",
+                       help="start a Dask LocalCluster of N worker processes on this machine")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="use a running Dask cluster (tcp://HOST:8786); paths may be fsspec URLs")
+    p.add_argument("--stats", metavar="FILE", help="also write the run's figures as JSON (for the bench)")
+    return ap
+
+
+@contextmanager
+def atomic_output(path: str):
+    """A binary file that becomes `path` only if the block exits normally."""
+    if path == "-":
+        yield sys.stdout.buffer
+        return
+    import fsspec
+    fs, p = fsspec.core.url_to_fs(path)
+    parent, name = os.path.split(p)
+    if parent and not fs.isdir(parent):
+        raise Fatal(f"{path}: cannot write: no such directory {parent}")
+    tmp = os.path.join(parent, f".{name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with fs.open(tmp, "wb") as fh:
+            yield fh
+        fs.mv(tmp, p)
+    except BaseException:
+        if fs.exists(tmp):
+            fs.rm(tmp)
+        raise
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Progress:
+    """The tqdm bar on standard error (bytes for the ETA; records and tokens/s beside it)."""
+
+    def __init__(self, total: int | None, quiet: bool):
+        from tqdm import tqdm
+        self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
+                        disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True, leave=False)
+        self.start, self.records, self.tokens = time.perf_counter(), 0, 0
+
+    def count(self, records: int, tokens: int) -> None:
+        self.records, self.tokens = self.records + records, self.tokens + tokens
+        rate = self.tokens / max(time.perf_counter() - self.start, 1e-9)
+        self.bar.set_postfix_str(f"{self.records:,} records, {rate:,.0f} tokens/s", refresh=False)
+
+    def write(self, line: str) -> None:
+        self.bar.write(line, file=sys.stderr)
+
+
+def open_client(args):
+    import logging
+
+    from distributed import Client, LocalCluster
+    if args.scheduler:
+        return Client(args.scheduler, timeout="30s")
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, silence_logs=logging.ERROR)
+    return Client(cluster)
+
+
+def tag(args) -> int:
+    t0 = time.perf_counter()
+    out_format = format_of(args.output, args.format, OUTPUT_FORMATS, "output") \
+        if args.output != "-" or args.format else "jsonl"
+    srcs = sources(args.inputs, args.input_format)
+    opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens)
+    client, stats = None, {"workers": {}}
+    try:
+        if args.workers is None and args.scheduler is None:
+            tagger(args.artifact)  # fail early, and before the clock of the bar starts
+        else:
+            load(args.artifact)
+            if args.workers is not None and args.workers < 1:
+                raise Fatal("--workers: give at least 1")
+            client = open_client(args)
+            client.run(warm, args.artifact)  # each worker loads the model once, now
+            stats["startup_s"] = time.perf_counter() - t0
+        bar = Progress(sum(s.size or 0 for s in srcs) or None, args.quiet)
+        t1 = time.perf_counter()
+        if client is None:
+            parts = run_local(srcs, opts, args.blocksize, bar.count)
+        else:
+            window = 2 * sum(client.nthreads().values()) + 1
+            parts = run_cluster(client, srcs, opts, args.blocksize, window)
+        totals = dict(records=0, tokens=0, names=0, skipped=0)
+        with atomic_output(args.output) as fh:
+            lines: dict[str, int] = {}
+            for src, part in parts:
+                for bad in part.bad:
+                    where = f"{src.path}:{lines.get(src.path, 0) + bad.line}: {bad.reason}"
+                    if args.strict:
+                        raise Fatal(where)
+                    bar.write(f"nametag: warning: {where}; skipped")
+                lines[src.path] = lines.get(src.path, 0) + part.n_lines
+                fh.write(part.data)
+                if client is not None:
+                    bar.count(part.records, part.tokens)
+                bar.bar.update(part.n_bytes)
+                for k, v in zip(("records", "tokens", "names", "skipped"),
+                                (part.records, part.tokens, part.names, len(part.bad))):
+                    totals[k] += v
+        bar.bar.close()
+        secs = time.perf_counter() - t1
+        if client is not None:
+            stats["workers"] = client.run(peak_rss_mib)
+    finally:
+        if client is not None:
+            cluster = client.cluster
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    print(f"nametag: {totals['records']:,} records, {totals['tokens']:,} tokens, {totals['names']:,} names "
+          f"in {secs:.1f} s ({totals['tokens'] / max(secs, 1e-9):,.0f} tokens/s); "
+          f"{totals['skipped']:,} lines skipped; wrote {args.output}", file=sys.stderr)
+    if args.stats:
+        stats.update(totals, seconds=secs, peak_rss_mib=peak_rss_mib(),
+                     workers_peak_rss_mib=list(stats.pop("workers").values()))
+        with open(args.stats, "w") as fh:
+            json.dump(stats, fh, indent=1)
+    return 0
+
+
+def run(argv=None) -> int:
+    """The command, without touching signal handlers: its exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return tag(args)
+    except (Fatal, InputError, ArtifactError, ValueError, OSError) as e:
+        print(f"nametag: error: {' '.join(str(e).split())}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("nametag: interrupted; no output written", file=sys.stderr)
+        return 130
+
+
+def main() -> None:
+    # SIGTERM unwinds like Ctrl-C, so the temporary output is removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    sys.exit(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The nametag command and the Dask API on a real LocalCluster of 2 worker processes."""
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import dask.bag
+import dask.dataframe
+import distributed
+import pytest
+
+from bulk_support import CONLL_TEST, NAMETAG, nametag, texts, write_jsonl
+from model.data import read_conll
+from harness import DEFAULT_ARTIFACT
+
+pytestmark = pytest.mark.slow
+
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A LocalCluster of 2 worker processes, one thread each, and its client."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, silence_logs=logging.ERROR)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_conll_on_two_workers_is_byte_identical_to_one_process(tmp_path):
+    """CoNLL-2003 test in 64 KiB blocks (documents cut at -DOCSTART-): the same bytes
+    from one process and from --workers 2, and the file's sentences and documents kept."""
+    one, two = tmp_path / "one.conll", tmp_path / "two.conll"
+    r1 = nametag("tag", CONLL_TEST, "-o", one, "--blocksize", "64KiB")
+    r2 = nametag("tag", CONLL_TEST, "-o", two, "--blocksize", "64KiB", "--workers", "2")
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    assert one.read_bytes() == two.read_bytes()
+    gold, pred = read_conll(CONLL_TEST), read_conll(two)
+    assert pred.sentences == gold.sentences and pred.docs == gold.docs
+    assert _counts(r1.stderr) == _counts(r2.stderr) and _counts(r1.stderr)[0] == 231  # documents
+
+
+def _counts(stderr: str) -> tuple[int, ...]:
+    m = re.search(r"nametag: ([\d,]+) records, ([\d,]+) tokens, ([\d,]+) names in .*; ([\d,]+) lines skipped",
+                  stderr)
+    return tuple(int(g.replace(",", "")) for g in m.groups())
+
+
+def _workers(pid: int) -> list:
+    import psutil
+    return [c for c in psutil.Process(pid).children(recursive=True)
+            if "spawn_main" in " ".join(c.cmdline())]
+
+
+def test_a_worker_killed_mid_run_leaves_the_output_complete_and_identical(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", texts(6_000), ["{broken"])
+    ref = tmp_path / "ref.jsonl"
+    r = nametag("tag", src, "-o", ref, "--blocksize", "32KiB")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out.jsonl"
+    proc = subprocess.Popen([NAMETAG, "tag", str(src), "-o", str(out), "--blocksize", "32KiB", "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not any(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp")):
+            assert proc.poll() is None and time.monotonic() < deadline, "never started writing"
+            time.sleep(0.05)
+        written = sum(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp"))
+        victim = _workers(proc.pid)[0]
+        victim.send_signal(signal.SIGKILL)
+        assert proc.poll() is None and written < ref.stat().st_size  # mid-run
+        _, err = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == 0, err
+    assert out.read_bytes() == ref.read_bytes()
+    assert f"{src}:6001: not valid JSON" in err and _counts(err) == _counts(r.stderr)
+
+
+def test_tag_dataframe_equals_the_service(dask_client, client):
+    import pandas as pd
+
+    from bulk.dask_api import tag_dataframe
+    items = texts(96)
+    ddf = dask.dataframe.from_pandas(pd.DataFrame({"id": range(96), "body": items}), npartitions=4)
+    got = tag_dataframe(ddf, "body").compute()
+    assert list(got["id"]) == list(range(96)) and list(got["body"]) == items
+    # each partition is one batch in the command, so the service gets the same batches
+    expected = []
+    for part in range(4):
+        batch = items[part * 24:(part + 1) * 24]
+        res = client.post("/tag", json={"inputs": [{"text": t} for t in batch]})
+        expected += [r["entities"] for r in res.get_json()["results"]]
+    assert list(got["entities"]) == expected
+    assert sum(map(len, expected)) > 20
+
+
+def test_the_model_is_loaded_once_per_worker_process_and_never_shipped(dask_client):
+    from bulk.dask_api import tag_bag
+    from bulk.tagging import loads
+    bag = dask.bag.from_sequence(texts(600), npartitions=12)
+    tagged = tag_bag(bag)
+    graph = dict(tagged.__dask_graph__())
+    assert len(pickle.dumps(graph)) < 200_000 < (DEFAULT_ARTIFACT / "weights.npz").stat().st_size
+    before = dask_client.run(loads)
+    records = tagged.compute()
+    after = dask_client.run(loads)
+    assert len(records) == 600 and all("entities" in r for r in records)
+    assert len(after) == 2
+    assert all(after[w] == [str(DEFAULT_ARTIFACT)] for w in after), (before, after)  # 12 partitions, 1 load each
+    # a record keeps its keys; a text becomes {"text": ...}
+    rec = tag_bag(dask.bag.from_sequence([{"k": 1, "text": "Ada Lovelace"}, "Alan Turing"]), tokens=True).compute()
+    assert rec[0]["k"] == 1 and rec[0]["entities"][0]["text"] == "Ada Lovelace" and "labels" in rec[0]
+    assert rec[1]["text"] == "Alan Turing" and rec[1]["entities"][0]["end"] == 11
