@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := ../shared/data
 
-.PHONY: install serve test bench bench-quick train evaluate lock clean
+.PHONY: install tools serve test bench bench-quick train evaluate lock clean
 
 $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,16 +17,21 @@ $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 
 install: $(BIN)/.installed
 
+# wrk (Debian's package) is the bench's HTTP load generator; tests/test_bench.py runs the bench.
+tools:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "make: the bench needs wrk: install Debian's wrk package" >&2; exit 1; }
+
 serve: install
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py 'service:create_app()'
 
-test: install
+test: install tools
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install tools
 	$(BIN)/python -m bench
 
-bench-quick: install
+bench-quick: install tools
 	$(BIN)/python -m bench --quick
 
 # Retrain the shipped default model (about 10 minutes on 2 cores).

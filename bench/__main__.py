@@ -77,10 +77,30 @@ def main(argv=None) -> int:
         return 1
     results["wall_s"] = time.perf_counter() - t0
     results["load_avg_at_end"] = os.getloadavg()
+    if args.only and not args.quick and args.out is None:
+        results = update(out / "results.json", results)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     (out / "RESULTS.md").write_text(report.render(results))
     log(f"wrote {out / 'RESULTS.md'} in {results['wall_s']:.0f} s")
     return 0
+
+
+def update(path: Path, new: dict) -> dict:
+    """A part run alone (`--only`) into bench/: replaces those parts of the committed full
+    run's results, which keep the rest; RESULTS.md says which parts were re-run, when."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return new
+    if old.get("quick") or not isinstance(old.get("env"), dict):
+        return new
+    merged = dict(old)
+    for part in new["parts"]:
+        merged[part] = new[part]
+    merged["updates"] = [u for u in old.get("updates", []) if set(u["parts"]) - set(new["parts"])]
+    merged["updates"].append({"parts": new["parts"], "env": new["env"], "wall_s": new["wall_s"],
+                              "load_avg_at_end": new["load_avg_at_end"]})
+    return merged
 
 
 if __name__ == "__main__":

@@ -98,6 +98,13 @@ def render(r: dict) -> str:
         f"model `artifacts/default` = {env['artifact']}.",
         "",
     ]
+    for u in r.get("updates", []):
+        e = u["env"]
+        lines += [f"Re-run alone since (`python -m bench --only {' '.join(u['parts'])}`): **{', '.join(u['parts'])}** "
+                  f"on {e['date']}, in {u['wall_s']:.0f} s; load average at start "
+                  f"{', '.join(f'{x:.1f}' for x in e['load_avg_at_start'])}, at the end "
+                  f"{', '.join(f'{x:.1f}' for x in u['load_avg_at_end'])}; commit {e['git']}; model "
+                  f"{e['artifact']}. Those sections come from that run, the others from the run above.", ""]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
                      ("training", _training), ("bulk", _bulk),
                      ("redaction", lambda r: redaction.render(r, _pass))):
@@ -205,55 +212,94 @@ def _speed(r: dict) -> list[str]:
     return out
 
 
+STAGE_ROWS = ("body read", "JSON parse", "validation", "tokenizing", "features", "network", "decoding",
+              "Tagger's own glue", "building the response", "JSON encoding", "metrics", "log",
+              "Flask and Werkzeug (the rest)")
+
+
 def _http(r: dict) -> list[str]:
     h = r["http"]
-    c = h["cells"]
+    c, bars, ok = h["cells"], h["bars"], h["passed"]
+    floors = sorted({k.split("|")[0] for k in c if k.startswith("floor")})
     out = ["## Service speed, over HTTP", "",
-           "gunicorn with `service/gunicorn.conf.py` (its defaults: one worker per core, gthread, 2 threads, "
-           "keep-alive) on 127.0.0.1: ours (`service:create_app()`, default model, info-level request log) "
-           "and the floor, a bare Flask app echoing the JSON body (`bench/floor_app.py`), both up at once "
-           "and measured back to back in each cell. Load from `bench/httpload.py` in its own process "
-           f"(keep-alive connections, one per concurrent client), {h.get('rounds', 1)} round(s) of "
-           f"{h['seconds']:g} s per cell after 20 warm-up requests, medians over the rounds (the ratio is the "
-           "median of the per-round ratios); "
-           f"a single non-200 answer fails the run. Payloads: one 25-token sentence `{{\"text\": ...}}`, and "
-           "64 copies of it as `{\"inputs\": [...]}` (the same words every time: featurize's per-word-form "
-           "cache always hits, as it does for the frequent words of real text). \"client\" is the load generator's CPU use, in cores: "
-           "on 2 cores it competes with the server; \"workers\" is each gunicorn worker's CPU use, busiest "
-           "first (keep-alive connections stay with the worker that accepted them).", "",
-           "| payload | concurrency | ours rps | ours p50 / p99 ms | floor rps | floor p50 / p99 ms | "
-           "ours / floor rps | client cores (ours / floor) | ours' workers, cores |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for payload in ("1 sentence", "64 sentences"):
-        for conc in (1, 16):
-            o, f = c[f"ours|{payload}|{conc}"], c[f"floor|{payload}|{conc}"]
-            ratio = c[f"ratio|{payload}|{conc}"]
-            out.append(f"| {payload} | {conc} | {o['rps']:,.0f} | {o['p50_ms']:.1f} / {o['p99_ms']:.1f} | "
-                       f"{f['rps']:,.0f} | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} | **{ratio:.0%}** | "
-                       f"{o['client_cpu_share']:.2f} / {f['client_cpu_share']:.2f} | "
-                       f"{' + '.join(f'{x:.2f}' for x in o.get('worker_cores', []))} |")
-    bar = c["ratio|1 sentence|16"]
-    out += ["", f"Bar: one-sentence requests at concurrency 16 reach ≥ 70% of the floor's requests/s: "
-            f"**{bar:.0%}** {_pass(bar >= 0.7)}. "
-            f"In tokens/s, 64-sentence batches at concurrency 16 give "
-            f"{c['ours|64 sentences|16']['rps'] * 64 * 25:,.0f} tokens/s through HTTP.", ""]
-    ip = h.get("in_process")
-    if ip:
-        model = ip["tag_documents"]
-        rest = ip["ours"] - model
-        out += ["### Where a one-sentence request's time goes", "",
-                "In process, through the Flask test client (no HTTP, no gunicorn), µs per request, "
-                "median of 5 runs; then the model's steps on the same 25 tokens.", "",
-                "| | µs | share of ours |", "|---|---:|---:|",
-                f"| floor: bare Flask echo | {ip['floor']:,.0f} | |",
-                f"| **ours: `POST /tag`, one sentence** | **{ip['ours']:,.0f}** | 100% |",
-                f"| · the model, `Tagger.tag_documents` | {model:,.0f} | {model / ip['ours']:.0%} |",
-                f"| · · featurize (`model/features.py`; its per-word-form cache is warm) | {ip['featurize']:,.0f} | "
-                f"{ip['featurize'] / ip['ours']:.0%} |",
-                f"| · · network (`model/inference.py`) | {ip['network']:,.0f} | {ip['network'] / ip['ours']:.0%} |",
-                f"| · · Viterbi (`model/decode.py`) | {ip['viterbi']:,.0f} | {ip['viterbi'] / ip['ours']:.0%} |",
-                f"| · the service around it (JSON parse, schema + tokenizer ({ip['tokenize']:,.0f} µs), "
-                f"response, metrics, request log, Flask) | {rest:,.0f} | {rest / ip['ours']:.0%} |", ""]
+           "Ours: `service:create_app()` (default model, info-level request log) under "
+           "`service/gunicorn.conf.py` (one gthread worker per core, 2 threads, keep-alive). The floor: a "
+           "bare Flask app echoing the JSON body (`bench/floor_app.py`) under our config, `sync × 2` and "
+           "`gthread 2 × 4`; per round the best of the three counts. All servers up at once on 127.0.0.1. "
+           f"Load from wrk (C, one thread, keep-alive connections; `bench/wrk.py`), {h['rounds']} round(s) of "
+           f"{h['seconds']:g} s per cell and server, the servers' order rotating from round to round; "
+           "medians over the rounds, and each bar the median of its per-round ratios. A single non-200 "
+           "answer or connection error fails the run. Payloads: one 25-token sentence `{\"text\": ...}`, "
+           "and 64 copies of it as `{\"inputs\": [...]}` (featurize's per-word-form cache always hits, as "
+           "it does for the frequent words of real text). \"CPU/request\" is the gunicorn workers' CPU time "
+           "divided by the requests answered; \"workers\" each worker's CPU use in cores (keep-alive "
+           "connections stay with the worker that accepted them); \"wrk\" the load generator's.", "",
+           "| server | payload | concurrency | req/s | p50 / p99 ms | CPU/request µs | workers, cores | wrk, cores |",
+           "|---|---|---:|---:|---:|---:|---|---:|"]
+    for payload, conc in (("1 sentence", 1), ("1 sentence", 16), ("64 sentences", 16)):
+        for name in ["ours", *floors]:
+            x = c[f"{name}|{payload}|{conc}"]
+            label = f"**{name}**" if name == "ours" else name
+            out.append(f"| {label} | {payload} | {conc} | {x['rps']:,.0f} | {x['p50_ms']:.2f} / {x['p99_ms']:.1f} | "
+                       f"{x['worker_cpu_us_per_request']:,.0f} | "
+                       f"{' + '.join(f'{w:.2f}' for w in x['worker_cores'])} | {x['client_cpu_share']:.2f} |")
+    rounds = h["bar_rounds"]
+
+    def per_round(key, fmt):
+        return ", ".join(fmt.format(v) for v in rounds[key])
+    out += ["", "| bar (issue #13) | measured | per round | bar | aim |", "|---|---:|---|---:|---:|",
+            f"| one sentence, concurrency 16: ours req/s ÷ floor req/s | **{bars['rps_c16']:.2f}** "
+            f"{_pass(ok['rps_c16'])} | {per_round('rps_c16', '{:.2f}')} | ≥ 0.60 | 0.75 |",
+            f"| one sentence, concurrency 1: ours p50 ÷ floor p50 | **{bars['p50_c1']:.2f}** "
+            f"{_pass(ok['p50_c1'])} | {per_round('p50_c1', '{:.2f}')} | ≤ 2.0 | 1.5 |",
+            f"| 64-sentence batches, concurrency 16: tokens/s through HTTP ÷ ({h['n_workers']} workers × "
+            f"in-process Tagger tokens/s on one core) | **{bars['batch_tokens']:.2f}** {_pass(ok['batch_tokens'])} | "
+            f"{per_round('batch_tokens', '{:.2f}')} | ≥ 0.75 | 0.9 |",
+            f"| answers other than 200, all runs | **0** {_pass(ok['all_200'])} | | 0 | |", "",
+            "The two throughput bars from CPU time instead of wall time (the gunicorn workers' CPU per "
+            "request, the Tagger's per CPU second): what they would read if the workers had their cores "
+            "to themselves, which on a shared machine they do not; information, not the bars: "
+            f"one sentence, concurrency 16, floor's CPU per request ÷ ours {h['cpu_ratios']['rps_c16']:.2f}; "
+            f"64-sentence batches, tokens per worker CPU second ÷ the Tagger's per CPU second "
+            f"{h['cpu_ratios']['batch_tokens']:.2f} (Tagger {h['tagger_tokens_per_cpu_s']:,.0f} tokens per CPU "
+            "second).", "",
+            f"Batches: {h['batch_http_tokens_per_s']:,.0f} tokens/s through HTTP; the in-process "
+            f"`Tagger.tag_documents` on the same 64 sentences, one thread, {h['tagger_tokens_per_s']:,.0f} "
+            "tokens/s (measured in every round, between the HTTP cells).", ""]
+    out += _stages(h.get("stages"))
+    return out
+
+
+def _stages(st: dict | None) -> list[str]:
+    if not st:
+        return []
+    after, before = st["after"], st.get("before")
+    whole = after["request, whole (stopwatch on)"]
+    out = ["### Where a one-sentence request's time goes", "",
+           "`python -m bench.stages`: one 25-token `POST /tag` through the app's WSGI interface as gunicorn "
+           "calls it, thousands of times, with a stopwatch around each stage of the service's own functions "
+           "(Prometheus in multiprocess mode and the request log at info, as under gunicorn); medians over "
+           "the requests, µs. preprocess = body read + JSON parse + validation + tokenizing, predict = "
+           "features + network + decoding + the Tagger's own glue, postprocess = building the response: "
+           "the three stage histograms in `/metrics`. \"Flask and Werkzeug\" is what the stages leave of "
+           "the whole request (request and response objects, routing, hooks). "
+           + (f"Before: the service at commit {st['before_commit']} (before issue #13's changes, with the "
+              f"model of that commit), profiled the same way in the same run, the two alternating for "
+              f"{st.get('rounds', 1)} round(s) (per stage the median of the rounds)." if before else
+              f"Before: not measured ({st.get('before_reason')})."), "",
+           "| stage | before, µs | after, µs |", "|---|---:|---:|"]
+    for k in STAGE_ROWS:
+        b = f"{before[k]:,.1f}" if before and k in before else "–"
+        out.append(f"| {k} | {b} | {after[k]:,.1f} |")
+    bw = f"{before['request, whole (stopwatch on)']:,.0f}" if before else "–"
+    bu = f"{before['request, whole']:,.0f}" if before else "–"
+    bf = f"{before['floor request, whole']:,.0f}" if before else "–"
+    out += [f"| **whole request** (stopwatch on) | **{bw}** | **{whole:,.0f}** |",
+            f"| whole request (stopwatch off) | {bu} | {after['request, whole']:,.0f} |",
+            f"| floor: bare Flask echo, whole request | {bf} | {after['floor request, whole']:,.0f} |", "",
+            f"The three stage histograms cost {after['stage histograms']:.1f} µs of the "
+            f"{whole:,.0f} µs request ({after['stage histograms'] / whole:.1%}; bar < 5%): "
+            f"{_pass(after['stage histograms'] / whole < 0.05)}. They are inside the metrics row.", ""]
     return out
 
 

@@ -44,6 +44,13 @@ _DIGITS = re.compile(r"[0-9]")
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 
 
+# The pure per-token functions below run for every token of every request; real
+# text repeats its word forms, so each remembers its recent answers (bounded, so a
+# stream of unseen words cannot grow memory; thread-safe in CPython).
+_per_form = functools.lru_cache(maxsize=1 << 15)
+
+
+@_per_form
 def visible(word: str) -> str:
     """The token without invisible format characters (zero-width space, soft hyphen,
     bidi controls...), which would otherwise make a known name look unseen."""
@@ -65,6 +72,7 @@ def shape(word: str) -> str:
     return "".join(out)
 
 
+@_per_form
 def case_class(word: str, first: bool) -> str:
     """Capitalisation class, joined with sentence position (a capital after a full
     stop says little; one in mid-sentence says a lot)."""
@@ -81,6 +89,7 @@ def case_class(word: str, first: bool) -> str:
     return f"{c}|{'first' if first else 'mid'}"
 
 
+@_per_form
 def name_key(word: str) -> str:
     """The key used in the name lists: upper case, letters only."""
     return "".join(c for c in word.upper() if c.isalpha())

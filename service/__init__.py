@@ -12,7 +12,7 @@ from flask import Flask
 
 from model.artifact import ArtifactError
 
-from . import config, errors, hooks, ops, requestlog, tag
+from . import config, errors, hooks, jsonio, ops, page, requestlog, tag
 from .metrics import Metrics
 from .predictor import Predictor
 
@@ -21,8 +21,7 @@ EXIT_CANNOT_START = 3  # gunicorn's WORKER_BOOT_ERROR: without preload the arbit
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
-    app.json.sort_keys = False  # fields in the documented order
-    app.json.ensure_ascii = False  # UTF-8 out; unpaired surrogates never get this far
+    app.json = jsonio.JSONProvider(app)  # orjson: UTF-8, fields in the documented order
     app.config.from_mapping(config.DEFAULTS, LOAD_MODEL=True)  # LOAD_MODEL: False only in tests of readiness
     app.config.from_prefixed_env(config.PREFIX)  # Flask's own settings (NAMETAG_DEBUG...)
     app.config.from_mapping(config.environ())  # ours, as the strings they are
@@ -43,7 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         art = predictor.artifact
         metrics.model.labels(art.name, art.version, art.config.head).set(1)
     app.extensions.update({"nametag": predictor, "nametag.settings": settings, "nametag.metrics": metrics})
-    for bp in (errors.bp, hooks.bp, tag.bp, ops.bp):
+    for bp in (errors.bp, hooks.bp, tag.bp, ops.bp, page.bp):
         app.register_blueprint(bp)
     return app
 

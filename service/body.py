@@ -3,7 +3,6 @@ strict JSON (RFC 8259). Raises the HTTP errors (400, 408, 413) the error
 blueprint turns into problem details."""
 from __future__ import annotations
 
-import json
 import os
 import socket
 import threading
@@ -13,37 +12,13 @@ from contextlib import contextmanager, suppress
 from flask import request
 from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-
-class MalformedJSON(BadRequest):
-    def __init__(self, reason: str):
-        super().__init__(f"The request body is not valid JSON: {reason}")
-        self.errors = {"body": [reason]}
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _no_duplicates(pairs):
-    obj = {}
-    for key, value in pairs:
-        if key in obj:
-            raise ValueError(f"duplicate key {key!r}")
-        obj[key] = value
-    return obj
+from . import jsonio
+from .jsonio import MalformedJSON  # noqa: F401  (raised by parse_json)
 
 
 def parse_json(raw: bytes):
-    """Strict RFC 8259: UTF-8 only, no NaN/Infinity, no duplicate keys."""
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant,
-                          object_pairs_hook=_no_duplicates)
-    except UnicodeDecodeError as e:
-        raise MalformedJSON(f"invalid UTF-8 at byte {e.start}") from None
-    except RecursionError:
-        raise MalformedJSON("nested too deeply") from None
-    except ValueError as e:
-        raise MalformedJSON(str(e)) from None
+    """Strict RFC 8259: UTF-8 only, no NaN/Infinity, no duplicate keys (``service.jsonio``)."""
+    return jsonio.loads(raw)
 
 
 class _Watchdog:

@@ -8,6 +8,8 @@ import time
 
 from flask import Blueprint, current_app, g, request
 
+from . import requestlog
+
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger("nametag")
 
@@ -21,15 +23,17 @@ def start_timer():
 def account(response):
     duration = time.perf_counter() - g.get("t0", time.perf_counter())
     metrics = current_app.extensions["nametag.metrics"]
-    route = request.url_rule.rule if request.url_rule else "<unmatched>"
-    metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-    metrics.latency.labels(route).observe(duration)
-    req = g.get("body")
-    tokens = req.n_tokens if response.status_code == 200 and hasattr(req, "n_tokens") else 0
+    req = request._get_current_object()  # one proxy lookup instead of five
+    route = req.url_rule.rule if req.url_rule else "<unmatched>"
+    status = response.status_code
+    count, latency = metrics.request_children(route, req.method, status)
+    count.inc()
+    latency.observe(duration)
+    body = g.get("body")
+    tokens = body.n_tokens if status == 200 and hasattr(body, "n_tokens") else 0
     if tokens:
         metrics.tokens.inc(tokens)
-        metrics.inputs.inc(len(req.inputs))
-    log.info("request", extra={"fields": {
-        "method": request.method, "path": request.path, "status": response.status_code,
-        "duration_ms": round(duration * 1000, 3), "tokens": tokens}})
+        metrics.inputs.inc(len(body.inputs))
+    requestlog.request(log, {"method": req.method, "path": req.path, "status": status,
+                             "duration_ms": round(duration * 1000, 3), "tokens": tokens})
     return response

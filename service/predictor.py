@@ -3,6 +3,7 @@
 -> postprocess (``service.response``)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from model.artifact import Artifact, load
@@ -18,6 +19,7 @@ class Predictor:
     def __init__(self, artifact: Artifact):
         self.artifact = artifact
         self.tagger = Tagger(artifact)
+        self._ref = {"name": artifact.name, "version": artifact.version}  # shared by every answer
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
@@ -26,13 +28,17 @@ class Predictor:
 
     @property
     def ref(self) -> dict:
-        return {"name": self.artifact.name, "version": self.artifact.version}
+        return dict(self._ref)
 
-    def find(self, req: TagRequest, mentions: bool = False) -> list[tuple[Input, Tagged, list[Span]]]:
+    def find(self, req: TagRequest, mentions: bool = False, times=None) -> list[tuple[Input, Tagged, list[Span]]]:
         """Each input, its tags and the names to report: the model's (plus the later mentions
         of the names found, when redacting), after the allow and deny lists asked for.
-        All inputs go through the network as one batch."""
+        All inputs go through the network as one batch. `times` (a metrics.StageTimes),
+        when given, observes the predict seconds."""
+        t0 = time.perf_counter()
         tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
+        if times is not None:
+            times.predict.observe(time.perf_counter() - t0)
         out = []
         for inp, t in zip(req.inputs, tagged):
             spans = response.model_spans(inp.tokens, t)
@@ -41,17 +47,26 @@ class Predictor:
             out.append((inp, t, apply_lists(inp.text, spans, req.allow_list, req.deny_list, inp.tokens)))
         return out
 
-    def tag(self, req: TagRequest) -> list[dict]:
+    def tag(self, req: TagRequest, times=None) -> list[dict]:
         """One /tag result per input, in order."""
-        ref = self.ref
-        return [dict(response.result(inp.text, inp.tokens, t, spans, req.offsets), model=ref)
-                for inp, t, spans in self.find(req)]
+        found = self.find(req, times=times)
+        t1 = time.perf_counter()
+        results = [response.result(inp.text, inp.tokens, t, spans, req.offsets, self._ref) for inp, t, spans in found]
+        if times is not None:
+            times.postprocess.observe(time.perf_counter() - t1)
+        return results
 
-    def redact(self, req: TagRequest, op: Operator) -> list[dict]:
-        """One /redact result per input, in order; pseudonyms consistent across all of them (one Pseudonyms per call)."""
-        ref, pseudonyms = self.ref, Pseudonyms()
-        return [dict(response.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets), model=ref)
-                for inp, _, spans in self.find(req, mentions=True)]
+    def redact(self, req: TagRequest, op: Operator, times=None) -> list[dict]:
+        """One /redact result per input, in order; pseudonyms consistent across all of them
+        (one Pseudonyms per call)."""
+        found = self.find(req, mentions=True, times=times)
+        t1 = time.perf_counter()
+        pseudonyms = Pseudonyms()
+        results = [response.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets, self._ref)
+                   for inp, _, spans in found]
+        if times is not None:
+            times.postprocess.observe(time.perf_counter() - t1)
+        return results
 
     def info(self, limits: Limits) -> dict:
         meta, cfg = self.artifact.meta, self.artifact.config

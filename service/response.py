@@ -38,8 +38,8 @@ def model_spans(tokens: list[Token], tagged: Tagged) -> list[Span]:
 
 
 def result(text: str, tokens: list[Token], tagged: Tagged, spans: list[Span] | None = None,
-           unit: str = "codepoint") -> dict:
-    """tokens, labels and entities of one input.
+           unit: str = "codepoint", model: dict | None = None) -> dict:
+    """tokens, labels and entities of one input (and `model`, the model's reference, when given).
 
     spans: the entities to report (default: the model's); a token is labelled 1
     when it lies in one. Every offset is given in ``unit`` (``model.redact.offsets``).
@@ -54,20 +54,26 @@ def result(text: str, tokens: list[Token], tagged: Tagged, spans: list[Span] | N
         entities.append({"text": text[sp.start:sp.end], "start": at(sp.start), "end": at(sp.end),
                          "token_start": s, "token_end": e, "label": ENTITY_LABEL,
                          "score": round(float(sp.score), SCORE_DIGITS), "source": sp.source})
-    return {
+    out = {
         "tokens": [{"text": t.text, "start": at(t.start), "end": at(t.end), "label": y,
                     "score": round(p, SCORE_DIGITS)}
                    for t, y, p in zip(tokens, labels, tagged.scores)],
         "labels": labels,
         "entities": entities,
     }
+    if model is not None:
+        out["model"] = model
+    return out
 
 
-def redaction(text: str, redacted: Redacted, unit: str = "codepoint") -> dict:
-    """The redacted text and one item per replaced name, offsets in ``unit``."""
+def redaction(text: str, redacted: Redacted, unit: str = "codepoint", model: dict | None = None) -> dict:
+    """The redacted text and one item per replaced name, offsets in ``unit`` (and `model`)."""
     at_in, at_out = offsets(text, unit), offsets(redacted.text, unit)
-    return {"text": redacted.text, "items": [
+    out = {"text": redacted.text, "items": [
         {"start": at_in(i.start), "end": at_in(i.end), "out_start": at_out(i.out_start),
          "out_end": at_out(i.out_end), "text": i.text, "replacement": i.replacement,
          "score": round(float(i.score), SCORE_DIGITS), "source": i.source}
         for i in redacted.items]}
+    if model is not None:
+        out["model"] = model
+    return out

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app
 
-from . import inputs, schemas
-from .api import body, doc, loaded, settings
+from . import fastpath, inputs, schemas
+from .api import body, doc, loaded, settings, stage_times
 from .inputs import RedactRequest, TagRequest
 
 bp = Blueprint("tag", __name__)
 
 
 @bp.post("/tag")
-@body(schemas.tag_request, inputs.tag_request)
+@body(schemas.tag_request, inputs.tag_request, fastpath.tag_request)
 @doc({200: ("One result per input; a batch gets {\"results\": [...]} in input order.",
             (schemas.tag_result, schemas.tag_batch)),
       503: ("The model is not loaded yet.", schemas.problem)})
@@ -21,7 +21,7 @@ def tag(req: TagRequest):
     Every input of a batch goes through the network in one batch.
     """
     predictor = loaded()
-    results = predictor.tag(req) if req.inputs else []
+    results = predictor.tag(req, stage_times()) if req.inputs else []
     return {"results": results} if req.batch else results[0]
 
 
@@ -37,7 +37,7 @@ def redact(req: RedactRequest):
     input[start:end] == text and output[out_start:out_end] == replacement.
     """
     predictor = loaded()
-    results = predictor.redact(req.tag, req.operator) if req.inputs else []
+    results = predictor.redact(req.tag, req.operator, stage_times()) if req.inputs else []
     current_app.extensions["nametag.metrics"].redactions.labels(req.operator.name).inc(
         sum(len(r["items"]) for r in results))
     return {"results": results} if req.tag.batch else results[0]

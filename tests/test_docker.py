@@ -172,6 +172,11 @@ def test_serves_default_model_as_non_root_and_stops_on_sigterm(run):
     assert out["labels"] == SEED_LABELS
     assert [e["text"] for e in out["entities"]] == ["Harry Potter", "Hermione Granger"]
     assert out["model"]["name"] == "nametag-conll03-birnn"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:  # the web page, package files
+        assert "static/page.js" in resp.read().decode() and resp.headers["X-Content-Type-Options"] == "nosniff"
+    for asset in ("page.js", "page.css"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/{asset}", timeout=10) as resp:
+            assert resp.status == 200 and resp.read()
 
     proc1 = docker("exec", name, "cat", "/proc/1/status", "/proc/1/cmdline").stdout
     uids = next(line.split()[1:] for line in proc1.splitlines() if line.startswith("Uid:"))

@@ -1,0 +1,358 @@
+"""The web page at GET /, in a real browser: Debian's chromium driven by selenium through
+/usr/bin/chromedriver, against the real gunicorn on loopback.
+
+Nothing is downloaded: the driver and the browser are given by path (so Selenium
+Manager never runs; it is made to fail if it is asked) and chromium runs with its
+background networking, component updates and sync turned off, in a fresh profile.
+The module skips, saying why, only where chromium or chromedriver is not installed
+(`.ci/run` installs both with apt).
+
+NAMETAG_PAGE_SCREENSHOT=docs/page.png writes the screenshot of the tagged seed
+sentence there (the README shows it); by default it goes to a temporary folder.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.selenium_manager import SeleniumManager
+from selenium.webdriver.support.ui import WebDriverWait
+
+from harness import ROOT, SEED_NAMES, SEED_TEXT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+MISSING = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
+    bool(MISSING), reason=f"no browser: {', '.join(MISSING)} not installed (apt-get install chromium chromium-driver)")]
+
+WAIT = 20  # seconds for the page to tag a text
+XSS = '<img src=x onerror="window.__pwned = 1"> Harry Potter <script>window.__pwned = 2</script>'
+
+
+def chromium_flags(profile: str) -> list[str]:
+    """Headless, nothing fetched from the network but the page, a fresh profile; no sandbox as root."""
+    return (["--no-sandbox"] if os.geteuid() == 0 else []) + [
+        "--headless", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+        "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--disable-extensions", f"--user-data-dir={profile}"]
+
+
+def _no_selenium_manager(*args, **kwargs):
+    raise AssertionError("Selenium Manager must not run (it would download a driver)")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="nametag-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in chromium_flags(profile) + ["--window-size=1100,1000"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SeleniumManager, "binary_paths", _no_selenium_manager)
+        mp.setenv("SE_OFFLINE", "true")
+        driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+# ---- helpers
+
+def open_page(browser, base: str, query: str = "") -> None:
+    browser.get(base + "/" + query)
+    wait_state(browser)
+
+
+def wait_state(browser, text: str | None = None, want=("done",)) -> None:
+    """Until the page has answered (for `text`, when given)."""
+    def ready(d):
+        state = d.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+        if state not in want:
+            return False
+        return text is None or state == "error" or d.find_element(By.ID, "result").get_attribute("data-text") == text
+    WebDriverWait(browser, WAIT).until(ready)
+
+
+def names(browser, where: str = "result") -> list[str]:
+    return [m.get_property("textContent") for m in browser.find_elements(By.CSS_SELECTOR, f"#{where} mark")]
+
+
+def type_and_submit(browser, text: str, how: str = "button") -> None:
+    box = browser.find_element(By.ID, "text")
+    box.clear()
+    box.send_keys(text)
+    if how == "button":
+        browser.find_element(By.ID, "submit").click()
+    else:
+        box.send_keys(Keys.CONTROL, Keys.ENTER)
+    wait_state(browser, text)
+
+
+def set_text_and_submit(browser, text: str) -> None:
+    """Put a long text in the box as a paste would (send_keys would take minutes), then submit."""
+    browser.execute_script("document.getElementById('text').value = arguments[0];", text)
+    browser.find_element(By.ID, "submit").click()
+
+
+def assert_no_alert(browser) -> None:
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018
+
+
+def contrast(rgb1, rgb2) -> float:
+    def lum(rgb):
+        c = [v / 255 for v in rgb]
+        c = [v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4 for v in c]
+        return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]
+    hi, lo = sorted((lum(rgb1), lum(rgb2)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def rgb(css: str) -> tuple[int, int, int]:
+    assert css.startswith("rgb"), css
+    parts = css[css.index("(") + 1:css.index(")")].split(",")
+    assert len(parts) == 3 or float(parts[3]) == 1, f"not opaque: {css}"
+    return tuple(int(float(p)) for p in parts[:3])
+
+
+# ---- the page
+
+def test_page_loads_with_an_example_and_the_model(browser, gunicorn_server):
+    model = requests.get(gunicorn_server.url + "/model", timeout=10).json()
+    open_page(browser, gunicorn_server.url)
+    assert "nametag" in browser.title
+    example = browser.find_element(By.ID, "text").get_property("value")
+    assert SEED_TEXT in example
+    assert names(browser)[:2] == SEED_NAMES  # the example is tagged on load
+    header = browser.find_element(By.ID, "model").text
+    dev = model["metrics"]["dev"]
+    assert model["name"] in header and model["version"] in header
+    assert f"F1 {dev['f1']:.3f}" in header and f"precision {dev['precision']:.3f}" in header
+    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not [m for m in severe if "/redact - " not in m], severe  # no CSP refusal, no missing file
+    assert browser.service.path == CHROMEDRIVER  # given, so Selenium Manager was never asked
+
+
+def test_typed_seed_sentence_shows_exactly_the_two_names(browser, gunicorn_server, tmp_path):
+    open_page(browser, gunicorn_server.url)
+    type_and_submit(browser, SEED_TEXT)
+    assert names(browser) == SEED_NAMES
+    assert browser.find_element(By.ID, "result").get_property("textContent") == SEED_TEXT
+    api = requests.post(gunicorn_server.url + "/tag", json={"text": SEED_TEXT}, timeout=10).json()
+    assert json.loads(browser.find_element(By.ID, "raw").get_property("textContent")) == api
+    marks = browser.find_elements(By.CSS_SELECTOR, "#result mark")
+    assert [m.get_attribute("data-score") for m in marks] == [f"{e['score']:.2f}" for e in api["entities"]]
+    assert [m.get_attribute("data-label") for m in marks] == ["PER", "PER"]
+    # the PER tag is drawn, and the score shows on hover ...
+    assert browser.execute_script("return getComputedStyle(arguments[0], '::after').content", marks[0]) == '"PER"'
+    ActionChains(browser).move_to_element(marks[1]).perform()
+    hover = browser.execute_script("return getComputedStyle(arguments[0], '::before').content", marks[1])
+    assert hover == f'"score {api["entities"][1]["score"]:.2f}"'
+    # ... and on keyboard focus
+    browser.execute_script("arguments[0].focus()", marks[0])
+    assert browser.switch_to.active_element == marks[0]
+    focus = browser.execute_script("return getComputedStyle(arguments[0], '::before').content", marks[0])
+    assert focus == f'"score {api["entities"][0]["score"]:.2f}"'
+    shot = Path(os.environ.get("NAMETAG_PAGE_SCREENSHOT") or tmp_path / "page.png")
+    if not shot.is_absolute():
+        shot = ROOT / shot
+    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    ActionChains(browser).move_to_element(marks[0]).perform()  # its score shows in the screenshot
+    assert browser.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+def test_ctrl_enter_tags_and_the_share_link_and_curl_follow_the_text(browser, gunicorn_server):
+    open_page(browser, gunicorn_server.url)
+    text = "Ron Weasley thanked Zoë Saldaña."
+    type_and_submit(browser, text, how="ctrl+enter")
+    assert names(browser) == ["Ron Weasley", "Zoë Saldaña"]
+    share = browser.find_element(By.ID, "share").get_attribute("href")
+    assert share == f"{gunicorn_server.url}/?text={quote(text, safe='')}"
+    curl = browser.find_element(By.ID, "curl").get_property("textContent")
+    assert curl.startswith(f"curl -s {gunicorn_server.url}/tag ")
+    if shutil.which("curl"):  # the command is the same request: it gets the same answer
+        out = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30, check=True).stdout
+        assert json.loads(out) == json.loads(browser.find_element(By.ID, "raw").get_property("textContent"))
+
+
+def test_shareable_link_tags_on_load(browser, gunicorn_server):
+    text = "😀 Harry Potter met Zoë Saldaña (née García).\nLater, Hermione Granger came."
+    open_page(browser, gunicorn_server.url, "?text=" + quote(text, safe=""))
+    assert browser.find_element(By.ID, "text").get_property("value") == text
+    assert browser.find_element(By.ID, "result").get_attribute("data-text") == text
+    assert names(browser) == ["Harry Potter", "Zoë Saldaña", "Hermione Granger"]  # offsets right past an emoji
+
+
+@pytest.mark.parametrize("how", ["typed", "shared link"])
+def test_markup_in_the_text_is_shown_as_text_and_runs_nothing(browser, gunicorn_server, how):
+    if how == "typed":
+        open_page(browser, gunicorn_server.url)
+        type_and_submit(browser, XSS)
+    else:
+        open_page(browser, gunicorn_server.url, "?text=" + quote(XSS, safe=""))
+    assert browser.find_element(By.ID, "result").get_property("textContent") == XSS
+    assert names(browser) == ["Harry Potter"]
+    time.sleep(0.5)  # an image error handler would have run by now
+    assert browser.execute_script("return window.__pwned") is None
+    assert_no_alert(browser)
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script")
+
+
+@pytest.mark.parametrize("size,status", [(100_001, 422), (1_100_000, 413)])
+def test_over_long_text_shows_the_problem_detail(browser, gunicorn_server, size, status):
+    open_page(browser, gunicorn_server.url)
+    text = ("Anna Smith met Boris Novak. " * (size // 28 + 1))[:size]
+    problem = requests.post(gunicorn_server.url + "/tag", json={"text": text}, timeout=30)
+    assert problem.status_code == status
+    set_text_and_submit(browser, text)
+    wait_state(browser, want=("error",))
+    error = browser.find_element(By.ID, "error")
+    assert error.is_displayed() and error.get_attribute("role") == "alert"
+    shown = error.text
+    assert shown.startswith(str(status)) and problem.json()["detail"] in shown
+    for messages in problem.json().get("errors", {}).values():
+        assert all(m in shown for m in messages)
+    assert names(browser) == []
+    type_and_submit(browser, SEED_TEXT)  # and the page recovers
+    assert not error.is_displayed() and names(browser) == SEED_NAMES
+
+
+# ---- accessibility
+
+def test_every_control_is_labelled_and_reachable_by_keyboard(browser, gunicorn_server):
+    open_page(browser, gunicorn_server.url)
+    unlabelled = browser.execute_script("""
+        return [...document.querySelectorAll('input, select, textarea, button')].filter((c) =>
+            !(c.labels && c.labels.length) && !c.getAttribute('aria-label') &&
+            !c.getAttribute('aria-labelledby') && !c.textContent.trim()).map((c) => c.outerHTML);""")
+    assert unlabelled == []
+    box = browser.find_element(By.ID, "text")
+    box.click()
+    box.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "submit"
+    for _ in range(3):  # and on to the highlighted names
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        if browser.switch_to.active_element.tag_name == "mark":
+            break
+    assert browser.switch_to.active_element.tag_name == "mark"
+
+
+def test_highlight_colours_have_at_least_4_5_to_1_contrast(browser, gunicorn_server):
+    open_page(browser, gunicorn_server.url)
+    mark = browser.find_elements(By.CSS_SELECTOR, "#result mark")[0]
+    style = browser.execute_script("""
+        const s = getComputedStyle(arguments[0]), a = getComputedStyle(arguments[0], '::after');
+        return [s.color, s.backgroundColor, a.color, a.backgroundColor];""", mark)
+    name_fg, name_bg, tag_fg, tag_bg = map(rgb, style)
+    assert contrast(name_fg, name_bg) >= 4.5
+    assert contrast(tag_fg, tag_bg) >= 4.5
+
+
+def test_usable_at_phone_width(browser, gunicorn_server):
+    browser.set_window_size(360, 740)
+    try:
+        open_page(browser, gunicorn_server.url)
+        width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], f"scrolls sideways: {width}"
+        for element_id in ("text", "submit", "result"):
+            rect = browser.find_element(By.ID, element_id).rect
+            assert rect["x"] >= 0 and rect["x"] + rect["width"] <= width[1], (element_id, rect)
+        type_and_submit(browser, SEED_TEXT)
+        assert names(browser) == SEED_NAMES
+    finally:
+        browser.set_window_size(1100, 1000)
+
+
+# ---- headers, assets, and the command-line bar
+
+def test_security_headers_and_no_inline_script(gunicorn_server):
+    page = requests.get(gunicorn_server.url + "/", timeout=10)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    csp = {d.split()[0]: d.split()[1:] for d in page.headers["Content-Security-Policy"].split(";") if d.strip()}
+    assert csp["default-src"] == ["'self'"] and csp["script-src"] == ["'self'"]
+    assert not any("'unsafe-inline'" in v or "'unsafe-eval'" in v for v in csp.values())
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+    class Scripts(HTMLParser):
+        found: list = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            assert not [a for a in attrs if a.startswith("on")] and "style" not in attrs, (tag, attrs)
+            assert tag != "script" or attrs.get("src"), "a script without src"
+            if tag in ("script", "link"):
+                self.found.append(attrs.get("src") or attrs.get("href"))
+
+        def handle_data(self, data):
+            assert self.lasttag != "script" or not data.strip(), "inline script"
+
+    parser = Scripts()
+    parser.feed(page.text)
+    assert parser.found and all(not u.startswith(("http:", "https:", "//")) for u in parser.found)  # no CDN
+    for asset, ctype in (("static/page.js", "text/javascript"), ("static/page.css", "text/css")):
+        r = requests.get(f"{gunicorn_server.url}/{asset}", timeout=10)
+        assert r.status_code == 200 and r.headers["Content-Type"].startswith(ctype)
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert "http://" not in r.text and "https://" not in r.text  # nothing fetched from elsewhere
+
+
+class Marks(HTMLParser):
+    """The text of every <mark> inside #result."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.in_mark, self.marks = 0, False, []
+
+    def handle_starttag(self, tag, attrs):
+        if dict(attrs).get("id") == "result":
+            self.depth = 1
+        elif self.depth and tag not in ("br",):
+            self.depth += 1
+        if self.depth and tag == "mark":
+            self.in_mark = True
+            self.marks.append("")
+
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+        if tag == "mark":
+            self.in_mark = False
+
+    def handle_data(self, data):
+        if self.in_mark:
+            self.marks[-1] += data
+
+
+def test_dump_dom_of_a_shared_link_has_the_two_names_highlighted(gunicorn_server, tmp_path):
+    """The bar's command, `chromium --headless --virtual-time-budget=10000 --dump-dom URL`,
+    with the flags that keep chromium off the network (and --no-sandbox as root)."""
+    url = f"{gunicorn_server.url}/?text=Harry%20Potter%20and%20Hermione%20Granger%20invented%20a%20new%20spell."
+    flags = [f for f in chromium_flags(str(tmp_path / "profile")) if f != "--headless"]
+    out = subprocess.run([CHROMIUM, "--headless", "--virtual-time-budget=10000", *flags, "--dump-dom", url],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    parser = Marks()
+    parser.feed(out.stdout)
+    assert parser.marks == SEED_NAMES, out.stdout[-3000:]
