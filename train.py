@@ -64,8 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="keep an exponential moving average of the weights with this decay per step "
                         "and evaluate/export it (0 = off)")
     p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
-    p.add_argument("--min-feature", type=int, default=d.min_feature,
-                   help="keep affix/shape values seen at least this often")
+    p.add_argument("--min-feature", type=int, default=d.min_feature, help="keep affix/shape values seen at least this often")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)

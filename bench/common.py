@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import time
 
 from harness import DATA
 
@@ -21,6 +22,13 @@ def pinned_env(threads: int = 1) -> dict[str, str]:
 
 def median(xs):
     return statistics.median(xs)
+
+
+def timed(fn) -> float:
+    """Seconds one call of fn takes (wall clock)."""
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 class BenchError(RuntimeError):

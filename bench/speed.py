@@ -31,7 +31,7 @@ from model.tagger import Tagger
 from . import torch_ref
 from harness import DEFAULT_ARTIFACT
 
-from .common import CONLL_TEST, BenchError, median
+from .common import CONLL_TEST, BenchError, median, timed
 
 TOL = 1e-5
 
@@ -53,7 +53,7 @@ def gemm_rate(n: int, reps: int) -> float:
     """Multiply-adds per second of a float32 (n, n) @ (n, n), best of reps."""
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     a @ a
-    best = min(_timed(lambda: a @ a) for _ in range(reps))
+    best = min(timed(lambda: a @ a) for _ in range(reps))
     return n ** 3 / best
 
 
@@ -68,14 +68,8 @@ def step_gemm_rate(d: int, m: int, n_a: int, reps: int) -> float:
     def run():
         for _ in range(calls):
             np.matmul(a, w, out=out)
-    best = min(_timed(run) for _ in range(reps))
+    best = min(timed(run) for _ in range(reps))
     return d * m * n_a * n_a * calls / best
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def before_stages(params, cfg, ids, lengths):
@@ -151,12 +145,12 @@ def run(quick: bool = False, log=print) -> dict:
     for r in range(rounds):
         for name, fn in contenders.items():
             fn(ids1, len1)  # warm
-            t = _timed(lambda: [fn(ids1, len1) for _ in range(calls1)])
+            t = timed(lambda: [fn(ids1, len1) for _ in range(calls1)])
             per_round[name]["b1"].append(25 * calls1 / t)
-            t = _timed(lambda: [fn(ids, lens) for ids, lens in batches])
+            t = timed(lambda: [fn(ids, lens) for ids, lens in batches])
             per_round[name]["b64"].append(n_tok64 / t)
         if torch_tagger is not None:
-            torch_ih.append(_timed(lambda: [torch_tagger.identity_input_gemm(ids) for ids, _ in batches]))
+            torch_ih.append(timed(lambda: [torch_tagger.identity_input_gemm(ids) for ids, _ in batches]))
         log(f"  speed round {r + 1}/{rounds}: " + ", ".join(
             f"{n} {per_round[n]['b1'][-1]:,.0f} / {per_round[n]['b64'][-1]:,.0f} tok/s" for n in contenders))
 
@@ -176,9 +170,9 @@ def run(quick: bool = False, log=print) -> dict:
     n_tok_e2e = sum(map(len, sents64))
     e2e = {"b1": {}, "b64": {}}
     for label, fn in (("predict_proba", tagger.predict_proba), ("tag_sentences", tagger.tag_sentences)):
-        e2e["b1"][label] = median([25 * calls1 / _timed(lambda: [fn([sentence]) for _ in range(calls1)])
+        e2e["b1"][label] = median([25 * calls1 / timed(lambda: [fn([sentence]) for _ in range(calls1)])
                                    for _ in range(max(2, rounds // 2))])
-        e2e["b64"][label] = median([n_tok_e2e / _timed(lambda: fn(sents64)) for _ in range(max(2, rounds // 2))])
+        e2e["b64"][label] = median([n_tok_e2e / timed(lambda: fn(sents64)) for _ in range(max(2, rounds // 2))])
 
     # stages before/after, summed over the same work
     stages = {}

@@ -67,6 +67,14 @@ def to_person_iob2(raw: list[str], where: str) -> list[int]:
     return out
 
 
+def _open(path: Path):
+    """The file, open for reading UTF-8 text; DataError naming it when it cannot be."""
+    try:
+        return open(path, encoding="utf-8")
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+
+
 def read_conll(path: str | Path) -> Corpus:
     """Read a CoNLL column file; raises DataError naming the file and line."""
     path = Path(path)
@@ -80,11 +88,7 @@ def read_conll(path: str | Path) -> Corpus:
             toks.clear()
             raw.clear()
 
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror})") from None
-    with fh:
+    with _open(path) as fh:
         try:
             for lineno, line in enumerate(fh, 1):
                 cols = line.split()
@@ -111,11 +115,7 @@ def read_jsonl(path: str | Path) -> Corpus:
     """Read {"tokens": [...], "labels": [0/1, ...]} lines; each line is a document."""
     path = Path(path)
     corpus = Corpus()
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror})") from None
-    with fh:
+    with _open(path) as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
                 continue

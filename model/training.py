@@ -15,8 +15,8 @@ from . import network, optim
 from .artifact import Artifact
 from .data import Corpus
 from .features import GROUPS, UNK, FeatureTables, document_sets, featurize, pad
-from .scoring import score
 from .network import Config
+from .scoring import score
 from .tagger import Tagger
 
 

@@ -5,6 +5,7 @@ No assertions on timings: CI machines differ and are noisy.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -18,6 +19,8 @@ SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian's package; make test installs it) "
+                    "is not installed: the bench's HTTP load generator")
 def test_quick_bench_writes_every_section(tmp_path):
     p = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
