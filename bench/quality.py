@@ -1,15 +1,34 @@
-"""Quality of the shipped model: entity-level PER P/R/F1 (conlleval rules, exact
-spans) through ``Tagger.tag_sentences``, the service's decode path, and the seed example."""
+"""Quality of a model, three ways: PER entity P/R/F1 (conlleval rules, exact spans).
+
+* **sentence**: one sentence per input, through ``Tagger.tag_documents`` exactly
+  as ``POST /tag`` calls it with one input per sentence (no document around it);
+* **document**: one document per input: the document's tokens as one list,
+  split into sentences by the tagger as ``POST /tag`` splits a text;
+* **evaluate**: ``python -m model.evaluate``: gold sentences, grouped into the
+  file's documents (``Tagger.tag_sentences``).
+
+On CoNLL-2003 test as it is, lower-cased and upper-cased, and WNUT-17 test (a
+post is a sentence and a document: its three ways differ only for ``evaluate``,
+which reads the file as one document). ``--split dev`` scores the dev files
+instead (model selection); test is for reporting.
+
+    python -m bench.quality [--artifact DIR] [--split dev|test] [--json]
+"""
 from __future__ import annotations
 
+import argparse
+import json
+import sys
+
 from model.artifact import load
+from model.augment import recase
 from model.data import Corpus, read_corpus
 from model.scoring import score
 from model.tagger import Tagger
 
-from harness import DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS
+from harness import DATA, DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS
 
-from .common import CONLL_TEST, WNUT_TEST
+WAYS = ("sentence", "document", "evaluate")
 
 
 def _head(corpus: Corpus, n: int | None) -> Corpus:
@@ -18,25 +37,102 @@ def _head(corpus: Corpus, n: int | None) -> Corpus:
     return Corpus(corpus.sentences[:n], corpus.tags[:n], corpus.docs[:n])
 
 
-def _scores(tagger: Tagger, corpus: Corpus, docs) -> dict:
-    pred = tagger.tag_sentences(corpus.sentences, docs)
-    s = score(corpus.tags, [t.tags for t in pred]).to_json()
-    return dict(s, sentences=len(corpus), tokens=corpus.n_tokens)
+def recased(corpus: Corpus, mode: str) -> Corpus:
+    return Corpus([recase(s, mode) for s in corpus.sentences], corpus.tags, corpus.docs)
 
 
-def run(quick: bool = False) -> dict:
-    tagger = Tagger(load(DEFAULT_ARTIFACT))
-    n = 400 if quick else None
-    conll, wnut = _head(read_corpus(CONLL_TEST), n), _head(read_corpus(WNUT_TEST), n)
-    seed = tagger.tag_documents([SEED_TOKENS])[0]
+def by_sentence(tagger: Tagger, corpus: Corpus) -> list[list[int]]:
+    """Each gold sentence its own input, as POST /tag gets it."""
+    return [t.tags for t in tagger.tag_documents(corpus.sentences)]
+
+
+def by_document(tagger: Tagger, corpus: Corpus) -> list[list[int]]:
+    """Each document one input (its sentences' tokens joined), as POST /tag gets an
+    article; the tags are cut back at the gold sentence boundaries for scoring."""
+    groups: dict[int, list[int]] = {}
+    for i, d in enumerate(corpus.docs):
+        groups.setdefault(d, []).append(i)
+    docs = list(groups.values())
+    tagged = tagger.tag_documents([[w for i in idx for w in corpus.sentences[i]] for idx in docs])
+    out: list[list[int]] = [[] for _ in corpus.sentences]
+    for idx, t in zip(docs, tagged):
+        pos = 0
+        for i in idx:
+            out[i] = t.tags[pos:pos + len(corpus.sentences[i])]
+            pos += len(corpus.sentences[i])
+    return out
+
+
+def by_evaluate(tagger: Tagger, corpus: Corpus) -> list[list[int]]:
+    """As python -m model.evaluate: gold sentences, the file's documents."""
+    return [t.tags for t in tagger.tag_sentences(corpus.sentences, corpus.docs)]
+
+
+def three_ways(tagger: Tagger, corpus: Corpus, ways=WAYS) -> dict:
+    fns = {"sentence": by_sentence, "document": by_document, "evaluate": by_evaluate}
+    out = {"sentences": len(corpus), "tokens": corpus.n_tokens}
+    for w in ways:
+        out[w] = score(corpus.tags, fns[w](tagger, corpus)).to_json()
+    return out
+
+
+def sets(split: str, n: int | None = None) -> dict[str, tuple[Corpus, tuple[str, ...]]]:
+    """name -> (corpus, the ways worth measuring on it)."""
+    conll = _head(read_corpus(DATA / "conll2003" / f"{split}.conll"), n)
+    wnut = _head(read_corpus(DATA / "wnut17" / f"{split}.conll"), n)
     return {
+        f"conll_{split}": (conll, WAYS),
+        f"conll_{split}_lower": (recased(conll, "lower"), WAYS),
+        f"conll_{split}_upper": (recased(conll, "upper"), WAYS),
+        # a post is a sentence and a document; evaluate reads the file as one document
+        f"wnut_{split}": (wnut, ("sentence", "evaluate")),
+    }
+
+
+def run(quick: bool = False, artifact=DEFAULT_ARTIFACT, split: str = "test") -> dict:
+    tagger = Tagger(load(artifact))
+    n = 400 if quick else None
+    seed = tagger.tag_documents([SEED_TOKENS])[0]
+    out = {
         "subset": n,
+        "split": split,
         "dev_f1": tagger.artifact.meta.get("metrics", {}).get("dev", {}).get("f1"),
-        # CoNLL: the file's -DOCSTART- documents share document features, as in `python -m model.evaluate`
-        "conll_test": _scores(tagger, conll, conll.docs),
-        # WNUT-17 has no document markers: every post is its own document ...
-        "wnut_test": _scores(tagger, wnut, None),
-        # ... while `python -m model.evaluate` reads the whole file as one document
-        "wnut_test_one_doc": _scores(tagger, wnut, wnut.docs),
         "seed": {"tokens": SEED_TOKENS, "want": SEED_LABELS, "got": seed.labels, "ok": seed.labels == SEED_LABELS},
     }
+    for name, (corpus, ways) in sets(split, n).items():
+        out[name] = three_ways(tagger, corpus, ways)
+    return out
+
+
+def table(q: dict) -> list[str]:
+    """The markdown table: one row per set, F1 (P / R) for each way."""
+    split = q["split"]
+    names = {f"conll_{split}": f"CoNLL-2003 {split}", f"conll_{split}_lower": f"CoNLL-2003 {split}, lower-cased",
+             f"conll_{split}_upper": f"CoNLL-2003 {split}, upper-cased", f"wnut_{split}": f"WNUT-17 {split}"}
+    out = ["| set | one sentence per input | one document per input | `model.evaluate` |", "|---|---:|---:|---:|"]
+    for key, label in names.items():
+        cells = []
+        for w in WAYS:
+            s = q[key].get(w)
+            cells.append("–" if s is None else f"**{s['f1']:.4f}** ({s['precision']:.3f} / {s['recall']:.3f})")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
+    p.add_argument("--split", choices=("dev", "test"), default="test")
+    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
+    args = p.parse_args(argv)
+    q = run(artifact=args.artifact, split=args.split)
+    if args.json:
+        print(json.dumps(q))
+    else:
+        print("\n".join(table(q)))
+        print(f"seed example exact: {q['seed']['ok']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -116,20 +116,17 @@ def render(r: dict) -> str:
 
 
 def _quality(r: dict) -> list[str]:
+    from .quality import table
+
     q = r["quality"]
-    rows = [("CoNLL-2003 test", q["conll_test"], "file's documents"),
-            ("WNUT-17 test", q["wnut_test"], "each post its own document"),
-            ("WNUT-17 test", q["wnut_test_one_doc"], "whole file one document, as `model.evaluate`")]
     out = ["## Quality", "",
-           "Person names, entity level (exact spans, conlleval rules), through `Tagger.tag_sentences` "
-           "(the service's decode path: softmax + constrained Viterbi)"
+           "Person names, entity level (exact spans, conlleval rules): F1 (precision / recall), three ways "
+           "(`bench/quality.py`): one sentence per input and one document per input through "
+           "`Tagger.tag_documents` as `POST /tag` calls it, and `model.evaluate` (gold sentences in the "
+           "file's documents; WNUT-17's file is one document there)"
            + (f"; **first {q['subset']} sentences only**" if q["subset"] else "")
-           + f". Shipped model's dev F1: {q['dev_f1']}.", "",
-           "| test set | documents | sentences | tokens | precision | recall | F1 | gold / predicted / correct |",
-           "|---|---|---:|---:|---:|---:|---:|---|"]
-    for name, s, docs in rows:
-        out.append(f"| {name} | {docs} | {s['sentences']:,} | {s['tokens']:,} | {s['precision']:.4f} | "
-                   f"{s['recall']:.4f} | **{s['f1']:.4f}** | {s['n_gold']} / {s['n_pred']} / {s['n_correct']} |")
+           + f". Shipped model's dev F1 (selection): {q['dev_f1']}.", ""]
+    out += table(q)
     seed = q["seed"]
     out += ["", f"Seed example `{' '.join(seed['tokens'])}`: labels {seed['got']} "
             f"(want {seed['want']}) — {_pass(seed['ok'])}.", ""]

@@ -1,8 +1,10 @@
 """Model speed in process: tokens/s of the network at batch 1 and 64, the
 compute floor, the stages before and after the inference work, and PyTorch.
 
-"The network" is everything from padded feature ids (T_x, m, K) to
-probabilities (T_x, m, n_y): input lookup, both recurrences, head, softmax.
+"The network" is everything from padded feature ids (T_x, m, K) and the
+tokens' pretrained vectors g (T_x, m, n_g) to probabilities (T_x, m, n_y):
+input lookup + W_ag g<t>, both recurrences, head, softmax. Every contender gets
+the same dense g (gathered from the int8 table beforehand).
 Featurizing and Viterbi are measured separately (``Tagger.predict_proba`` and
 ``tag_sentences``). Run with BLAS limited to one thread (``bench.__main__``
 sets the environment before NumPy is imported); torch gets
@@ -36,13 +38,20 @@ from .common import CONLL_TEST, BenchError, median, timed
 TOL = 1e-5
 
 
+def network_input(tagger: Tagger, feats, sentences):
+    """(ids, lengths, g) of one batch, as Tagger.predict_proba builds it."""
+    ids, lengths, _, _ = pad(feats)
+    return ids, lengths, tagger.vectors_of(sentences, ids.shape[0])
+
+
 def conll_batches(tagger: Tagger, quick: bool):
     """The CoNLL test set as the Tagger runs it: sorted by length, batches of 64."""
     corpus = read_corpus(CONLL_TEST)
     feats = featurize(tagger.tables, corpus.sentences,
                       document_sets(corpus.docs, corpus.sentences, tagger.tables.first_names))
     order = sorted(range(len(feats)), key=lambda i: len(feats[i]))
-    batches = [pad([feats[i] for i in order[b:b + 64]])[:2] for b in range(0, len(order), 64)]
+    batches = [network_input(tagger, [feats[i] for i in order[b:b + 64]],
+                             [corpus.sentences[i] for i in order[b:b + 64]]) for b in range(0, len(order), 64)]
     if quick:
         batches = batches[::6]  # every 6th batch: all lengths, a sixth of the time
     sentence = next(s for s in corpus.sentences if len(s) == 25)
@@ -72,14 +81,17 @@ def step_gemm_rate(d: int, m: int, n_a: int, reps: int) -> float:
     return d * m * n_a * n_a * calls / best
 
 
-def before_stages(params, cfg, ids, lengths):
+def before_stages(params, cfg, ids, lengths, g=None):
     """network.forward split into its stages (the pre-inference.py path)."""
-    t = {}
     t0 = time.perf_counter()
     zx, _ = L.input_forward(ids, params["W_ax"], params["b_a"])
+    if cfg.n_g:
+        zx += L.vector_forward(g, params["W_ag"])[0]
     if cfg.bidirectional:
         rev = L.reverse_index(lengths, ids.shape[0])
         zx_bw, _ = L.input_forward(L.time_gather(ids, rev), params["W_ax_bw"], params["b_a_bw"])
+        if cfg.n_g:
+            zx_bw += L.vector_forward(L.time_gather(g, rev), params["W_ag_bw"])[0]
     t1 = time.perf_counter()
     a, _ = L.rnn_forward(zx, params["W_aa"])
     if cfg.bidirectional:
@@ -93,10 +105,10 @@ def before_stages(params, cfg, ids, lengths):
     return {"input lookup": t1 - t0, "recurrence": t2 - t1, "head + softmax": t3 - t2}
 
 
-def after_stages(w, ids, lengths):
+def after_stages(w, ids, lengths, g=None):
     """model.inference split into the same stages."""
     t0 = time.perf_counter()
-    x = inference.input_projections(w, ids, np.asarray(lengths))
+    x = inference.input_projections(w, ids, np.asarray(lengths), g)
     t1 = time.perf_counter()
     a = L.rnn_recurrence(x, w.W_aaT)
     t2 = time.perf_counter()
@@ -116,14 +128,15 @@ def run(quick: bool = False, log=print) -> dict:
     tagger = Tagger(art)
     params, cfg, w = tagger.params, tagger.config, tagger.weights
     corpus, batches, sentence = conll_batches(tagger, quick)
-    ids1, len1, _, _ = pad(featurize(tagger.tables, [sentence]))
-    n_tok64 = int(sum(int(lens.sum()) for _, lens in batches))
+    one = network_input(tagger, featurize(tagger.tables, [sentence]), [sentence])
+    len1 = one[1]
+    n_tok64 = int(sum(int(b[1].sum()) for b in batches))
     d = 2 if cfg.bidirectional else 1
     rounds, calls1 = (2, 100) if quick else (7, 300)
 
     contenders = {
-        "before": lambda ids, lens: network.probabilities(network.forward(params, ids, lens, cfg)[0], cfg),
-        "ours": lambda ids, lens: inference.probabilities(w, ids, lens),
+        "before": lambda ids, lens, g: network.probabilities(network.forward(params, ids, lens, cfg, g=g)[0], cfg),
+        "ours": lambda ids, lens, g: inference.probabilities(w, ids, lens, g),
     }
     tv = torch_ref.version()
     torch_tagger = None
@@ -134,8 +147,8 @@ def run(quick: bool = False, log=print) -> dict:
     # agreement first: a benchmark of a wrong answer is no benchmark
     agree = {}
     for name, fn in contenders.items():
-        diffs = [max_diff(fn(ids1, len1), contenders["before"](ids1, len1), len1)]
-        diffs += [max_diff(fn(ids, lens), contenders["before"](ids, lens), lens) for ids, lens in batches]
+        diffs = [max_diff(fn(*one), contenders["before"](*one), len1)]
+        diffs += [max_diff(fn(*b), contenders["before"](*b), b[1]) for b in batches]
         agree[name] = max(diffs)
         if agree[name] >= TOL:
             raise BenchError(f"{name}: probabilities differ from network.forward by {agree[name]:.2e} >= {TOL}")
@@ -144,13 +157,13 @@ def run(quick: bool = False, log=print) -> dict:
     torch_ih = []
     for r in range(rounds):
         for name, fn in contenders.items():
-            fn(ids1, len1)  # warm
-            t = timed(lambda: [fn(ids1, len1) for _ in range(calls1)])
+            fn(*one)  # warm
+            t = timed(lambda: [fn(*one) for _ in range(calls1)])
             per_round[name]["b1"].append(25 * calls1 / t)
-            t = timed(lambda: [fn(ids, lens) for ids, lens in batches])
+            t = timed(lambda: [fn(*b) for b in batches])
             per_round[name]["b64"].append(n_tok64 / t)
         if torch_tagger is not None:
-            torch_ih.append(timed(lambda: [torch_tagger.identity_input_gemm(ids) for ids, _ in batches]))
+            torch_ih.append(timed(lambda: [torch_tagger.identity_input_gemm(b[0]) for b in batches]))
         log(f"  speed round {r + 1}/{rounds}: " + ", ".join(
             f"{n} {per_round[n]['b1'][-1]:,.0f} / {per_round[n]['b64'][-1]:,.0f} tok/s" for n in contenders))
 
@@ -176,18 +189,19 @@ def run(quick: bool = False, log=print) -> dict:
 
     # stages before/after, summed over the same work
     stages = {}
-    for label, fn in (("before", lambda ids, lens: before_stages(params, cfg, ids, lens)),
-                      ("ours", lambda ids, lens: after_stages(w, ids, lens))):
-        b1 = [fn(ids1, len1) for _ in range(calls1)]
+    for label, fn in (("before", lambda ids, lens, g: before_stages(params, cfg, ids, lens, g)),
+                      ("ours", lambda ids, lens, g: after_stages(w, ids, lens, g))):
+        b1 = [fn(*one) for _ in range(calls1)]
         stages[label] = {"b1": {k: 1e6 * median([s[k] for s in b1]) for k in b1[0]}}
         tot = {}
-        for ids, lens in batches:
-            for k, v in fn(ids, lens).items():
+        for b in batches:
+            for k, v in fn(*b).items():
                 tot[k] = tot.get(k, 0.0) + v
         stages[label]["b64"] = {k: 1e6 * v / n_tok64 for k, v in tot.items()}  # µs per token
 
     # the compute floor
-    macs = {"recurrence": d * cfg.n_a * cfg.n_a, "head": d * cfg.n_a * cfg.n_y, "lookup": K * d * cfg.n_a}
+    macs = {"recurrence": d * cfg.n_a * cfg.n_a, "head": d * cfg.n_a * cfg.n_y, "lookup": K * d * cfg.n_a,
+            "vectors": cfg.n_g * d * cfg.n_a}
     macs_per_token = sum(macs.values())
     rate = gemm_rate(512 if quick else 1024, 3 if quick else 5)
     step_rates = {str(m): step_gemm_rate(d, m, cfg.n_a, 3) for m in (1, 64)}

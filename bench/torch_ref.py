@@ -5,8 +5,10 @@ runtime dependency. Both sides start from the same padded feature ids
 (T_x, m, K) and end at the same probabilities (T_x, m, n_y):
 
 * input projections: ``nn.EmbeddingBag(mode="sum")`` over the table
-  ``[W_ax; W_ax_bw]ᵀ`` (n_x, d n_a), plus b_a on real tokens (the same lookup
-  and sum as ``model.inference``);
+  ``[W_ax; W_ax_bw]ᵀ`` (n_x, d n_a), plus ``nn.Linear(n_g, d n_a, bias=False)``
+  with ``[W_ag; W_ag_bw]`` on the same dense pretrained vectors g (T_x, m, n_g)
+  our side gets, plus b_a on real tokens (the same lookup, product and sum as
+  ``model.inference``);
 * recurrence: one ``nn.RNN(n_a, n_a, nonlinearity="tanh")`` per direction with
   ``weight_hh = W_aa`` and the projections as its input. nn.RNN always applies
   ``weight_ih``, so it is the identity here: one extra (T_x m, n_a) @ (n_a, n_a)
@@ -52,20 +54,27 @@ class TorchTagger:
                 rnn.bias_ih_l0.zero_()
                 rnn.bias_hh_l0.zero_()
             self.rnns.append(rnn)
+        self.vec = None
+        if getattr(cfg, "n_g", 0):
+            self.vec = torch.nn.Linear(cfg.n_g, table.shape[1], bias=False)
+            with torch.no_grad():
+                self.vec.weight.copy_(torch.from_numpy(np.concatenate([params["W_ag" + s] for s in suffixes])))
         self.head = torch.nn.Linear(table.shape[1], cfg.n_y)
         with torch.no_grad():
             self.head.weight.copy_(torch.from_numpy(params["W_ya"]))
             self.head.bias.copy_(torch.from_numpy(params["b_y"][:, 0]))
         self.eye = torch.eye(n_a)
 
-    def probabilities(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """ŷ (T_x, m, n_y) from ids (T_x, m, K) and lengths (m,)."""
+    def probabilities(self, ids: np.ndarray, lengths: np.ndarray, g: np.ndarray | None = None) -> np.ndarray:
+        """ŷ (T_x, m, n_y) from ids (T_x, m, K), lengths (m,) and vectors g (T_x, m, n_g)."""
         torch = self.torch
         T_x, m, K = ids.shape
         n_a = self.cfg.n_a
         with torch.inference_mode():
             flat = torch.from_numpy(ids.reshape(T_x * m, K).astype(np.int64))
             zx = self.bag(flat).view(T_x, m, -1)  # (T_x, m, d n_a)
+            if self.vec is not None:
+                zx = zx + self.vec(torch.from_numpy(g))
             valid = torch.arange(T_x)[:, None] < torch.from_numpy(np.asarray(lengths))[None, :]
             zx = (zx + self.b_a) * valid[..., None]
             a, _ = self.rnns[0](zx[..., :n_a])  # (T_x, m, n_a)

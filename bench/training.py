@@ -26,11 +26,11 @@ from .common import PYTHON, BenchError, median, pinned_env
 EPOCH = re.compile(r"^epoch (\d+): .* F1 ([0-9.]+)")
 
 
-def train_run(out: Path, train: Path, dev: Path, n_a: int, epochs: int, timeout: float,
+def train_run(out: Path, train: list[Path], dev: list[Path], n_a: int, epochs: int, timeout: float,
               extra: tuple[str, ...] = ()) -> dict:
     """One train.py run; the arrival time of every epoch line and of the exit."""
-    cmd = [PYTHON, str(ROOT / "train.py"), "--train", str(train), "--dev", str(dev), "--out", str(out),
-           "--n-a", str(n_a), "--epochs", str(epochs), "--no-progress", *extra]
+    cmd = [PYTHON, str(ROOT / "train.py"), "--train", *map(str, train), "--dev", *map(str, dev),
+           "--out", str(out), "--n-a", str(n_a), "--epochs", str(epochs), "--no-progress", *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=pinned_env(1), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
@@ -92,17 +92,22 @@ def shipped_flags(meta: dict) -> tuple[str, ...]:
     return tuple(args)
 
 
+def data_files(recorded: str) -> list[Path]:
+    """The files meta.json names ("train.conll", or "conll2003/train.conll + wnut17/train.conll")."""
+    return [DATA / (f if "/" in f else f"conll2003/{f}") for f in recorded.split(" + ")]
+
+
 def run(quick: bool = False, log=print) -> dict:
     shipped = json.loads((DEFAULT_ARTIFACT / "meta.json").read_text())
     target = shipped["metrics"]["dev"]["f1"]
     flags = shipped["training"]["flags"]
     same = shipped_flags(shipped)
-    train, dev = DATA / "conll2003" / "train.conll", DATA / "conll2003" / "dev.conll"
+    train, dev = data_files(shipped["training"]["train_file"]), data_files(shipped["training"]["dev_file"])
     rows = []
     with tempfile.TemporaryDirectory(prefix="nametag-bench-train-") as tmp:
         tmp = Path(tmp)
         if quick:  # smoke only: a few hundred sentences, no name lists, one epoch
-            train, dev = _first_lines(train, tmp / "train.conll", 300), _first_lines(dev, tmp / "dev.conll", 100)
+            train, dev = [_first_lines(train[0], tmp / "train.conll", 300)], [_first_lines(dev[0], tmp / "dev.conll", 100)]
             plan = [(16, 1, 120.0, ("--names-dir", "none"))]
         else:  # the shipped flags; 64 and 128 up to the shipped best epoch, 256 for one epoch (slow)
             best = shipped["metrics"]["best_epoch"]

@@ -1,8 +1,11 @@
 """The artifact format: one directory, two files, no pickle.
 
-    weights.npz   the parameter dict, one .npy member per parameter (float32)
+    weights.npz   the parameter dict, one .npy member per parameter (float32),
+                  plus the pretrained vectors when the model has them
+                  (G_q int8 (V+1, n_g), G_scale float32 (V+1, 1): model/vectors.py)
     meta.json     format version, model config, feature tables, label set,
-                  training flags and data checksums, metrics, sha256 of weights.npz
+                  the vectors' words and licence, training flags and data
+                  checksums, metrics, sha256 of weights.npz
 
 ``save`` writes byte-identical files for identical inputs (fixed zip
 timestamps, sorted JSON) and replaces the target directory atomically;
@@ -28,6 +31,7 @@ from .calibration import Calibration
 from .data import TAGS
 from .features import FeatureTables
 from .network import Config, param_shapes
+from .vectors import LICENSE, Vectors
 
 FORMAT_VERSION = 1
 WEIGHTS, META = "weights.npz", "meta.json"
@@ -43,6 +47,7 @@ class Artifact:
     config: Config
     tables: FeatureTables
     meta: dict  # everything in meta.json
+    vectors: Vectors | None = None  # g<t>'s table, when config.n_g > 0
     calibration: Calibration | None = None  # meta["calibration"], verified; None: raw scores
 
     @property
@@ -52,6 +57,9 @@ class Artifact:
     @property
     def version(self) -> str:
         return self.meta["weights_sha256"][:12]
+
+
+VECTOR_DTYPES = {"G_q": np.int8, "G_scale": np.float32}
 
 
 def _npz_bytes(params: dict[str, np.ndarray]) -> bytes:
@@ -76,14 +84,18 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def save(out_dir: str | Path, params, config: Config, tables: FeatureTables, meta: dict,
-         extra_files: dict[str, bytes] | None = None) -> Path:
+         extra_files: dict[str, bytes] | None = None, vectors: Vectors | None = None) -> Path:
     """Write the artifact to out_dir, atomically replacing any previous one.
 
     extra_files (e.g. the learning-curve PNG) are written beside the two
     artifact files, in the same atomic swap."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    weights = _npz_bytes({k: np.asarray(v, dtype=np.float32, order="K") for k, v in params.items()})
+    arrays = {k: np.asarray(v, dtype=np.float32, order="K") for k, v in params.items()}
+    if vectors is not None:
+        arrays.update(vectors.arrays())
+        meta = dict(meta, vectors=dict(LICENSE, words=list(vectors.words)))
+    weights = _npz_bytes(arrays)
     full = dict(meta, format_version=FORMAT_VERSION, config=config.to_json(), labels=list(TAGS),
                 features=tables.to_json(), weights_sha256=hashlib.sha256(weights).hexdigest())
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -140,6 +152,7 @@ def load(art_dir: str | Path) -> Artifact:
     if tables.n_x != config.n_x:
         raise ArtifactError(f"{art_dir / META}: feature tables give n_x={tables.n_x}, config says {config.n_x}")
     params = _read_params(art_dir / WEIGHTS, weights)
+    vectors = _vectors(art_dir, meta, params, config)
     expected = param_shapes(config)
     if set(params) != set(expected):
         raise ArtifactError(f"{art_dir / WEIGHTS}: parameters {sorted(params)}, expected {sorted(expected)}")
@@ -152,7 +165,7 @@ def load(art_dir: str | Path) -> Artifact:
             calibration = Calibration.from_json(meta["calibration"])
         except ValueError as e:
             raise ArtifactError(f"{art_dir / META}: {e}") from None
-    return Artifact(params, config, tables, meta, calibration)
+    return Artifact(params, config, tables, meta, vectors, calibration)
 
 
 def update_meta(art_dir: str | Path, changes: dict) -> Artifact:
@@ -180,6 +193,31 @@ def update_meta(art_dir: str | Path, changes: dict) -> Artifact:
     return load(art_dir)
 
 
+def _vectors(art_dir: Path, meta: dict, params: dict, config: Config) -> Vectors | None:
+    """Take the vector arrays out of params and check them against config and meta.json."""
+    arrays = {k: params.pop(k) for k in VECTOR_DTYPES if k in params}
+    if not config.n_g:
+        if arrays or "vectors" in meta:
+            raise ArtifactError(f"{art_dir}: holds pretrained vectors but config.n_g is 0")
+        return None
+    words = meta.get("vectors", {}).get("words") if isinstance(meta.get("vectors"), dict) else None
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise ArtifactError(f"{art_dir / META}: config.n_g = {config.n_g} but no vectors.words list")
+    if len(set(words)) != len(words):
+        raise ArtifactError(f"{art_dir / META}: vectors.words has duplicates")
+    want = {"G_q": (len(words) + 1, config.n_g), "G_scale": (len(words) + 1, 1)}
+    for k, shp in want.items():
+        if k not in arrays:
+            raise ArtifactError(f"{art_dir / WEIGHTS}: config.n_g = {config.n_g} but {k} is missing")
+        if arrays[k].shape != shp:
+            raise ArtifactError(f"{art_dir / WEIGHTS}: {k} has shape {arrays[k].shape}, expected {shp}")
+    if not np.isfinite(arrays["G_scale"]).all() or (arrays["G_scale"] < 0).any():
+        raise ArtifactError(f"{art_dir / WEIGHTS}: G_scale must be finite and >= 0")
+    if arrays["G_q"][0].any() or arrays["G_scale"][0, 0] != 0:
+        raise ArtifactError(f"{art_dir / WEIGHTS}: row 0 of the vectors (no vector) must be zero")
+    return Vectors(tuple(words), arrays["G_q"], arrays["G_scale"])
+
+
 def _read_params(path: Path, data: bytes) -> dict[str, np.ndarray]:
     if not data.startswith(b"PK"):
         raise ArtifactError(f"{path}: not a readable .npz (no zip header)")
@@ -191,6 +229,7 @@ def _read_params(path: Path, data: bytes) -> dict[str, np.ndarray]:
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise ArtifactError(f"{path}: not a readable .npz ({e})") from None
     for k, v in params.items():
-        if v.dtype != np.float32:
-            raise ArtifactError(f"{path}: {k} has dtype {v.dtype}, expected float32")
+        want = VECTOR_DTYPES.get(k, np.float32)
+        if v.dtype != want:
+            raise ArtifactError(f"{path}: {k} has dtype {v.dtype}, expected {np.dtype(want).name}")
     return params

@@ -102,7 +102,7 @@ def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lam
     names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
     raw_tagger = Tagger(art, calibrated=False)
     cal = fit(raw_tagger, corpora, names)
-    tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, cal))
+    tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, art.vectors, cal))
     ece_dev = {}
     for name, corpus in zip(names, corpora):
         before, after = entity_scores(raw_tagger, corpus), entity_scores(tagger, corpus)

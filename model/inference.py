@@ -43,6 +43,7 @@ class Weights(NamedTuple):
     keep: np.ndarray  # int (K',): the id columns looked up as they are
     folds: tuple  # ((cols, offset), ...): id columns replaced by one id into table[offset:]
     code: np.ndarray | None  # int (n_x,): an id's share of its fold's row number
+    W_agT: np.ndarray | None = None  # (n_g, d n_a): W_ag.T of each direction side by side
 
 
 def prepare(params: dict[str, np.ndarray], cfg: Config, groups: list[np.ndarray] | None = None,
@@ -79,11 +80,13 @@ def prepare(params: dict[str, np.ndarray], cfg: Config, groups: list[np.ndarray]
         blocks.append(block.reshape(-1, table.shape[1]))
         folds.append((np.array(cols), offset))
         offset += blocks[-1].shape[0]
+    W_agT = (np.ascontiguousarray(np.concatenate([params["W_ag" + s].T for s in suffixes], axis=1), dtype=f32)
+             if cfg.n_g else None)  # (n_g, d n_a)
     return Weights(np.ascontiguousarray(np.concatenate(blocks) if plan else table),
                    np.ascontiguousarray(b_a, dtype=f32),
                    np.ascontiguousarray(W_aaT, dtype=f32), np.ascontiguousarray(W_yaT, dtype=f32),
                    np.ascontiguousarray(params["b_y"][:, 0], dtype=f32), cfg,
-                   keep, tuple(folds), code)
+                   keep, tuple(folds), code, W_agT)
 
 
 def fold_plan(sizes: list[int], max_rows: int) -> list[tuple[int, ...]]:
@@ -137,16 +140,19 @@ def lookup_sum(table: np.ndarray, ids: np.ndarray, chunk: int = 128) -> np.ndarr
     return out
 
 
-def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """W_ax x<t> + b_a of both directions, the backward one time-reversed.
+def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) -> np.ndarray:
+    """W_ax x<t> (+ W_ag g<t>) + b_a of both directions, the backward one time-reversed.
 
-    ids : int (T_x, m, K).  Returns x : (T_x, d, m, n_a), where x[t, 1] is the
-    backward direction's input at step T_x - 1 - t (zero on padding).
-    Twin: ``layers.input_forward`` of each direction of ``network.forward``.
+    ids : int (T_x, m, K).  g : (T_x, m, n_g) pretrained vectors, when the model has them.
+    Returns x : (T_x, d, m, n_a), where x[t, 1] is the backward direction's input
+    at step T_x - 1 - t (zero on padding).
+    Twin: ``layers.input_forward`` (+ ``layers.vector_forward``) of each direction of ``network.forward``.
     """
     T_x, m, K = ids.shape
     n_a, d = w.config.n_a, w.W_aaT.shape[0]
     zx = lookup_sum(w.table, fold_ids(w, ids.reshape(T_x * m, K))).reshape(T_x, m, d * n_a)
+    if w.W_agT is not None:
+        zx += (g.reshape(T_x * m, -1) @ w.W_agT).reshape(T_x, m, d * n_a)  # one dense product, both directions
     zx += w.b_a
     x = np.empty((T_x, d, m, n_a), dtype=np.float32)
     x[:, 0] = zx[:, :, :n_a]
@@ -157,13 +163,13 @@ def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.nd
     return x
 
 
-def forward(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def forward(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) -> np.ndarray:
     """Scores (T_x, m, n_y) of every token, equal to ``network.forward``'s.
 
-    ids : int (T_x, m, K), padded with 0.  lengths : (m,).
+    ids : int (T_x, m, K), padded with 0.  lengths : (m,).  g : (T_x, m, n_g) or None.
     Twin: ``network.forward``; ``tests/test_inference.py::test_inference_forward_matches_network``.
     """
-    return head(w, L.rnn_recurrence(input_projections(w, ids, np.asarray(lengths)), w.W_aaT))
+    return head(w, L.rnn_recurrence(input_projections(w, ids, np.asarray(lengths), g), w.W_aaT))
 
 
 def head(w: Weights, a: np.ndarray) -> np.ndarray:
@@ -181,6 +187,6 @@ def head(w: Weights, a: np.ndarray) -> np.ndarray:
     return scores
 
 
-def probabilities(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def probabilities(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) -> np.ndarray:
     """ŷ (T_x, m, n_y): softmax over tags, or the sigmoid of the one score."""
-    return w.config.head_policy.probabilities(forward(w, ids, lengths))
+    return w.config.head_policy.probabilities(forward(w, ids, lengths, g))

@@ -85,6 +85,26 @@ def input_backward_cols(dzx, cache: InputCache):
     return sorted_ids[starts], dcols.T  # (r,), (n_a, r)
 
 
+# --- pretrained vectors: W_ag g<t>, the dense part of W_ax x<t> ----------------
+
+class VectorCache(NamedTuple):
+    g: np.ndarray  # (T_x, m, n_g), the tokens' pretrained vectors (0 where a word has none)
+
+
+def vector_forward(g, W_ag):
+    """zg = W_ag g<t> for every step at once.
+
+    g : (T_x, m, n_g).  W_ag : (n_a, n_g).  Returns zg : (T_x, m, n_a) and the cache.
+    """
+    return g @ W_ag.T, VectorCache(g)
+
+
+def vector_backward(dzg, cache: VectorCache):
+    """Returns {"W_ag": (n_a, n_g)}; the vectors themselves are frozen (no dg)."""
+    g = cache.g
+    return {"W_ag": dzg.reshape(-1, dzg.shape[-1]).T @ g.reshape(-1, g.shape[-1])}  # (n_a, n_g)
+
+
 # --- the recurrence ------------------------------------------------------------
 
 class RNNStepCache(NamedTuple):

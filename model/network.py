@@ -26,6 +26,7 @@ class Config:
     n_a: int = 128
     head: str = "softmax"  # a name in heads.HEADS
     bidirectional: bool = True
+    n_g: int = 0  # size of the pretrained vectors g<t> (0: none)
 
     def __post_init__(self):
         heads.get(self.head)  # ValueError for an unknown head
@@ -48,6 +49,10 @@ def param_shapes(cfg: Config) -> dict[str, tuple[int, ...]]:
         shapes.update(W_ax_bw=(cfg.n_a, cfg.n_x), W_aa_bw=(cfg.n_a, cfg.n_a), b_a_bw=(cfg.n_a, 1))
     n_h = cfg.n_a * (2 if cfg.bidirectional else 1)
     shapes.update(W_ya=(cfg.n_y, n_h), b_y=(cfg.n_y, 1))
+    if cfg.n_g:  # last, so a model without vectors draws the same initial weights as before
+        shapes["W_ag"] = (cfg.n_a, cfg.n_g)
+        if cfg.bidirectional:
+            shapes["W_ag_bw"] = (cfg.n_a, cfg.n_g)
     return shapes
 
 
@@ -62,6 +67,8 @@ def init_params(cfg: Config, rng: np.random.Generator, dtype=np.float32) -> dict
         elif name.startswith("W_aa"):
             q, _ = np.linalg.qr(rng.normal(size=shp))
             p = q
+        elif name.startswith("W_ag"):
+            p = rng.normal(0.0, 0.1, shp)
         elif name == "W_ya":
             p = rng.normal(0.0, np.sqrt(2.0 / sum(shp)), shp)
         else:
@@ -73,6 +80,7 @@ def init_params(cfg: Config, rng: np.random.Generator, dtype=np.float32) -> dict
 class DirectionCache(NamedTuple):
     inp: L.InputCache
     rnn: L.RNNCache
+    vec: L.VectorCache | None = None  # when the model has pretrained vectors
 
 
 class Cache(NamedTuple):
@@ -82,37 +90,48 @@ class Cache(NamedTuple):
     head: L.AffineCache
 
 
-def direction_forward(params, ids, suffix: str = ""):
+def direction_forward(params, ids, suffix: str = "", g=None):
     """One direction's cell over its own (possibly reversed) ids: a (T_x, m, n_a) and its cache.
 
-    suffix picks the parameters: "" reads W_ax, W_aa, b_a; "_bw" the right-to-left cell's.
+    suffix picks the parameters: "" reads W_ax, W_aa, b_a (and W_ag); "_bw" the right-to-left cell's.
+    g : (T_x, m, n_g), the tokens' pretrained vectors in the same order as ids, or None.
     """
     zx, inp = L.input_forward(ids, params["W_ax" + suffix], params["b_a" + suffix])
+    vec = None
+    if g is not None:
+        zg, vec = L.vector_forward(g, params["W_ag" + suffix])
+        zx += zg  # W_ax x<t> = the looked-up columns + W_ag g<t>
     a, rnn = L.rnn_forward(zx, params["W_aa" + suffix])
-    return a, DirectionCache(inp, rnn)
+    return a, DirectionCache(inp, rnn, vec)
 
 
 def direction_backward(da, cache: DirectionCache, suffix: str = "", sparse: bool = False):
-    """Gradients of one direction's W_aa, b_a and W_ax, keys with its suffix."""
+    """Gradients of one direction's W_aa, b_a, W_ax (and W_ag), keys with its suffix."""
     dzx, g = L.rnn_backward(da, cache.rnn)
     g.update(L.input_backward(dzx, cache.inp, sparse))
-    return {name + suffix: g[name] for name in ("W_aa", "b_a", "W_ax")}
+    names = ("W_aa", "b_a", "W_ax")
+    if cache.vec is not None:
+        g.update(L.vector_backward(dzx, cache.vec))
+        names += ("W_ag",)
+    return {name + suffix: g[name] for name in names}
 
 
-def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None):
+def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None, g=None):
     """Scores (pre-activation) of every token.
 
     ids : int (T_x, m, K) feature ids, padded with 0.  lengths : (m,).
+    g : (T_x, m, n_g) pretrained vectors of the tokens (needed when cfg.n_g).
     drop_p : dropout on the hidden states (training only; needs rng).
     Returns scores (T_x, m, n_y) and the cache for backward().
     Twin: ``inference.forward``, the serving pass (float32, laid out for speed);
     ``tests/test_inference.py::test_inference_forward_matches_network`` ties them.
     """
-    a, fw = direction_forward(params, ids)
+    a, fw = direction_forward(params, ids, "", g if cfg.n_g else None)
     directions, rev = (fw,), None
     if cfg.bidirectional:
         rev = L.reverse_index(lengths, ids.shape[0])  # (T_x, m)
-        a_bw, bw = direction_forward(params, L.time_gather(ids, rev), "_bw")
+        a_bw, bw = direction_forward(params, L.time_gather(ids, rev), "_bw",
+                                     L.time_gather(g, rev) if cfg.n_g else None)
         a = np.concatenate([a, L.time_gather(a_bw, rev)], axis=-1)  # (T_x, m, 2 n_a)
         directions += (bw,)
     a, drop = L.dropout_forward(a, drop_p, rng)

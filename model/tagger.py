@@ -16,6 +16,7 @@ from .artifact import Artifact
 from .calibration import SentenceView, word_facts
 from .decode import spans
 from .features import document_sets, featurize, pad
+from .vectors import pad_rows
 
 SENTENCE_END = {".", "!", "?"}
 
@@ -60,6 +61,7 @@ class Tagger:
         self.params = {k: v.astype(np.float32, copy=False) for k, v in artifact.params.items()}
         # laid out once, read-only: one lookup table, small feature groups folded
         self.weights = inference.prepare(self.params, self.config, self.tables.group_ids())
+        self.vectors = artifact.vectors
         self.batch_size = batch_size
 
     def predict_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:
@@ -73,10 +75,17 @@ class Tagger:
         for b in range(0, len(order), self.batch_size):
             idx = order[b:b + self.batch_size]
             ids, lengths, _, _ = pad([feats[i] for i in idx])
-            probs = inference.probabilities(self.weights, ids, lengths)  # (T_x, m, n_y)
+            g = self.vectors_of([sentences[i] for i in idx], ids.shape[0])
+            probs = inference.probabilities(self.weights, ids, lengths, g)  # (T_x, m, n_y)
             for j, i in enumerate(idx):
                 out[i] = probs[: lengths[j], j]
         return out
+
+    def vectors_of(self, sentences: list[list[str]], T_x: int) -> np.ndarray | None:
+        """g<t> of a batch, time-major (T_x, m, n_g), zero on padding; None without vectors."""
+        if self.vectors is None:
+            return None
+        return self.vectors.dense(pad_rows([self.vectors.rows(t) for t in sentences], T_x))
 
     def decode(self, probs: np.ndarray, threshold: float | None = None, tokens: list[str] | None = None) -> Tagged:
         """Tags, calibrated token scores and entity scores of one sentence from its ŷ (T_x, n_y).

@@ -13,11 +13,13 @@ import numpy as np
 
 from . import network, optim
 from .artifact import Artifact
+from .augment import NamePool, augment
 from .data import Corpus
-from .features import GROUPS, UNK, FeatureTables, document_sets, featurize, pad
+from .features import GROUPS, UNK, FeatureTables, doc_names, document_sets, featurize, pad
 from .network import Config
 from .scoring import score
 from .tagger import Tagger
+from .vectors import NO_VECTOR, Vectors, pad_rows
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,18 @@ class TrainConfig:
     patience: int = 4
     ema: float = 0.999  # decay of an exponential moving average of the weights; 0 = off
     seed: int = 1
+    vectors: int = 0  # most frequent GloVe words kept (+ every training word); 0 = no vectors
+    vector_dropout: float = 0.0  # probability of hiding a token's vector (g<t> = 0)
+    p_lower: float = 0.0  # share of training sentences lower-cased, drawn anew every epoch
+    p_upper: float = 0.0  # share upper-cased
+    case_by_document: bool = True  # draw the case per document (else per sentence)
+    p_replace: float = 0.0  # share of documents whose person names are swapped for list names
+    p_solo: float = 0.0  # share of sentences featurized as their own document (no document memory)
 
     def to_json(self) -> dict:
         """The flags meta.json records (format 1): the network's fields but n_x and the
         optimisation's; min_word and min_feature are recorded beside them."""
-        net = {k: v for k, v in self.network.to_json().items() if k != "n_x"}
+        net = {k: v for k, v in self.network.to_json().items() if k not in ("n_x", "n_g")}  # from the data
         own = {f.name: getattr(self, f.name) for f in fields(self)
                if f.name not in ("network", "min_word", "min_feature")}
         return {**net, **own}
@@ -67,6 +76,29 @@ def drop_words(ids: np.ndarray, unk: int, p: float, rng: np.random.Generator) ->
     return ids
 
 
+def drop_vectors(rows: np.ndarray, p: float, rng: np.random.Generator) -> np.ndarray:
+    """Hide a token's pretrained vector with probability p, so the model also
+    learns to do without one (words outside the vocabulary)."""
+    if p <= 0.0:
+        return rows
+    return np.where(rng.random(rows.shape) < p, NO_VECTOR, rows)
+
+
+def epoch_inputs(train: Corpus, tables: FeatureTables, vectors: Vectors | None, tc: TrainConfig,
+                 pool: NamePool | None, rng: np.random.Generator):
+    """The (augmented) training corpus of one epoch, its feature ids and vector rows."""
+    if tc.p_lower or tc.p_upper or tc.p_replace:
+        train = augment(train, pool, tc.p_replace, tc.p_lower, tc.p_upper, rng, tc.case_by_document)
+    doc_sets = document_sets(train.docs, train.sentences, tables.first_names)
+    if tc.p_solo:
+        solo = rng.random(len(train)) < tc.p_solo
+        doc_sets = [doc_names([s], tables.first_names) if o else d
+                    for s, d, o in zip(train.sentences, doc_sets, solo)]
+    feats = featurize(tables, train.sentences, doc_sets)
+    rows = [vectors.rows(s) for s in train.sentences] if vectors is not None else None
+    return train, feats, rows
+
+
 def evaluate(tagger: Tagger, corpus: Corpus):
     """Entity-level scores of a tagger on a corpus (the service's decode path)."""
     pred = tagger.tag_sentences(corpus.sentences, corpus.docs)
@@ -74,15 +106,19 @@ def evaluate(tagger: Tagger, corpus: Corpus):
 
 
 def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
-          progress: bool = True, log=print):
-    """Train; returns (best params, network config, per-epoch history)."""
+          progress: bool = True, log=print, vectors: Vectors | None = None, pool: NamePool | None = None):
+    """Train; returns (best params, network config, per-epoch history).
+
+    vectors: the frozen pretrained vectors (g<t>; tc.network.n_g must be their size),
+    or None.  pool: names for mention replacement (tc.p_replace)."""
     cfg = tc.network
     if cfg.n_x != tables.n_x:
         raise ValueError(f"the network has n_x={cfg.n_x}, the feature tables {tables.n_x}")
+    if cfg.n_g != (vectors.n_g if vectors is not None else 0):
+        raise ValueError(f"the network has n_g={cfg.n_g}, the vectors {vectors.n_g if vectors else 0}")
     rng = np.random.default_rng(tc.seed)
     params = network.init_params(cfg, rng)
     state = optim.adam_init(params)
-    feats = featurize(tables, train.sentences, document_sets(train.docs, train.sentences, tables.first_names))
     lengths = np.array([len(s) for s in train.sentences])
     unk = tables.id("word", UNK)
     avg = {k: v.copy() for k, v in params.items()} if tc.ema else params
@@ -90,12 +126,17 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     for epoch in range(1, tc.epochs + 1):
         t0, lr = time.perf_counter(), tc.lr * tc.lr_decay ** (epoch - 1)
         total, n_tok = 0.0, 0
+        _, feats, rows = epoch_inputs(train, tables, vectors, tc, pool, rng)
         order = batches(lengths, tc.batch_size, rng)
         bar = _bar(len(order), epoch, tc.epochs, progress)
         for idx in order:
             ids, lens, mask, y = pad([feats[i] for i in idx], [train.tags[i] for i in idx])
             ids = drop_words(ids, unk, tc.word_dropout, rng)
-            scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng)
+            g = None
+            if vectors is not None:
+                g = vectors.dense(drop_vectors(pad_rows([rows[i] for i in idx], ids.shape[0]),
+                                               tc.vector_dropout, rng))  # (T_x, m, n_g)
+            scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng, g)
             J, dscores = network.loss(scores, y, mask, cfg)
             grads, _ = optim.clip(network.backward(dscores, cache, cfg, sparse=True), tc.clip)
             optim.adam_step(params, grads, state, lr)
@@ -106,7 +147,7 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
             if bar is not None:
                 bar.set_postfix(loss=f"{total / n_tok:.4f}", refresh=False)
                 bar.update()
-        dev_scores = evaluate(Tagger(Artifact(avg, cfg, tables, {})), dev)
+        dev_scores = evaluate(Tagger(Artifact(avg, cfg, tables, {}, vectors)), dev)
         history.append({"epoch": epoch, "loss_per_token": round(float(total / n_tok), 6), "lr": lr,
                         "dev": dev_scores.to_json()})
         if bar is not None:  # the bar stays on screen with the epoch's loss and dev F1

@@ -76,9 +76,9 @@ def test_text_in_conll_out_one_document_per_line(tmp_path):
 
 def test_format_flag_overrides_the_extension(tmp_path):
     src = tmp_path / "in.txt"
-    src.write_text("Barack Obama spoke.\n")
+    src.write_text("Angela Merkel spoke.\n")
     assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.data"), "--format", "jsonl"]) == 0
-    assert read_jsonl(tmp_path / "out.data")[0]["entities"][0]["text"] == "Barack Obama"
+    assert read_jsonl(tmp_path / "out.data")[0]["entities"][0]["text"] == "Angela Merkel"
 
 
 def test_malformed_lines_are_skipped_counted_and_named(tmp_path, capsys):

@@ -171,7 +171,7 @@ def test_serves_default_model_as_non_root_and_stops_on_sigterm(run):
     out = post_json(port, "/tag", {"text": SEED_TEXT})
     assert out["labels"] == SEED_LABELS
     assert [e["text"] for e in out["entities"]] == ["Harry Potter", "Hermione Granger"]
-    assert out["model"]["name"] == "nametag-conll03-birnn"
+    assert out["model"]["name"] == "nametag-conll03-wnut17-glove"
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:  # the web page, package files
         assert "static/page.js" in resp.read().decode() and resp.headers["X-Content-Type-Options"] == "nosniff"
     for asset in ("page.js", "page.css"):

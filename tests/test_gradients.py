@@ -216,3 +216,39 @@ def test_padding_changes_neither_loss_nor_gradients(rng, bidirectional):
     g2 = network.backward(network.loss(s2, y, mask, cfg)[1], c2, cfg)
     for k in params:
         np.testing.assert_allclose(g1[k], g2[k], atol=1e-12)
+
+
+def test_vector_backward(rng):
+    """W_ag g<t>: the dense part of W_ax x<t> (pretrained vectors, frozen)."""
+    T_x, m, n_g, n_a = 4, 3, 5, 6
+    g, W_ag = rng.normal(size=(T_x, m, n_g)), rng.normal(size=(n_a, n_g))
+    dout = rng.normal(size=(T_x, m, n_a))
+    _, cache = L.vector_forward(g, W_ag)
+    grads = L.vector_backward(dout, cache)
+
+    def f():
+        return np.sum(L.vector_forward(g, W_ag)[0] * dout)
+
+    assert set(grads) == {"W_ag"}
+    assert rel_error(grads["W_ag"], numeric_grad(f, W_ag)) < TOL
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_network_backward_with_vectors(rng, bidirectional):
+    """The whole network with g<t> in x<t>: every gradient, W_ag (and W_ag_bw) included;
+    padded steps carry zero vectors, as the tagger pads them."""
+    ids, lengths, mask, y = small_batch(rng)
+    cfg = network.Config(n_x=11, n_a=4, head="softmax", bidirectional=bidirectional, n_g=3)
+    params = network.init_params(cfg, rng, dtype=np.float64)
+    for k in params:
+        params[k] += rng.normal(scale=0.3, size=params[k].shape)
+    g = rng.normal(size=ids.shape[:2] + (3,)) * mask[..., None]
+
+    def J():
+        return network.loss(network.forward(params, ids, lengths, cfg, g=g)[0], y, mask, cfg)[0]
+
+    scores, cache = network.forward(params, ids, lengths, cfg, g=g)
+    grads = network.backward(network.loss(scores, y, mask, cfg)[1], cache, cfg)
+    assert set(grads) == set(params) and "W_ag" in params
+    for k in params:
+        assert rel_error(grads[k], numeric_grad(J, params[k])) < TOL, k

@@ -96,7 +96,7 @@ def test_metrics_add_up_across_workers(gunicorn_server):
         assert requests.get(url + "/healthz", timeout=10, headers={"Connection": "close"}).status_code == 200
     text = requests.get(url + "/metrics", timeout=10).text
     assert metric(text, prefix) == before + 20
-    assert 'nametag_model_info{head="softmax",name="nametag-conll03-birnn"' in text
+    assert 'nametag_model_info{head="softmax",name="nametag-conll03-wnut17-glove"' in text
     assert "nametag_http_request_duration_seconds_bucket" in text
 
 

@@ -14,8 +14,8 @@ TOL = 1e-5
 HEADS = [("softmax", True), ("softmax", False), ("sigmoid", True), ("sigmoid", False)]
 
 
-def reference(params, ids, lengths, cfg):
-    scores, _ = network.forward(params, ids, lengths, cfg)
+def reference(params, ids, lengths, cfg, g=None):
+    scores, _ = network.forward(params, ids, lengths, cfg, g=g)
     return network.probabilities(scores, cfg)
 
 
@@ -45,6 +45,22 @@ def test_inference_forward_matches_network(head, bi, T_x, m):
     want = reference(params, ids, lengths, cfg)
     assert got.shape == want.shape and got.dtype == np.float32
     assert max_diff_on_tokens(got, want, lengths) < TOL
+
+
+@pytest.mark.parametrize("bi", [True, False])
+@pytest.mark.parametrize("T_x,m", [(1, 1), (7, 5), (13, 300)])
+def test_inference_forward_with_vectors_matches_network(bi, T_x, m):
+    """W_ag g<t> joins the looked-up columns; g is zero on padding, as Tagger pads it."""
+    rng = np.random.default_rng(T_x * 7 + m)
+    cfg = network.Config(n_x=97, n_a=16, head="softmax", bidirectional=bi, n_g=50)
+    params = network.init_params(cfg, rng)
+    params = {k: v + rng.normal(0, 0.1, v.shape).astype(np.float32) for k, v in params.items()}
+    ids, lengths = random_batch(rng, cfg.n_x, T_x, m)
+    valid = (np.arange(T_x)[:, None] < lengths[None, :])[..., None]
+    g = (rng.normal(size=(T_x, m, 50)) * valid).astype(np.float32)
+    got = inference.probabilities(inference.prepare(params, cfg), ids, lengths, g)
+    scores, _ = network.forward(params, ids, lengths, cfg, g=g)
+    assert max_diff_on_tokens(got, network.probabilities(scores, cfg), lengths) < TOL
 
 
 @pytest.mark.parametrize("N,chunk", [(1, 4), (4, 4), (11, 4), (300, 128)])
@@ -117,7 +133,9 @@ def test_shipped_model_same_probabilities_as_network():
     tagger = Tagger(art)
     got = tagger.predict_proba(SENTENCES)
     ids, lengths, _, _ = pad(featurize(tagger.tables, SENTENCES))
-    want = reference(tagger.params, ids, lengths, tagger.config)
+    g = tagger.vectors_of(SENTENCES, ids.shape[0])  # the shipped model has pretrained vectors
+    assert (g is not None) == (tagger.config.n_g > 0)
+    want = reference(tagger.params, ids, lengths, tagger.config, g)
     for j, p in enumerate(got):
         assert float(np.abs(p - want[: lengths[j], j]).max()) < TOL
 

@@ -99,3 +99,47 @@ def test_progress_bar_shows_loss_and_dev_f1_per_epoch(tmp_path, corpus):
     for epoch in (1, 2):
         assert any(f"epoch {epoch}/2: 100%" in part and "dev_f1=" in part and "loss=" in part
                    for part in r.stderr.split("\r")), r.stderr
+
+
+def test_the_environments_blas_threads_cannot_change_the_bytes(tmp_path, corpus):
+    """train.py pins BLAS itself (threadpoolctl): OPENBLAS/OMP_NUM_THREADS=2 in the
+    environment gives the same bytes as 1, and meta.json records the pinned pool."""
+    import os
+
+    outs = []
+    for threads in ("1", "2"):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=threads, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        out = tmp_path / f"t{threads}"
+        r = train_tiny(out, corpus, "--n-a", "96", "--vectors", "2000", "--name", "t", env=env)
+        assert r.returncode == 0, r.stderr
+        outs.append(out)
+    assert (outs[0] / "weights.npz").read_bytes() == (outs[1] / "weights.npz").read_bytes()
+    blas = json.loads((outs[1] / "meta.json").read_text())["training"]["blas"]
+    assert blas and all(b["num_threads"] == 1 for b in blas)
+    assert all(b["internal_api"] and b["version"] and "architecture" in b for b in blas)
+
+
+def test_vectors_augmentation_and_two_corpora(tmp_path, corpus):
+    """--vectors, case augmentation, mention replacement (needs the name lists) and
+    two training files; the artifact loads with its vectors and tags lower case too."""
+    from harness import DATA
+
+    second = tiny_conll(tmp_path / "second.conll", n=20, seed=5)
+    out = tmp_path / "v"
+    r = train_tiny(out, corpus, "--train", str(corpus), str(second), "--vectors", "5000", "--epochs", "6",
+                   "--lr", "0.02", "--p-lower", "0.3", "--p-upper", "0.2", "--p-replace", "0.5",
+                   "--p-solo", "0.5", "--names-dir", str(DATA / "names"))
+    assert r.returncode == 0, r.stderr
+    art = load(out)
+    assert art.config.n_g == 50 and len(art.vectors.words) >= 5000
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["training"]["train_file"] == f"{corpus.parent.name}/tiny.conll + {tmp_path.name}/second.conll"
+    assert meta["training"]["flags"]["p_replace"] == 0.5
+    t = Tagger(art).tag_documents([["anna", "smith", "met", "the", "man", "boris", "novak", "."]])[0]
+    assert t.labels == [1, 1, 0, 0, 0, 1, 1, 0]
+
+
+def test_replacement_without_name_lists_is_refused(tmp_path, corpus):
+    r = train_tiny(tmp_path / "m", corpus, "--p-replace", "0.5")
+    assert r.returncode == 2 and "name lists" in r.stderr
+    assert not (tmp_path / "m").exists()

@@ -27,9 +27,9 @@ def tiny_conll(path: Path, n: int = 60, seed: int = 0) -> Path:
     return path
 
 
-def train_tiny(out: Path, corpus: Path, *extra: str) -> subprocess.CompletedProcess:
+def train_tiny(out: Path, corpus: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run the real train.py on a tiny corpus (no name lists, small model)."""
     cmd = [sys.executable, str(ROOT / "train.py"), "--train", str(corpus), "--dev", str(corpus),
            "--out", str(out), "--names-dir", "none", "--n-a", "8", "--epochs", "3",
            "--min-feature", "1", "--no-progress", *extra]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
