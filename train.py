@@ -20,6 +20,7 @@ from pathlib import Path
 
 from model import artifact, heads
 from model.augment import combine, name_pool
+from model.calibrate import fit_artifact
 from model.data import Corpus, DataError, read_corpus
 from model.features import build_tables, load_name_lists
 from model.network import Config
@@ -44,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default=argparse.SUPPRESS)
     p.add_argument("--name", help="model name recorded in the artifact (default: --out's name)",
                    default=argparse.SUPPRESS)
+    p.add_argument("--calibration-dev", nargs="+", metavar="FILE", default=argparse.SUPPRESS,
+                   help="dev corpora to calibrate the scores on, one per domain, at most two "
+                        "(default: the --dev files); see python -m model.calibrate")
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
     p.add_argument("--n-a", type=int, default=d.network.n_a, help="hidden units per direction")
@@ -87,6 +91,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for flag in ("n_a", "epochs", "batch_size", "patience", "min_word", "min_feature", "blas_threads"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if len(getattr(args, "calibration_dev", args.dev)) > 2:
+        p.error("calibration takes one or two dev files (one per domain): give --calibration-dev")
     if args.vectors < 0:
         p.error("--vectors must be at least 0")
     if args.p_lower + args.p_upper > 1.0:
@@ -169,7 +175,10 @@ def main(argv=None) -> int:
 
 
 def _main(args) -> int:
+    calibration_dev = getattr(args, "calibration_dev", args.dev)  # one domain per dev file
     try:
+        for f in calibration_dev:  # fail before training, not after
+            read_corpus(f)
         train_c, dev_c = read_all(args.train), read_all(args.dev)
         first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)
     except DataError as e:
@@ -211,6 +220,8 @@ def _main(args) -> int:
         "history": history,
         "metrics": {"dev": best["dev"], "best_epoch": best["epoch"]},
     }
+    meta.update(fit_artifact(artifact.Artifact(params, cfg, tables, meta, vec), calibration_dev,
+                             log=lambda s: print(s, file=sys.stderr)))
     png = learning_curve_png(history)
     out = artifact.save(args.out, params, cfg, tables, meta,
                         extra_files={"learning_curve.png": png} if png else None, vectors=vec)

@@ -22,7 +22,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from . import bulk, quality, report, serving, speed, training  # noqa: E402
+from . import bulk, quality, redaction, report, serving, speed, training  # noqa: E402
 from harness import ROOT, ServerError  # noqa: E402
 
 from .common import BenchError  # noqa: E402
@@ -32,14 +32,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="CI smoke run: small samples, under 2 minutes")
     ap.add_argument("--out", default=None, help="directory for RESULTS.md and results.json")
-    ap.add_argument("--only", nargs="+", choices=("quality", "speed", "http", "cost", "training", "bulk"),
+    ap.add_argument("--only", nargs="+",
+                    choices=("quality", "speed", "http", "cost", "training", "bulk", "redaction"),
                     help="run only these parts (for development; RESULTS.md then says which are missing)")
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server, load client and training run we started is stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     out = Path(args.out) if args.out else ROOT / "bench" / ("out" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
-    parts = args.only or ["quality", "speed", "http", "cost", "training", "bulk"]
+    parts = args.only or ["quality", "speed", "http", "cost", "training", "bulk", "redaction"]
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -66,6 +67,9 @@ def main(argv=None) -> int:
         if "bulk" in parts:
             log("bulk tagging (the nametag command) ...")
             results["bulk"] = bulk.run(args.quick, log)
+        if "redaction" in parts:
+            log("redaction: calibration, /redact against /tag ...")
+            results["redaction"] = redaction.run(args.quick, log)
         if report.artifact_version() != results["env"]["artifact"]:
             raise BenchError("artifacts/default changed during the run (retrained?): run the bench again")
     except (BenchError, ServerError) as e:

@@ -9,6 +9,8 @@ from importlib import metadata
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
+from . import redaction
+
 PACKAGES = ("numpy", "torch", "flask", "werkzeug", "gunicorn", "marshmallow")
 
 
@@ -104,7 +106,8 @@ def render(r: dict) -> str:
                   f"{', '.join(f'{x:.1f}' for x in u['load_avg_at_end'])}; commit {e['git']}; model "
                   f"{e['artifact']}. Those sections come from that run, the others from the run above.", ""]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
-                     ("training", _training), ("bulk", _bulk)):
+                     ("training", _training), ("bulk", _bulk),
+                     ("redaction", lambda r: redaction.render(r, _pass))):
         if part in r:
             lines += fn(r)
         else:

@@ -88,10 +88,11 @@ def tag_docs(tag: Tagger, docs: list[Doc]) -> list[Tagged]:
         for s, e in doc.sentences:
             sentences.append(doc.words[s:e])
             ids.append(d)
-    out = [Tagged([], []) for _ in docs]
+    out = [Tagged([], [], []) for _ in docs]
     for d, t in zip(ids, tag.tag_sentences(sentences, ids)):
         out[d].tags.extend(t.tags)
         out[d].scores.extend(t.scores)
+        out[d].entity_scores.extend(t.entity_scores)  # calibrated, as the service gives them
     return out
 
 

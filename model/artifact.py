@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import Calibration
 from .data import TAGS
 from .features import FeatureTables
 from .network import Config, param_shapes
@@ -47,6 +48,7 @@ class Artifact:
     tables: FeatureTables
     meta: dict  # everything in meta.json
     vectors: Vectors | None = None  # g<t>'s table, when config.n_g > 0
+    calibration: Calibration | None = None  # meta["calibration"], verified; None: raw scores
 
     @property
     def name(self) -> str:
@@ -157,7 +159,38 @@ def load(art_dir: str | Path) -> Artifact:
     for name, shp in expected.items():
         if params[name].shape != shp:
             raise ArtifactError(f"{art_dir / WEIGHTS}: {name} has shape {params[name].shape}, expected {shp}")
-    return Artifact(params, config, tables, meta, vectors)
+    calibration = None
+    if "calibration" in meta:
+        try:
+            calibration = Calibration.from_json(meta["calibration"])
+        except ValueError as e:
+            raise ArtifactError(f"{art_dir / META}: {e}") from None
+    return Artifact(params, config, tables, meta, vectors, calibration)
+
+
+def update_meta(art_dir: str | Path, changes: dict) -> Artifact:
+    """Set top-level keys of an artifact's meta.json (e.g. "calibration"), weights
+    untouched: the artifact is verified before, the new meta.json replaces the
+    old one atomically (a rename in the same directory), and the result is
+    verified again. Keys the format owns cannot be changed here."""
+    art_dir = Path(art_dir)
+    load(art_dir)
+    owned = {"format_version", "config", "labels", "features", "weights_sha256"} & set(changes)
+    if owned:
+        raise ValueError(f"update_meta cannot change {sorted(owned)}: retrain instead")
+    meta = {**json.loads((art_dir / META).read_text(encoding="utf-8")), **changes}
+    fd, tmp = tempfile.mkstemp(prefix=f".{META}.tmp-", dir=art_dir)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps(meta, sort_keys=True, indent=1).encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, art_dir / META)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return load(art_dir)
 
 
 def _vectors(art_dir: Path, meta: dict, params: dict, config: Config) -> Vectors | None:

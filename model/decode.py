@@ -4,7 +4,8 @@ Softmax head: constrained Viterbi over log ŷ<t>, so the tags always form valid
 IOB2 spans (no O -> I-PER, no sentence-initial I-PER). Taking the argmax and
 repairing afterwards loses the common case of a first name tagged O and its
 surname I-PER.
-Sigmoid head: a threshold; a name is a maximal run of tokens above it.
+Sigmoid head: a threshold; a name is a maximal run of tokens above it. Either head
+with a caller's threshold: ``threshold_tags`` on the (calibrated) name probability.
 """
 from __future__ import annotations
 
@@ -38,11 +39,16 @@ def viterbi(probs: np.ndarray) -> list[int]:
     return path[::-1]
 
 
-def threshold_tags(p_name: np.ndarray, threshold: float) -> list[int]:
-    """IOB2 tags from one probability per token: runs above threshold are names."""
+def threshold_tags(p_name: np.ndarray, threshold: float = 0.5, new_name=None) -> list[int]:
+    """IOB2 tags from one probability per token: a token at or above threshold is in
+    a name; a name starts after a token outside one, or where new_name[t] is true
+    (the softmax head's B-PER likelier than I-PER), else continues."""
     tags, prev = [], O
-    for p in p_name:
-        tag = O if p < threshold else (I if prev != O else B)
+    for t, p in enumerate(p_name):
+        if p < threshold:
+            tag = O
+        else:
+            tag = B if prev == O or (new_name is not None and new_name[t]) else I
         tags.append(tag)
         prev = tag
     return tags

@@ -1,7 +1,10 @@
 """The output head as one policy: what ``ŷ<t> = g(W_ya a<t> + b_y)`` means.
 
     softmax   n_y = 3, ŷ<t> over (O, B-PER, I-PER); cross-entropy; decoded by
-              constrained Viterbi, so the tags are always valid IOB2; no threshold.
+              constrained Viterbi, so the tags are always valid IOB2; with a
+              caller's threshold, a token is in a name when its name probability
+              is at least the threshold, and a name starts where B-PER is likelier
+              than I-PER.
     sigmoid   n_y = 1, ŷ<t> = P(token is in a name); the seed's binary
               cross-entropy; decoded by a threshold (``DEFAULT_THRESHOLD``):
               a name is a maximal run of tokens at or above it.
@@ -40,8 +43,9 @@ class Head:
         """The probability that each token is part of a name: probs (T_x, n_y) -> (T_x,)."""
         raise NotImplementedError
 
-    def decode(self, probs: np.ndarray, threshold: float | None = None) -> list[int]:
-        """IOB2 tag ids of one sentence from its ŷ (T_x, n_y); threshold None: the head's default."""
+    def decode(self, probs: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
+        """IOB2 tag ids of one sentence from its ŷ (T_x, n_y); threshold None: the head's default.
+        A threshold applies to p_name (T_x,), the calibrated name probability (default: the head's own)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -49,7 +53,7 @@ class Head:
 
 
 class Softmax(Head):
-    name, n_y, takes_threshold = "softmax", 3, False
+    name, n_y, takes_threshold = "softmax", 3, True
 
     def loss(self, scores, y, mask):
         return L.softmax_loss(scores, y, mask)
@@ -60,10 +64,11 @@ class Softmax(Head):
     def name_scores(self, probs):
         return probs[:, B] + probs[:, I]
 
-    def decode(self, probs, threshold=None):
-        if threshold is not None:
-            raise ValueError("the softmax head takes no threshold: it is decoded with Viterbi")
-        return viterbi(probs)
+    def decode(self, probs, threshold=None, p_name=None):
+        if threshold is None:
+            return viterbi(probs)
+        p = self.name_scores(probs) if p_name is None else p_name
+        return threshold_tags(p, threshold, probs[:, B] > probs[:, I])
 
 
 class Sigmoid(Head):
@@ -78,8 +83,10 @@ class Sigmoid(Head):
     def name_scores(self, probs):
         return probs[:, 0]
 
-    def decode(self, probs, threshold=None):
-        return threshold_tags(probs[:, 0], DEFAULT_THRESHOLD if threshold is None else threshold)
+    def decode(self, probs, threshold=None, p_name=None):
+        if threshold is None:
+            return threshold_tags(probs[:, 0], DEFAULT_THRESHOLD)
+        return threshold_tags(probs[:, 0] if p_name is None else p_name, threshold)
 
 
 HEADS: dict[str, Head] = {h.name: h for h in (Softmax(), Sigmoid())}

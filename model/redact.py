@@ -3,6 +3,7 @@
 The spans come from a tagger (``Span(start, end, score)``, code-point offsets
 into the text) and from the caller's lists:
 
+    later_mentions(text, spans, tokens)               -> + missed mentions of found names
     apply_lists(text, spans, allow_list, deny_list)   -> the spans to redact
     redact(text, spans, operator, pseudonyms)         -> Redacted(text, items)
     offsets(text, unit)                               -> code point -> unit offset
@@ -39,6 +40,7 @@ DEFAULT_REPLACEMENT = "[PERSON]"
 DEFAULT_MASK_CHAR = "*"
 HASH_DIGITS = 16
 MODEL, DENY_LIST = "model", "deny_list"  # where a span comes from
+SOURCES = (MODEL, DENY_LIST)
 
 
 class Span(NamedTuple):
@@ -122,23 +124,54 @@ def replacement(name: str, op: Operator, pseudonyms: Pseudonyms) -> str:
     return digest[:HASH_DIGITS]
 
 
-def deny_matches(text: str, deny_list: list[str]) -> list[Span]:
+def deny_matches(text: str, deny_list: list[str], tokens=None) -> list[Span]:
     """Every whole-word, case-insensitive occurrence of a deny-list entry (score 1).
-    Where entries overlap at one place, the longest wins."""
+    Where entries overlap at one place, the longest wins. With the text's tokens
+    (anything with .start and .end), a match must also begin and end on token
+    boundaries ("Brien" is not a word of the token "O'Brien")."""
     entries = sorted({e for e in deny_list if e.strip()}, key=len, reverse=True)
     if not entries:
         return []
     pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, entries)) + r")(?!\w)", re.IGNORECASE)
-    return [Span(m.start(), m.end(), 1.0, DENY_LIST) for m in pattern.finditer(text)]
+    found = [Span(m.start(), m.end(), 1.0, DENY_LIST) for m in pattern.finditer(text)]
+    if tokens is not None:
+        starts, ends = {t.start for t in tokens}, {t.end for t in tokens}
+        found = [s for s in found if s.start in starts and s.end in ends]
+    return found
 
 
-def apply_lists(text: str, spans: list[Span], allow_list=(), deny_list=()) -> list[Span]:
+def later_mentions(text: str, spans: list[Span], tokens) -> list[Span]:
+    """spans plus every other occurrence, as a whole token, of a name found in them or of
+    the first or last word of a full name found ("Hermione Granger ... Hermione"), where
+    the model missed it: a person identified once stays identified. Only capitalised
+    words of two letters or more (not "J."), matched case-sensitively, so that finding
+    "Will Smith" does not take out "will". Each added span is scored like the name it
+    follows and comes from the model."""
+    words: dict[str, float] = {}
+    for s in spans:
+        name = text[s.start:s.end].split()
+        for w in {name[0], name[-1], " ".join(name)}:
+            if len(w) >= 2 and w[:1].isupper() and w[-1] != ".":
+                words[w] = max(words.get(w, 0.0), s.score)
+    if not words:
+        return spans
+    found = sorted(spans)
+    taken = [(s.start, s.end) for s in found]
+    for t in tokens:
+        w = text[t.start:t.end]
+        if w in words and not any(a < t.end and t.start < b for a, b in taken):
+            found.append(Span(t.start, t.end, words[w], MODEL))
+    return sorted(found)
+
+
+def apply_lists(text: str, spans: list[Span], allow_list=(), deny_list=(), tokens=None) -> list[Span]:
     """The spans to report or redact, sorted and disjoint: the model's spans plus
     the deny list's matches (a match overlapping model spans replaces them by
     their union, from the deny list), minus every span whose text is on the
-    allow list (exact, case-insensitive; the allow list wins)."""
+    allow list (exact, case-insensitive; the allow list wins). tokens: see
+    ``deny_matches``."""
     out = sorted(spans)
-    for d in deny_matches(text, list(deny_list)):
+    for d in deny_matches(text, list(deny_list), tokens):
         hit = [s for s in out if s.start < d.end and d.start < s.end]
         if len(hit) == 1 and hit[0].start <= d.start and d.end <= hit[0].end:
             continue  # already inside a model span

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import inference
 from .artifact import Artifact
+from .calibration import SentenceView, word_facts
 from .decode import spans
 from .features import document_sets, featurize, pad
 from .vectors import pad_rows
@@ -23,7 +24,8 @@ SENTENCE_END = {".", "!", "?"}
 @dataclass
 class Tagged:
     tags: list[int]  # IOB2 ids: 0 O, 1 B-PER, 2 I-PER
-    scores: list[float]  # probability that the token is part of a name
+    scores: list[float]  # probability that the token is part of a name (calibrated when the artifact is)
+    entity_scores: list[float] | None = None  # per span, in order: P(exactly a name); None: not computed
 
     @property
     def labels(self) -> list[int]:
@@ -49,8 +51,11 @@ def split_sentences(tokens: list[str]) -> list[tuple[int, int]]:
 
 
 class Tagger:
-    def __init__(self, artifact: Artifact, batch_size: int = 64):
+    def __init__(self, artifact: Artifact, batch_size: int = 64, calibrated: bool = True):
         self.artifact = artifact
+        # the artifact's calibration, or None: scores as the network gives them
+        self.calibration = artifact.calibration if calibrated else None
+        self.word_facts = word_facts(artifact.tables)  # what the calibration reads of a word, cached
         self.config = artifact.config
         self.tables = artifact.tables
         self.params = {k: v.astype(np.float32, copy=False) for k, v in artifact.params.items()}
@@ -82,13 +87,22 @@ class Tagger:
             return None
         return self.vectors.dense(pad_rows([self.vectors.rows(t) for t in sentences], T_x))
 
-    def decode(self, probs: np.ndarray, threshold: float | None = None) -> Tagged:
-        """Tags and name scores of one sentence from its ŷ (T_x, n_y).
+    def decode(self, probs: np.ndarray, threshold: float | None = None, tokens: list[str] | None = None) -> Tagged:
+        """Tags, calibrated token scores and entity scores of one sentence from its ŷ (T_x, n_y).
 
-        threshold: None decodes as the head does by default (see ``heads.py``).
+        threshold: None decodes as the head does by default (see ``heads.py``); a
+        threshold applies to the calibrated token scores. Without the tokens
+        (which the calibration reads), the scores are the network's own.
         """
         head = self.config.head_policy
-        return Tagged(head.decode(probs, threshold), head.name_scores(probs).tolist())
+        raw = head.name_scores(probs)
+        if tokens is None or self.calibration is None:
+            tags = head.decode(probs, threshold)
+            return Tagged(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in spans(tags)])
+        view = SentenceView(tokens, self.word_facts)
+        p_name = self.calibration.tokens(view, raw)
+        tags = head.decode(probs, threshold, p_name)
+        return Tagged(tags, p_name.tolist(), self.calibration.entities(view, raw, spans(tags)).tolist())
 
     def tag_sentences(self, sentences: list[list[str]], docs: list[int] | None = None,
                       threshold: float | None = None) -> list[Tagged]:
@@ -96,7 +110,7 @@ class Tagger:
         doc_sets = None
         if docs is not None:
             doc_sets = document_sets(docs, sentences, self.tables.first_names)
-        return [self.decode(p, threshold) for p in self.predict_proba(sentences, doc_sets)]
+        return [self.decode(p, threshold, toks) for p, toks in zip(self.predict_proba(sentences, doc_sets), sentences)]
 
     def tag_documents(self, documents: list[list[str]], threshold: float | None = None) -> list[Tagged]:
         """Tag token lists, each one document that may hold several sentences;
@@ -107,8 +121,9 @@ class Tagger:
                 sentences.append(tokens[s:e])
                 docs.append(d)
         tagged = self.tag_sentences(sentences, docs, threshold)
-        out = [Tagged([], []) for _ in documents]
-        for d, t in zip(docs, tagged):
+        out = [Tagged([], [], []) for _ in documents]
+        for d, t in zip(docs, tagged):  # a sentence never starts inside a name: spans stay whole
             out[d].tags.extend(t.tags)
             out[d].scores.extend(t.scores)
+            out[d].entity_scores.extend(t.entity_scores)
         return out

@@ -11,13 +11,14 @@ and an exit status. No Flask here.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 PREFIX = "NAMETAG"
 DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "default"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+MIN_KEY_BYTES = 16  # a shorter HMAC key could be guessed by trying names against known hashes
 
 
 class ConfigError(ValueError):
@@ -42,6 +43,7 @@ class Settings:
     log_level: str
     body_timeout: float  # seconds to receive a request body (408 after)
     limits: Limits
+    redact_key: bytes | None = field(default=None, repr=False)  # HMAC key of /redact's hash operator
 
 
 def _positive_int(v: Any) -> int:
@@ -75,11 +77,20 @@ def _path(v: Any) -> str:
     return str(v)
 
 
+def _secret(v: Any) -> bytes | None:
+    if v is None:
+        return None
+    if not isinstance(v, str) or len(v.encode("utf-8")) < MIN_KEY_BYTES:
+        raise ValueError(f"expected at least {MIN_KEY_BYTES} bytes (a random string; it is never shown)")
+    return v.encode("utf-8")
+
+
 # key (environment name without the prefix) -> (default, parse and validate)
 SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "ARTIFACT": (str(DEFAULT_ARTIFACT), _path),
     "LOG_LEVEL": ("info", _log_level),
     "BODY_TIMEOUT": (30, _positive_seconds),
+    "REDACT_KEY": (None, _secret),  # no key: /redact's hash operator answers 422
     **{f"MAX_{attr.removeprefix('max_').upper()}": (default, _positive_int)
        for attr, default in Limits().to_json().items()},
 }
@@ -100,7 +111,8 @@ def _value(config: Mapping, key: str) -> Any:
     try:
         return parse(v)
     except (ValueError, TypeError) as e:
-        raise ConfigError(f"bad configuration {PREFIX}_{key}={v!r}: {e}") from None
+        shown = "<hidden>" if key == "REDACT_KEY" else repr(v)  # a secret never reaches a log
+        raise ConfigError(f"bad configuration {PREFIX}_{key}={shown}: {e}") from None
 
 
 def from_mapping(config: Mapping) -> Settings:
@@ -111,4 +123,5 @@ def from_mapping(config: Mapping) -> Settings:
         log_level=_value(config, "LOG_LEVEL"),
         body_timeout=_value(config, "BODY_TIMEOUT"),
         limits=Limits(**{attr: _value(config, key) for key, attr in LIMIT_KEYS.items()}),
+        redact_key=_value(config, "REDACT_KEY"),
     )

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from marshmallow import ValidationError
 
+from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, Operator, RedactError
 from model.tokenizer import Token, tokenize
 
 from .config import Limits
@@ -22,11 +23,27 @@ class Input(NamedTuple):
 class TagRequest(NamedTuple):
     inputs: list[Input]
     batch: bool  # answer {"results": [...]} rather than one result
-    threshold: float | None
+    threshold: float | None = None  # None: the head's default decoding
+    allow_list: tuple[str, ...] = ()
+    deny_list: tuple[str, ...] = ()
+    offsets: str = "codepoint"  # the unit of every offset in the answer
 
     @property
     def n_tokens(self) -> int:
         return sum(len(i.tokens) for i in self.inputs)
+
+
+class RedactRequest(NamedTuple):
+    tag: TagRequest  # what to find
+    operator: Operator  # what to put in its place
+
+    @property
+    def inputs(self) -> list[Input]:
+        return self.tag.inputs
+
+    @property
+    def n_tokens(self) -> int:
+        return self.tag.n_tokens
 
 
 def one_input(data: dict, limits: Limits) -> Input:
@@ -73,4 +90,15 @@ def all_inputs(data: dict, limits: Limits) -> tuple[list[Input], bool]:
 
 def tag_request(data: dict, limits: Limits) -> TagRequest:
     inputs, batch = all_inputs(data, limits)
-    return TagRequest(inputs, batch, data.get("threshold"))
+    return TagRequest(inputs, batch, data.get("threshold"), tuple(data.get("allow_list", ())),
+                      tuple(data.get("deny_list", ())), data.get("offsets", "codepoint"))
+
+
+def redact_request(data: dict, limits: Limits, key: bytes | None) -> RedactRequest:
+    """key: the deployment's NAMETAG_REDACT_KEY, which the hash operator needs (422 without)."""
+    try:
+        op = Operator(data.get("operator", "replace"), data.get("replacement", DEFAULT_REPLACEMENT),
+                      data.get("mask_char", DEFAULT_MASK_CHAR), key)
+    except RedactError as e:
+        raise ValidationError(f"{str(e)[0].upper()}{str(e)[1:]}.", "operator") from None
+    return RedactRequest(tag_request(data, limits), op)

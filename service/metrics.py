@@ -37,6 +37,8 @@ class Metrics:
                                  ["route"], buckets=LATENCY_BUCKETS, registry=r)
         self.tokens = Counter("nametag_tokens_tagged", "Tokens run through the model", registry=r)
         self.inputs = Counter("nametag_inputs_tagged", "Inputs (texts or token lists) tagged", registry=r)
+        self.redactions = Counter("nametag_redactions", "Names replaced by /redact, by operator",
+                                  ["operator"], registry=r)
         self.model = Gauge("nametag_model_info", "The loaded model (always 1)",
                            ["name", "version", "head"], multiprocess_mode="max", registry=r)
         stage = {"labelnames": ["route"], "buckets": STAGE_BUCKETS, "registry": r}

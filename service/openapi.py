@@ -25,7 +25,8 @@ def generate(app: Flask) -> dict:
                    openapi_version="3.1.0", plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
                    info={"description": "Finds people's names in English text. Limits of this "
                                         f"deployment: {limits.to_json()}."})
-    for schema in (schemas.tag_request, schemas.tag_result, schemas.tag_batch, schemas.model_info,
+    for schema in (schemas.tag_request, schemas.tag_result, schemas.tag_batch, schemas.redact_request,
+                   schemas.redact_result, schemas.redact_batch, schemas.model_info,
                    schemas.status, schemas.problem):
         spec.components.schema(_schema_name(schema), schema=schema)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -67,12 +68,18 @@ def generate(app: Flask) -> dict:
     predictor = app.extensions["nametag"]
     _input_rules(out["components"]["schemas"], limits,
                  predictor.artifact.config.head_policy if predictor else None)
+    _redact_rules(out["components"]["schemas"], limits, app.extensions["nametag.settings"].redact_key is not None)
     out["components"]["schemas"]["TagRequest"]["description"] = (
         "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
         f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "
         f"tokens; at most {limits.max_inputs} inputs and {limits.max_total_tokens} tokens in all "
         f"per batch; body at most "
         f"{limits.max_body_bytes} bytes.")
+    out["components"]["schemas"]["RedactRequest"]["description"] = (
+        f"Exactly one of `text` or `inputs` (each item a `text`; pre-tokenized input is refused). "
+        f"The same limits as /tag: per text at most {limits.max_chars} characters and "
+        f"{limits.max_tokens} tokens; at most {limits.max_inputs} inputs and "
+        f"{limits.max_total_tokens} tokens in all per batch; body at most {limits.max_body_bytes} bytes.")
     return out
 
 
@@ -95,3 +102,16 @@ def _input_rules(schemas: dict, limits, head: Head | None) -> None:
     schemas["Input"]["oneOf"] = [{"required": [k]} for k in ("text", "tokens")]
     if head is not None and not head.takes_threshold:  # the field exists, but no value is accepted
         schemas["TagRequest"]["properties"]["threshold"]["not"] = {}
+
+
+def _redact_rules(schemas: dict, limits, has_key: bool) -> None:
+    for name in ("RedactRequest", "RedactInput"):
+        props = schemas[name]["properties"]
+        props["text"]["maxLength"] = limits.max_chars
+        props["text"]["description"] += " No NUL characters."
+    schemas["RedactRequest"]["properties"]["inputs"]["maxItems"] = limits.max_inputs
+    schemas["RedactRequest"]["oneOf"] = [{"required": [k]} for k in ("text", "inputs")]
+    if not has_key:  # this deployment refuses the hash operator (422): not a valid value here
+        op = schemas["RedactRequest"]["properties"]["operator"]
+        op["enum"] = [v for v in op["enum"] if v != "hash"]
+        op["description"] += " This deployment has no key: hash is not offered."

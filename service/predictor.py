@@ -1,16 +1,18 @@
 """The loaded model, KServe style: ``load`` fails loudly (``ArtifactError``);
-``predict`` is preprocess (done by ``service.inputs``) -> tag -> postprocess."""
+``tag`` and ``redact`` are preprocess (done by ``service.inputs``) -> predict
+-> postprocess (``service.response``)."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 from model.artifact import Artifact, load
-from model.tagger import Tagger
+from model.redact import Operator, Pseudonyms, Span, apply_lists, later_mentions, redact
+from model.tagger import Tagged, Tagger
 
 from . import response
 from .config import Limits
-from .inputs import Input
+from .inputs import Input, TagRequest
 
 
 class Predictor:
@@ -28,21 +30,47 @@ class Predictor:
     def ref(self) -> dict:
         return dict(self._ref)
 
-    def predict(self, inputs: list[Input], threshold: float | None = None, times=None) -> list[dict]:
-        """One result dict per input, in order; all inputs go through the network as one batch.
-        `times` (a metrics.StageTimes), when given, observes the predict and postprocess seconds."""
+    def find(self, req: TagRequest, mentions: bool = False, times=None) -> list[tuple[Input, Tagged, list[Span]]]:
+        """Each input, its tags and the names to report: the model's (plus the later mentions
+        of the names found, when redacting), after the allow and deny lists asked for.
+        All inputs go through the network as one batch. `times` (a metrics.StageTimes),
+        when given, observes the predict seconds."""
         t0 = time.perf_counter()
-        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in inputs], threshold)
-        t1 = time.perf_counter()
-        results = [response.result(inp.text, inp.tokens, t, self._ref) for inp, t in zip(inputs, tagged)]
+        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
         if times is not None:
-            times.predict.observe(t1 - t0)
+            times.predict.observe(time.perf_counter() - t0)
+        out = []
+        for inp, t in zip(req.inputs, tagged):
+            spans = response.model_spans(inp.tokens, t)
+            if mentions:
+                spans = later_mentions(inp.text, spans, inp.tokens)
+            out.append((inp, t, apply_lists(inp.text, spans, req.allow_list, req.deny_list, inp.tokens)))
+        return out
+
+    def tag(self, req: TagRequest, times=None) -> list[dict]:
+        """One /tag result per input, in order."""
+        found = self.find(req, times=times)
+        t1 = time.perf_counter()
+        results = [response.result(inp.text, inp.tokens, t, spans, req.offsets, self._ref) for inp, t, spans in found]
+        if times is not None:
+            times.postprocess.observe(time.perf_counter() - t1)
+        return results
+
+    def redact(self, req: TagRequest, op: Operator, times=None) -> list[dict]:
+        """One /redact result per input, in order; pseudonyms consistent across all of them
+        (one Pseudonyms per call)."""
+        found = self.find(req, mentions=True, times=times)
+        t1 = time.perf_counter()
+        pseudonyms = Pseudonyms()
+        results = [response.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets, self._ref)
+                   for inp, _, spans in found]
+        if times is not None:
             times.postprocess.observe(time.perf_counter() - t1)
         return results
 
     def info(self, limits: Limits) -> dict:
         meta, cfg = self.artifact.meta, self.artifact.config
-        training = meta.get("training", {})
+        training, calibration = meta.get("training", {}), meta.get("calibration")
         return {
             "name": self.artifact.name, "version": self.artifact.version, "head": cfg.head,
             "n_x": cfg.n_x, "n_a": cfg.n_a, "n_y": cfg.n_y, "bidirectional": cfg.bidirectional,
@@ -51,4 +79,6 @@ class Predictor:
             "training": {k: training[k] for k in ("flags", "train_file", "train_sha256",
                                                   "dev_file", "dev_sha256") if k in training},
             "metrics": meta.get("metrics", {}),
+            "calibration": calibration and {k: calibration.get(k) for k in ("fitted_on", "ece_dev")},
+            "operating_table": meta.get("operating_table"),
         }

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from model.heads import DEFAULT_THRESHOLD, HEADS
+from model.calibrate import THRESHOLDS
+from model.heads import HEADS
+from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OFFSET_UNITS, OPERATORS, SOURCES
+
+MAX_LIST_ENTRIES = 1000  # allow_list, deny_list
+MAX_ENTRY_CHARS = 200
+MAX_REPLACEMENT_CHARS = 100
 
 
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates
@@ -49,7 +55,7 @@ class TokensField(fields.Field):
 
 class InputSchema(Schema):
     text = TextField(metadata={"description": "Raw text; the service tokenizes it. "
-                                              "Offsets are code-point offsets into it."})
+                                              "Offsets are offsets into it (see `offsets`)."})
     tokens = TokensField(metadata={"description": "Pre-tokenized input; offsets refer to the "
                                                   "tokens joined by single spaces.",
                                    "type": "array", "items": {"type": "string", "minLength": 1}})
@@ -62,15 +68,34 @@ class InputSchema(Schema):
             raise ValidationError(msg, "_schema")
 
 
-class TagRequestSchema(InputSchema):
+def _entries(what: str):
+    return fields.List(
+        TextField(validate=validate.Length(1, MAX_ENTRY_CHARS)), validate=validate.Length(max=MAX_LIST_ENTRIES),
+        metadata={"description": f"{what} At most {MAX_LIST_ENTRIES} entries of 1 to {MAX_ENTRY_CHARS} characters."})
+
+
+class OptionsSchema(Schema):
+    """The per-request controls that /tag and /redact share."""
+
+    threshold = fields.Float(validate=validate.Range(0.0, 1.0), metadata={
+        "description": "A token is part of a name when its (calibrated) name probability is at least "
+                       "this; with the softmax head a new name starts where B-PER is likelier than "
+                       "I-PER. Without it, the model's default decoding (Viterbi for softmax). "
+                       "GET /model's operating_table gives dev precision and recall per threshold."})
+    allow_list = _entries("Names never reported or redacted: exact match on the entity's text, "
+                          "case-insensitive.")
+    deny_list = _entries("Strings always reported or redacted wherever they occur as whole words, "
+                         "case-insensitive, even where the model misses them.")
+    offsets = fields.String(load_default="codepoint", validate=validate.OneOf(OFFSET_UNITS), metadata={
+        "description": "The unit of every offset in the answer: code points (Python, the default), "
+                       "UTF-16 code units (JavaScript, Java, .NET) or UTF-8 bytes."})
+
+
+class TagRequestSchema(InputSchema, OptionsSchema):
     """One input (`text` or `tokens`) or a batch (`inputs`), plus options."""
 
     inputs = fields.List(fields.Nested(InputSchema), metadata={
         "description": "A batch: each item one input, answered in the same order."})
-    threshold = fields.Float(validate=validate.Range(0.0, 1.0), metadata={
-        "description": "Sigmoid-head models only: a token is in a name when its score is "
-                       f"at least this (default {DEFAULT_THRESHOLD}). Rejected (422) for a softmax head, "
-                       "which is decoded with Viterbi."})
 
     @validates_schema
     def _exactly_one(self, data, **kwargs):
@@ -79,12 +104,57 @@ class TagRequestSchema(InputSchema):
             raise ValidationError("Give exactly one of 'text', 'tokens' or 'inputs'.", "_schema")
 
 
+NO_TOKENS = "Pre-tokenized input cannot be redacted: send the text, so that the answer can give it back."
+
+
+class RedactInputSchema(Schema):
+    text = TextField(required=True, metadata={"description": "Raw text; every person name in it is replaced."})
+
+    @pre_load
+    def _no_tokens(self, data, **kwargs):
+        if isinstance(data, dict) and "tokens" in data:
+            raise ValidationError(NO_TOKENS, "tokens")
+        return data
+
+
+class RedactRequestSchema(OptionsSchema):
+    """One text or a batch (`inputs`), the operator and its options, and the controls of /tag."""
+
+    text = TextField(metadata={"description": "Raw text; every person name in it is replaced."})
+    inputs = fields.List(fields.Nested(RedactInputSchema), metadata={
+        "description": "A batch: each item one text, answered in the same order; pseudonyms are "
+                       "consistent across the whole request."})
+    operator = fields.String(load_default="replace", validate=validate.OneOf(OPERATORS), metadata={
+        "description": "replace: `replacement`; mask: every character but whitespace becomes `mask_char`; "
+                       "pseudonym: <PERSON_1>, <PERSON_2>, ... consistent within the request; hash: the "
+                       "first 16 hex digits of HMAC-SHA256 of the name (case-folded) under the "
+                       "deployment's NAMETAG_REDACT_KEY (422 when none is configured)."})
+    replacement = fields.String(load_default=DEFAULT_REPLACEMENT,
+                                validate=validate.Length(max=MAX_REPLACEMENT_CHARS), metadata={
+        "description": f"For operator replace (default {DEFAULT_REPLACEMENT}); at most "
+                       f"{MAX_REPLACEMENT_CHARS} characters."})
+    mask_char = fields.String(load_default=DEFAULT_MASK_CHAR, validate=validate.Length(equal=1), metadata={
+        "description": f"For operator mask (default {DEFAULT_MASK_CHAR}): exactly one character."})
+
+    @pre_load
+    def _no_tokens(self, data, **kwargs):
+        if isinstance(data, dict) and "tokens" in data:
+            raise ValidationError(NO_TOKENS, "tokens")
+        return data
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if ("text" in data) == ("inputs" in data):
+            raise ValidationError("Give exactly one of 'text' or 'inputs'.", "_schema")
+
+
 class TokenSchema(Schema):
     text = fields.String(required=True)
     start = fields.Integer(required=True, metadata={"description": "code-point offset"})
     end = fields.Integer(required=True, metadata={"description": "code-point offset, exclusive"})
     label = fields.Integer(required=True, metadata={"description": "1 inside a person's name, else 0"})
-    score = fields.Float(required=True, metadata={"description": "P(token is part of a name)"})
+    score = fields.Float(required=True, metadata={
+        "description": "P(token is part of a name), calibrated on dev when the model is"})
 
 
 class EntitySchema(Schema):
@@ -94,7 +164,10 @@ class EntitySchema(Schema):
     token_start = fields.Integer(required=True)
     token_end = fields.Integer(required=True, metadata={"description": "exclusive"})
     label = fields.String(required=True, metadata={"enum": ["PER"]})
-    score = fields.Float(required=True, metadata={"description": "mean score of its tokens"})
+    score = fields.Float(required=True, metadata={
+        "description": "P(this span is exactly a name), calibrated on dev when the model is (else the "
+                       "mean score of its tokens); 1 for a deny-list match"})
+    source = fields.String(required=True, metadata={"enum": list(SOURCES)})
 
 
 class ModelRefSchema(Schema):
@@ -113,12 +186,49 @@ class TagBatchSchema(Schema):
     results = fields.List(fields.Nested(TagResultSchema), required=True)
 
 
+class RedactionSchema(Schema):
+    start = fields.Integer(required=True, metadata={"description": "the name in the input"})
+    end = fields.Integer(required=True, metadata={"description": "exclusive"})
+    out_start = fields.Integer(required=True, metadata={"description": "its replacement in the output"})
+    out_end = fields.Integer(required=True, metadata={"description": "exclusive"})
+    text = fields.String(required=True, metadata={"description": "the name: input[start:end]"})
+    replacement = fields.String(required=True, metadata={"description": "output[out_start:out_end]"})
+    score = fields.Float(required=True, metadata={"description": "as an entity's score on /tag"})
+    source = fields.String(required=True, metadata={"enum": list(SOURCES)})
+
+
+class RedactResultSchema(Schema):
+    text = fields.String(required=True, metadata={"description": "the input with every name replaced"})
+    items = fields.List(fields.Nested(RedactionSchema), required=True, metadata={
+        "description": "one per replaced name, in text order"})
+    model = fields.Nested(ModelRefSchema, required=True)
+
+
+class RedactBatchSchema(Schema):
+    results = fields.List(fields.Nested(RedactResultSchema), required=True)
+
+
 class LimitsSchema(Schema):
     max_body_bytes = fields.Integer(required=True)
     max_chars = fields.Integer(required=True)
     max_tokens = fields.Integer(required=True)
     max_inputs = fields.Integer(required=True)
     max_total_tokens = fields.Integer(required=True)
+
+
+class OperatingRowSchema(Schema):
+    threshold = fields.Float(required=True, allow_none=True, metadata={
+        "description": f"one of {list(THRESHOLDS)}, or null: the default decoding"})
+    precision = fields.Float(required=True)
+    recall = fields.Float(required=True)
+    f1 = fields.Float(required=True)
+
+
+class OperatingTableSchema(Schema):
+    data = fields.String(required=True, metadata={"description": "the dev set (never a test set)"})
+    sha256 = fields.String(required=True)
+    rows = fields.List(fields.Nested(OperatingRowSchema), required=True, metadata={
+        "description": "entity precision and recall (exact spans) per threshold, one sentence per input"})
 
 
 class ModelInfoSchema(Schema):
@@ -133,6 +243,11 @@ class ModelInfoSchema(Schema):
     limits = fields.Nested(LimitsSchema, required=True)
     training = fields.Dict(required=True, metadata={"description": "flags and data checksums"})
     metrics = fields.Dict(required=True, metadata={"description": "as recorded at training time"})
+    calibration = fields.Dict(required=True, allow_none=True, metadata={
+        "description": "the dev sets the scores were calibrated on and the entity ECE before/after on "
+                       "each; null: the scores are the network's own"})
+    operating_table = fields.Nested(OperatingTableSchema, required=True, allow_none=True, metadata={
+        "description": "null when the model was not calibrated"})
 
 
 class StatusSchema(Schema):
@@ -153,6 +268,9 @@ class ProblemSchema(Schema):
 tag_request = TagRequestSchema()
 tag_result = TagResultSchema()
 tag_batch = TagBatchSchema()
+redact_request = RedactRequestSchema()
+redact_result = RedactResultSchema()
+redact_batch = RedactBatchSchema()
 model_info = ModelInfoSchema()
 status = StatusSchema()
 problem = ProblemSchema()

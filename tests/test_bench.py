@@ -15,7 +15,7 @@ from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
-            "## Cost", "## Training", "## Bulk tagging"]
+            "## Cost", "## Training", "## Bulk tagging", "## Redaction"]
 
 
 @pytest.mark.slow
@@ -45,6 +45,9 @@ def test_quick_bench_writes_every_section(tmp_path):
     bulk = r["bulk"]
     assert bulk["jsonl"]["identical"] and bulk["conll"]["identical"] and bulk["conll_test"]["identical"]
     assert bulk["conll_test"]["one process"] == bulk["conll_test"]["evaluate"]
+    cal = r["redaction"]["calibration"]
+    assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
+    assert r["redaction"]["cost"]["/redact"]["requests"] > 0
 
 
 def test_bench_refuses_unknown_part():

@@ -26,8 +26,11 @@ def test_shapes_agree_with_n_y(name):
 def test_threshold_policy():
     probs = np.array([[0.9], [0.5], [0.4999], [0.7]])
     sigmoid, softmax = heads.get("sigmoid"), heads.get("softmax")
-    assert sigmoid.takes_threshold and not softmax.takes_threshold
+    assert sigmoid.takes_threshold and softmax.takes_threshold  # softmax too since #11
     assert sigmoid.decode(probs) == sigmoid.decode(probs, heads.DEFAULT_THRESHOLD) == [1, 2, 0, 1]
     assert sigmoid.decode(probs, 0.8) == [1, 0, 0, 0]
-    with pytest.raises(ValueError, match="no threshold"):
-        softmax.decode(np.full((2, 3), 1 / 3), 0.5)
+    # softmax with a threshold: in a name at or above it; a new name where B-PER > I-PER
+    sm = np.array([[0.1, 0.6, 0.3], [0.1, 0.2, 0.7], [0.2, 0.5, 0.3], [0.9, 0.05, 0.05], [0.5, 0.1, 0.4]])
+    assert softmax.decode(sm, 0.5) == [1, 2, 1, 0, 1]
+    assert softmax.decode(sm, 0.95) == [0, 0, 0, 0, 0]
+    assert softmax.decode(sm, 0.5, p_name=np.array([0.9, 0.1, 0.9, 0.9, 0.1])) == [1, 0, 1, 2, 0]

@@ -31,7 +31,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.selenium_manager import SeleniumManager
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from harness import ROOT, SEED_NAMES, SEED_TEXT
 
@@ -184,9 +184,14 @@ def test_typed_seed_sentence_shows_exactly_the_two_names(browser, gunicorn_serve
     shot = Path(os.environ.get("NAMETAG_PAGE_SCREENSHOT") or tmp_path / "page.png")
     if not shot.is_absolute():
         shot = ROOT / shot
-    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
-    ActionChains(browser).move_to_element(marks[0]).perform()  # its score shows in the screenshot
-    assert browser.save_screenshot(str(shot))
+    wait_redacted(browser, "replace")
+    browser.set_window_size(1100, 1450)  # the whole page: names, slider, redaction preview, curl
+    try:
+        browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+        ActionChains(browser).move_to_element(marks[0]).perform()  # its score shows in the screenshot
+        assert browser.save_screenshot(str(shot))
+    finally:
+        browser.set_window_size(1100, 1000)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
 
 
@@ -223,6 +228,10 @@ def test_markup_in_the_text_is_shown_as_text_and_runs_nothing(browser, gunicorn_
         open_page(browser, gunicorn_server.url, "?text=" + quote(XSS, safe=""))
     assert browser.find_element(By.ID, "result").get_property("textContent") == XSS
     assert names(browser) == api_names(gunicorn_server, XSS)  # the model's names, if any, and only as text
+    wait_redacted(browser, "replace")  # and through /redact, beside the redacted text
+    redacted = requests.post(gunicorn_server.url + "/redact", json={"text": XSS}, timeout=10).json()["text"]
+    assert browser.find_element(By.ID, "original").get_property("textContent") == XSS
+    assert browser.find_element(By.ID, "redacted").get_property("textContent") == redacted
     time.sleep(0.5)  # an image error handler would have run by now
     assert browser.execute_script("return window.__pwned") is None
     assert_no_alert(browser)
@@ -365,3 +374,63 @@ def test_dump_dom_of_a_shared_link_has_the_two_names_highlighted(gunicorn_server
     parser = Marks()
     parser.feed(out.stdout)
     assert parser.marks == SEED_NAMES, out.stdout[-3000:]
+
+
+# ---- what the redaction issue (#11) adds: the threshold slider and the redaction preview
+
+STORY = "Harry Potter met Hermione Granger. Later Harry thanked Hermione."
+
+
+def wait_threshold(browser, setting: str) -> None:
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state")
+                                       == "done" and d.find_element(By.ID, "result").get_attribute(
+                                           "data-threshold") == setting)
+
+
+def test_threshold_slider_retags_and_shows_the_operating_table(browser, gunicorn_server):
+    rows = requests.get(gunicorn_server.url + "/model", timeout=10).json()["operating_table"]["rows"]
+    by_threshold = {r["threshold"]: r for r in rows}
+    open_page(browser, gunicorn_server.url)
+    type_and_submit(browser, STORY)
+    slider = browser.find_element(By.ID, "threshold")
+    assert slider.is_displayed() and browser.find_element(By.CSS_SELECTOR, "label[for=threshold]").is_displayed()
+    shown = [None] + sorted(t for t in by_threshold if t is not None)  # the default decoding first
+    assert int(slider.get_attribute("max")) == len(shown) - 1
+    for key, expect in ((Keys.RIGHT, shown[1]), (Keys.END, shown[-1]), (Keys.HOME, None)):
+        slider.send_keys(key)
+        wait_threshold(browser, "default" if expect is None else str(expect))
+        row = by_threshold[expect]
+        operating = browser.find_element(By.ID, "operating").text
+        assert f"precision {row['precision']:.3f}" in operating and f"recall {row['recall']:.3f}" in operating
+        body = {"text": STORY} if expect is None else {"text": STORY, "threshold": expect}
+        api = requests.post(gunicorn_server.url + "/tag", json=body, timeout=10).json()
+        assert json.loads(browser.find_element(By.ID, "raw").get_property("textContent")) == api
+        assert names(browser) == [e["text"] for e in api["entities"]]
+        assert json.dumps(body, separators=(",", ":"), ensure_ascii=False) in \
+            browser.find_element(By.ID, "curl").get_property("textContent")
+
+
+def wait_redacted(browser, operator: str) -> None:
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "redact-box").get_attribute("data-state")
+                                       == "done" and d.find_element(By.ID, "redact-box").get_attribute(
+                                           "data-operator") == operator)
+
+
+@pytest.mark.parametrize("operator,text,want", [
+    ("replace", SEED_TEXT, "[PERSON] and [PERSON] invented a new spell."),
+    ("mask", SEED_TEXT, "***** ****** and ******** ******* invented a new spell."),
+    ("pseudonym", STORY, "<PERSON_1> met <PERSON_2>. Later <PERSON_1> thanked <PERSON_2>."),
+])
+def test_redaction_preview_beside_the_original(browser, gunicorn_server, operator, text, want):
+    api = requests.post(gunicorn_server.url + "/redact", json={"text": text, "operator": operator}, timeout=10).json()
+    assert api["text"] == want
+    open_page(browser, gunicorn_server.url)
+    type_and_submit(browser, text)
+    Select(browser.find_element(By.ID, "operator")).select_by_value(operator)
+    wait_redacted(browser, operator)
+    assert browser.find_element(By.ID, "redact-box").is_displayed()
+    assert browser.find_element(By.ID, "original").get_property("textContent") == text
+    assert browser.find_element(By.ID, "redacted").get_property("textContent") == want  # "<PERSON_1>" as text
+    assert names(browser, "original") == [i["text"] for i in api["items"]]
+    assert names(browser, "redacted") == [i["replacement"] for i in api["items"]]
+    assert not browser.find_elements(By.CSS_SELECTOR, "#redacted *:not(mark)")

@@ -110,3 +110,14 @@ def test_every_item_points_at_its_name_and_its_replacement(case, operator, unit)
         raw_in, raw_out = text.encode(enc), out.text.encode(enc)
         assert raw_in[conv_in(item.start) * width:conv_in(item.end) * width].decode(enc) == item.text
         assert raw_out[conv_out(item.out_start) * width:conv_out(item.out_end) * width].decode(enc) == item.replacement
+
+
+def test_later_mentions_of_a_found_name_are_taken_too():
+    from model.redact import later_mentions
+    from model.tokenizer import tokenize
+    text = "Will Smith met Ann. Later Smith and Will left; you will see J. Smith and will."
+    spans = [Span(0, 10, 0.9)]
+    got = later_mentions(text, spans, tokenize(text))
+    assert [(text[s.start:s.end], s.score, s.source) for s in got] == [
+        ("Will Smith", 0.9, MODEL), ("Smith", 0.9, MODEL), ("Will", 0.9, MODEL), ("Smith", 0.9, MODEL)]
+    assert later_mentions(text, [], tokenize(text)) == []

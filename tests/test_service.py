@@ -154,7 +154,10 @@ def test_malformed_json_is_400(client, raw):
     ('{"text": "a\\ud800b"}', "text"), ('{"tokens": ["\\udfff"]}', "tokens"),
     ({"text": SEED_TEXT, "threshold": "high"}, "threshold"),
     ({"text": SEED_TEXT, "threshold": 1.5}, "threshold"),
-    ({"text": SEED_TEXT, "threshold": 0.3}, "threshold"),  # softmax head: no threshold
+    ({"text": SEED_TEXT, "offsets": "utf32"}, "offsets"),  # (a threshold on a softmax model is accepted since #11)
+    ({"text": SEED_TEXT, "deny_list": ["x" * 201]}, "deny_list.0"),
+    ({"text": SEED_TEXT, "allow_list": ["a"] * 1001}, "allow_list"),
+    ({"text": SEED_TEXT, "allow_list": "Harry"}, "allow_list"),
 ])
 def test_schema_violations_are_422(client, body, field):
     problem = assert_problem(post(client, body), 422)

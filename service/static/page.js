@@ -45,7 +45,7 @@ async function loadModel() {
   $("model-version").textContent = "version " + model.version;
   const dev = (model.metrics && model.metrics.dev) || {};
   $("model-quality").textContent =
-    `· ${model.head} head · CoNLL-2003 dev, whole documents: F1 ${fmt(dev.f1)}, ` +
+    `· ${model.head} head · dev (${(model.training && model.training.dev_file) || "?"}), as trained: F1 ${fmt(dev.f1)}, ` +
     `precision ${fmt(dev.precision)}, recall ${fmt(dev.recall)}`;
   state.table = operatingTable(model);
   if (state.table.length > 1) {

@@ -1,0 +1,141 @@
+"""Fit an artifact's score calibration and operating table on dev sets, and store them.
+
+    python -m model.calibrate --artifact artifacts/NAME --dev DEV.conll [OTHER_DEV.conll]
+
+One dev set per domain (at most two; the first is the model's own, e.g.
+CoNLL-2003 dev, the second another domain, e.g. WNUT-17 dev). Never a test set.
+Every sentence is tagged on its own (one sentence per input, as a one-sentence
+request is). The artifact's meta.json gains "calibration" (``model.calibration``)
+and "operating_table" (entity precision and recall on the first dev set for
+each threshold of ``THRESHOLDS`` and for the default decoding), written through
+``artifact.update_meta``: atomically, weights untouched, verified on reload.
+``train.py`` fits the same (``fit_artifact``) before it writes a new artifact.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import artifact as artifact_io
+from .artifact import ArtifactError
+from .calibration import (Calibration, SentenceView, ece, entity_outcomes, fit_logistic)
+from .data import Corpus, DataError, read_corpus
+from .decode import spans
+from .scoring import score
+from .tagger import Tagger
+
+THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+# Chosen by 5-fold cross-validation of the entity ECE on the dev sets (never on test):
+L2 = 0.3  # pulls each calibrator towards the identity: a small dev set moves it little
+L2_DOMAIN = 0.1  # the domain model over hashed words (HASH_BUCKETS weights)
+MAX_DOMAINS = 2
+
+
+class _Domain:
+    """The raw material of one dev set: features and outcomes of its tokens and entities."""
+
+    def __init__(self, tagger: Tagger, corpus: Corpus):
+        head = tagger.config.head_policy
+        self.views, self.raw, self.tok_X, self.tok_y, self.ent_X, self.ent_y = [], [], [], [], [], []
+        for tokens, gold, probs in zip(corpus.sentences, corpus.tags, tagger.predict_proba(corpus.sentences)):
+            view, raw = SentenceView(tokens, tagger.word_facts), head.name_scores(probs)
+            self.views.append(view)
+            self.raw.append(raw)
+            self.tok_X.append(view.token_features(raw)[:, :-1])  # fit_logistic adds the bias
+            self.tok_y.append(np.array(gold) > 0)
+            outcomes = entity_outcomes(head.decode(probs), gold)
+            self.ent_X.append(view.entity_features(raw, [s for s, _ in outcomes])[:, :-1])
+            self.ent_y.append(np.array([ok for _, ok in outcomes], dtype=bool))
+        self.sentence_X = np.array([v.domain_features for v in self.views])
+
+    def token_data(self):
+        return np.concatenate(self.tok_X), np.concatenate(self.tok_y).astype(np.float64)
+
+    def entity_data(self):
+        return np.concatenate(self.ent_X), np.concatenate(self.ent_y).astype(np.float64)
+
+
+def fit(tagger: Tagger, corpora: list[Corpus], names: list[str]) -> Calibration:
+    """The calibration of tagger's model on one or two dev corpora (one per domain)."""
+    if not 1 <= len(corpora) <= MAX_DOMAINS:
+        raise ValueError(f"give one or {MAX_DOMAINS} dev sets, not {len(corpora)}")
+    domains = [_Domain(tagger, c) for c in corpora]
+    token = np.stack([fit_logistic(*d.token_data(), l2=L2) for d in domains])
+    entity = np.stack([fit_logistic(*d.entity_data(), l2=L2) for d in domains])
+    domain = None
+    if len(domains) == 2:
+        X = np.concatenate([d.sentence_X for d in domains])
+        y = np.concatenate([np.zeros(len(domains[0].sentence_X)), np.ones(len(domains[1].sentence_X))])
+        domain = fit_logistic(X, y, l2=L2_DOMAIN, identity_first=False)
+    return Calibration(domain, token, entity, tuple(names))
+
+
+def entity_scores(tagger: Tagger, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    """Each predicted entity's score and whether it is exactly right, one sentence per input."""
+    conf, right = [], []
+    for tokens, gold, t in zip(corpus.sentences, corpus.tags, tagger.tag_sentences(corpus.sentences)):
+        gold_spans = set(spans(gold))
+        conf += t.entity_scores
+        right += [s in gold_spans for s in t.spans]
+    return np.array(conf), np.array(right, dtype=bool)
+
+
+def operating_table(tagger: Tagger, corpus: Corpus) -> list[dict]:
+    """Entity precision and recall for each threshold, then for the default decoding."""
+    rows = []
+    for threshold in THRESHOLDS + (None,):
+        pred = [t.tags for t in tagger.tag_sentences(corpus.sentences, threshold=threshold)]
+        s = score(corpus.tags, pred)
+        rows.append({"threshold": threshold, "precision": round(s.precision, 4), "recall": round(s.recall, 4),
+                     "f1": round(s.f1, 4)})
+    return rows
+
+
+def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lambda s: None) -> dict:
+    """The meta.json entries "calibration" and "operating_table" of a model (loaded, or
+    just trained and not yet written) fitted on the dev files."""
+    corpora = [read_corpus(f) for f in dev_files]
+    names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
+    raw_tagger = Tagger(art, calibrated=False)
+    cal = fit(raw_tagger, corpora, names)
+    tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, art.vectors, cal))
+    ece_dev = {}
+    for name, corpus in zip(names, corpora):
+        before, after = entity_scores(raw_tagger, corpus), entity_scores(tagger, corpus)
+        ece_dev[name] = {"before": round(ece(*before), 4), "after": round(ece(*after), 4)}
+        log(f"calibrate: {name}: entity ECE {ece_dev[name]['before']:.4f} -> {ece_dev[name]['after']:.4f}")
+    table = {"data": names[0], "sha256": hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest(),
+             "rows": operating_table(tagger, corpora[0])}
+    return {"calibration": dict(cal.to_json(), ece_dev=ece_dev), "operating_table": table}
+
+
+def calibrate(art_dir: str | Path, dev_files: list[str | Path], log=lambda s: None) -> artifact_io.Artifact:
+    """Fit on the dev files and store the calibration and operating table in the artifact
+    (meta.json replaced atomically, weights untouched)."""
+    return artifact_io.update_meta(art_dir, fit_artifact(artifact_io.load(art_dir), dev_files, log))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--artifact", required=True, help="artifact directory (meta.json is rewritten)")
+    p.add_argument("--dev", required=True, nargs="+", help=f"dev corpora, one per domain (at most {MAX_DOMAINS})")
+    args = p.parse_args(argv)
+    if len(args.dev) > MAX_DOMAINS:
+        p.error(f"at most {MAX_DOMAINS} dev sets")
+    try:
+        art = calibrate(args.artifact, args.dev, log=lambda s: print(s, file=sys.stderr))
+    except (ArtifactError, DataError, OSError) as e:
+        print(f"calibrate: error: {e}", file=sys.stderr)
+        return 2
+    for row in art.meta["operating_table"]["rows"]:
+        t = "default" if row["threshold"] is None else f"{row['threshold']:.2f}"
+        print(f"threshold {t:>7}: precision {row['precision']:.4f}  recall {row['recall']:.4f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
