@@ -25,6 +25,7 @@ from contextlib import contextmanager  # noqa: E402
 
 from model.artifact import ArtifactError, load  # noqa: E402
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator  # noqa: E402
+from service.config import MIN_KEY_BYTES  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, Redaction, format_of  # noqa: E402
 from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
@@ -40,7 +41,6 @@ LOCAL_WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
                                             "OPENBLAS_NUM_THREADS": 1},
 }
-MIN_KEY_BYTES = 16  # the service's minimum for NAMETAG_REDACT_KEY: shorter HMAC keys can be guessed
 
 
 class Fatal(Exception):
