@@ -48,28 +48,21 @@ def main(argv=None) -> int:
     results = {"env": report.environment(), "quick": args.quick, "parts": parts}
     t0 = time.perf_counter()
     try:
-        if "quality" in parts:
-            log("quality ...")
-            results["quality"] = quality.run(args.quick)
-        if "speed" in parts:
-            log("model speed (in process, 1 thread) ...")
-            results["speed"] = speed.run(args.quick, log)
-        if "http" in parts:
-            log("service speed (gunicorn on loopback) ...")
-            results["http"] = serving.run(args.quick, log)
-        if "cost" in parts:
-            log("cost: cold start, image size ...")
-            results["cost"] = {"cold_start": serving.cold_starts(1 if args.quick else 3),
-                               "image": serving.image_size(args.quick)}
-        if "training" in parts:
-            log("training ...")
-            results["training"] = training.run(args.quick, log)
-        if "bulk" in parts:
-            log("bulk tagging (the nametag command) ...")
-            results["bulk"] = bulk.run(args.quick, log)
-        if "redaction" in parts:
-            log("redaction: calibration, /redact against /tag ...")
-            results["redaction"] = redaction.run(args.quick, log)
+        steps = {  # part -> (what the log says, how to run it), in the order they run
+            "quality": ("quality", lambda: quality.run(args.quick)),
+            "speed": ("model speed (in process, 1 thread)", lambda: speed.run(args.quick, log)),
+            "http": ("service speed (gunicorn on loopback)", lambda: serving.run(args.quick, log)),
+            "cost": ("cost: cold start, image size",
+                     lambda: {"cold_start": serving.cold_starts(1 if args.quick else 3),
+                              "image": serving.image_size(args.quick)}),
+            "training": ("training", lambda: training.run(args.quick, log)),
+            "bulk": ("bulk tagging (the nametag command)", lambda: bulk.run(args.quick, log)),
+            "redaction": ("redaction: calibration, /redact against /tag", lambda: redaction.run(args.quick, log)),
+        }
+        for part, (what, run) in steps.items():
+            if part in parts:
+                log(f"{what} ...")
+                results[part] = run()
         if report.artifact_version() != results["env"]["artifact"]:
             raise BenchError("artifacts/default changed during the run (retrained?): run the bench again")
     except (BenchError, ServerError) as e:
