@@ -22,7 +22,7 @@ import numpy as np
 
 from . import artifact as artifact_io
 from .artifact import ArtifactError
-from .calibration import (Calibration, SentenceView, ece, entity_outcomes, fit_logistic)
+from .calibration import (Calibration, SentenceBatch, ece, entity_outcomes, fit_logistic)
 from .data import Corpus, DataError, read_corpus
 from .decode import spans
 from .scoring import score
@@ -40,23 +40,25 @@ class _Domain:
 
     def __init__(self, tagger: Tagger, corpus: Corpus):
         head = tagger.config.head_policy
-        self.views, self.raw, self.tok_X, self.tok_y, self.ent_X, self.ent_y = [], [], [], [], [], []
-        for tokens, gold, probs in zip(corpus.sentences, corpus.tags, tagger.predict_proba(corpus.sentences)):
-            view, raw = SentenceView(tokens, tagger.word_facts), head.name_scores(probs)
-            self.views.append(view)
-            self.raw.append(raw)
-            self.tok_X.append(view.token_features(raw)[:, :-1])  # fit_logistic adds the bias
-            self.tok_y.append(np.array(gold) > 0)
-            outcomes = entity_outcomes(head.decode(probs), gold)
-            self.ent_X.append(view.entity_features(raw, [s for s, _ in outcomes])[:, :-1])
-            self.ent_y.append(np.array([ok for _, ok in outcomes], dtype=bool))
-        self.sentence_X = np.array([v.domain_features for v in self.views])
+        probs = tagger.predict_proba(corpus.sentences)
+        batch = SentenceBatch(corpus.sentences, tagger.word_facts)  # every sentence on its own, side by side
+        raw = head.name_scores(np.concatenate(probs)) if probs else np.zeros(0)
+        self.tok_X = batch.token_features(raw)[:, :-1]  # fit_logistic adds the bias
+        self.tok_y = np.array([t > 0 for tags in corpus.tags for t in tags], dtype=bool)
+        spans_at, self.ent_y = [], []
+        for start, gold, p in zip(batch.bounds.tolist(), corpus.tags, probs):
+            for (s, e), ok in entity_outcomes(head.decode(p), gold):
+                spans_at.append((start + s, start + e))
+                self.ent_y.append(ok)
+        self.ent_X = batch.entity_features(raw, np.array(spans_at, dtype=np.int64).reshape(-1, 2))[:, :-1]
+        self.ent_y = np.array(self.ent_y, dtype=bool)
+        self.sentence_X = batch.domain_features
 
     def token_data(self):
-        return np.concatenate(self.tok_X), np.concatenate(self.tok_y).astype(np.float64)
+        return self.tok_X, self.tok_y.astype(np.float64)
 
     def entity_data(self):
-        return np.concatenate(self.ent_X), np.concatenate(self.ent_y).astype(np.float64)
+        return self.ent_X, self.ent_y.astype(np.float64)
 
 
 def fit(tagger: Tagger, corpora: list[Corpus], names: list[str]) -> Calibration:

@@ -20,6 +20,7 @@ the weights (1, 0, ..., 0) the scores are unchanged. With one dev set, d = 0.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import zlib
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ ENTITY_FEATURES = ("logit_mean", "no_name_list", "sentence_oov", "single", "sent
 
 
 def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=np.float64), EPS, 1 - EPS)
+    p = np.minimum(np.maximum(np.asarray(p, dtype=np.float64), EPS), 1 - EPS)  # np.clip, at half the call cost
     return np.log(p / (1 - p))
 
 
@@ -53,88 +54,123 @@ def _with_bias(X: np.ndarray) -> np.ndarray:
 
 
 class WordFact(NamedTuple):
+    """What the calibrator reads of one word form: a row of ``SentenceBatch.facts``.
+    The first three are token features as they are; the next five are counted per sentence."""
     oov: float  # the word feature is <unk>
+    no_list: float  # in neither name list
+    title: float  # Title case
+    social: float  # @user, #tag, a link
+    alpha: float  # has a letter
+    lower: float  # has a letter and is lower case
+    upper_initial: float  # has a letter and starts with a capital
     fn: float  # first-name list frequency bin (0: not in it)
     ln: float  # surname list frequency bin
-    title: float  # Title case
-    lower: bool
-    alpha: bool  # has a letter
-    upper_initial: bool
-    social: bool  # @user, #tag, a link
-    h_word: int  # hash buckets of the lower-cased word and of its shape
-    h_shape: int
+    h_word: float  # hash buckets of the lower-cased word and of its shape
+    h_shape: float
+
+
+N_FACTS = len(WordFact._fields)
+_OOV, _NO_LIST, _TITLE, _SOCIAL, _ALPHA, _LOWER, _UPPER_INITIAL, _FN, _LN, _H_WORD, _H_SHAPE = range(N_FACTS)
 
 
 def word_facts(tables: FeatureTables):
-    """word -> WordFact, cached per word form (bounded), for one model's tables."""
+    """word -> its WordFact packed as float64 bytes (one row of ``SentenceBatch.facts``),
+    cached per word form (bounded), for one model's tables. Bytes, so a batch's
+    rows join in one C call instead of a Python list -> array conversion."""
     unk = tables.id("word", "<unk>")
 
     @functools.lru_cache(maxsize=1 << 15)
-    def facts(token: str) -> WordFact:
+    def facts(token: str) -> bytes:
         w = visible(token)
-        return WordFact(float(tables.id("word", normalise(w)) == unk),
-                        float(tables.first_names.get(name_key(w), 0)), float(tables.last_names.get(name_key(w), 0)),
-                        float(w[:1].isupper() and not w.isupper()), w.islower(), any(c.isalpha() for c in w),
-                        w[:1].isupper(), w.lower().startswith(SOCIAL_MARKS),
+        fn, ln = tables.first_names.get(name_key(w), 0), tables.last_names.get(name_key(w), 0)
+        alpha = any(c.isalpha() for c in w)
+        fact = WordFact(tables.id("word", normalise(w)) == unk, fn == 0 and ln == 0,
+                        w[:1].isupper() and not w.isupper(), w.lower().startswith(SOCIAL_MARKS),
+                        alpha, alpha and w.islower(), alpha and w[:1].isupper(), fn, ln,
                         zlib.crc32(("w:" + w.lower()).encode("utf-8", "surrogatepass")) % HASH_BUCKETS,
                         zlib.crc32(("s:" + shape(w)).encode("utf-8", "surrogatepass")) % HASH_BUCKETS)
+        return np.array(fact, dtype=np.float64).tobytes()
     return facts
 
 
-class SentenceView:
-    """What the calibrator reads of one sentence: per-token facts (cached per word form)
-    and the sentence features of the domain model."""
+def segment_sums(X: np.ndarray, lengths: list[int]) -> np.ndarray:
+    """Σ of the rows of X (N, k) over consecutive segments of the given lengths -> (m, k),
+    each added in order; an empty segment sums to 0."""
+    if all(lengths) and lengths:
+        return np.add.reduceat(X, np.array([0, *itertools.accumulate(lengths[:-1])]), axis=0)
+    cs = np.zeros((len(X) + 1, X.shape[1]))  # integer-valued X here: the cumulative sums are exact
+    np.cumsum(X, axis=0, out=cs[1:])
+    bounds = np.array([0, *itertools.accumulate(lengths)])
+    return cs[bounds[1:]] - cs[bounds[:-1]]
 
-    def __init__(self, tokens: list[str], facts):
-        f = [facts(w) for w in tokens]
-        self.n = len(f)
-        cols = np.array([x[:4] for x in f], dtype=np.float64).reshape(self.n, 4)
-        self.oov, self.fn, self.ln, self.title = cols.T
-        self.no_list = ((self.fn == 0) & (self.ln == 0)).astype(np.float64)  # in neither name list
-        alpha = [x for x in f if x.alpha]
-        n = max(self.n, 1)
-        self.features = np.array([
-            sum(x.oov for x in f) / n,
-            sum(x.lower for x in alpha) / len(alpha) if alpha else 0.0,
-            sum(x.upper_initial for x in alpha) / len(alpha) if alpha else 0.0,
-            sum(x.social for x in f) / n,
-            float(bool(tokens) and tokens[-1] not in (".", "!", "?", '"', "'")),
-            math.log(n),
-        ])
-        counts: dict[int, int] = {}
-        for x in f:
-            counts[x.h_word] = counts.get(x.h_word, 0) + 1
-            counts[x.h_shape] = counts.get(x.h_shape, 0) + 1
-        norm = math.sqrt(sum(c * c for c in counts.values())) or 1.0
-        self.hashed = {k: c / norm for k, c in counts.items()}  # sparse, L2-normalised
-        self.d: float | None = None  # the domain weight, once a Calibration computed it
 
-    @property
+class SentenceBatch:
+    """What the calibrator reads of a batch of sentences, their tokens laid end to end:
+    per-token facts (cached per word form) and each sentence's domain features.
+    The Tagger calibrates all the sentences of a request as one batch, the fit all of a dev set.
+
+    facts : (N, N_FACTS), N tokens in all.  bounds : (m + 1,), sentence i is tokens
+    bounds[i]:bounds[i + 1].  sentence : (N,) the sentence of each token.
+    features : (m, len(SENTENCE_FEATURES)).
+    """
+
+    def __init__(self, sentences: list[list[str]], facts):
+        lengths = [len(s) for s in sentences]
+        self.m = len(sentences)
+        self.bounds = np.array([0, *itertools.accumulate(lengths)], dtype=np.int64)
+        self.facts = np.frombuffer(b"".join(map(facts, itertools.chain.from_iterable(sentences))),
+                                   dtype=np.float64).reshape(-1, N_FACTS)
+        self.sentence = np.repeat(np.arange(self.m), lengths)
+        counted = segment_sums(self.facts[:, :_UPPER_INITIAL + 1], lengths)  # (m, 7)
+        self.features = np.empty((self.m, len(SENTENCE_FEATURES)))
+        self.features[:, [0, 3]] = counted[:, [_OOV, _SOCIAL]] / np.maximum(lengths, 1)[:, None]  # oov, social
+        # lower, title: shares of the tokens with a letter (0 without any: their counts are 0 too)
+        self.features[:, 1:3] = counted[:, _LOWER:_UPPER_INITIAL + 1] / np.maximum(counted[:, _ALPHA:_ALPHA + 1], 1)
+        self.features[:, 4:] = [(bool(s) and s[-1] not in (".", "!", "?", '"', "'"), math.log(max(len(s), 1)))
+                                for s in sentences]  # no_final_punct, log_length
+
+    @functools.cached_property
     def domain_features(self) -> np.ndarray:
-        """(len(SENTENCE_FEATURES) + HASH_BUCKETS,), dense: for fitting."""
-        v = np.zeros(HASH_BUCKETS)
-        for k, c in self.hashed.items():
-            v[k] = c
-        return np.concatenate([self.features, v])
+        """(m, len(SENTENCE_FEATURES) + HASH_BUCKETS): the features, then the counts of
+        the hash buckets of the sentence's words and shapes, L2-normalised."""
+        buckets = self.facts[:, _H_WORD:_H_SHAPE + 1]  # (N, 2)
+        if self.m > 1:
+            buckets = buckets + (self.sentence * HASH_BUCKETS)[:, None]  # each sentence its own buckets
+        counts = np.bincount(buckets.astype(np.int64).ravel(),
+                             minlength=self.m * HASH_BUCKETS).reshape(self.m, HASH_BUCKETS)
+        norm = np.sqrt(np.einsum("ij,ij->i", counts, counts))[:, None]  # exact: a sum of integers
+        return np.concatenate([self.features, counts / np.maximum(norm, 1.0)], axis=1)
 
     def token_features(self, p_name: np.ndarray) -> np.ndarray:
-        """(T_x, len(TOKEN_FEATURES) + 1): the features, then 1 (the bias)."""
-        X = np.empty((self.n, len(TOKEN_FEATURES) + 1))
+        """(N, len(TOKEN_FEATURES) + 1) from the model's scores (N,): the features, then 1 (the bias)."""
+        X = np.empty((len(self.facts), len(TOKEN_FEATURES) + 1))
         X[:, 0] = logit(p_name)
-        X[:, 1], X[:, 2], X[:, 3] = self.oov, self.no_list, self.title
-        X[:, 4], X[:, 5] = self.features[0], 1.0
+        X[:, 1:4] = self.facts[:, _OOV:_TITLE + 1]  # oov, no_list, title
+        X[:, 4] = self.features[self.sentence, 0]
+        X[:, 5] = 1.0
         return X
 
-    def entity_features(self, p_name: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-        """(len(spans), len(ENTITY_FEATURES) + 1) for entity spans (start, end exclusive), then 1."""
-        p, oov, fn, ln = p_name.tolist(), self.oov.tolist(), self.fn.tolist(), self.ln.tolist()
-        rows = []
-        for s, e in spans:
-            mean = min(max(sum(p[s:e]) / (e - s), EPS), 1 - EPS)
-            rows.append([math.log(mean / (1 - mean)), float(fn[s] == 0 and ln[e - 1] == 0), self.features[0],
-                         float(e - s == 1), float(s == 0), fn[s] / 5, ln[e - 1] / 5, sum(oov[s:e]) / (e - s),
-                         self.features[3], 1.0])
-        return np.array(rows, dtype=np.float64).reshape(len(spans), len(ENTITY_FEATURES) + 1)
+    def entity_features(self, p_name: np.ndarray, spans: np.ndarray) -> np.ndarray:
+        """(n_spans, len(ENTITY_FEATURES) + 1) for entity spans (n_spans, 2), [start, end)
+        in the batch's token positions (within one sentence), then 1."""
+        s, e = spans[:, 0], spans[:, 1]
+        size = e - s
+        sent = self.sentence[s]
+        cuts = spans.ravel()
+        if cuts[-1] == len(self.facts):  # reduceat's last segment runs to the end anyway
+            cuts = cuts[:-1]
+        sums = np.add.reduceat(np.column_stack([p_name, self.facts[:, _OOV]]), cuts, axis=0)[::2]  # in order
+        X = np.empty((len(spans), len(ENTITY_FEATURES) + 1))
+        X[:, 0] = [math.log(p / (1 - p)) for p in np.minimum(np.maximum(sums[:, 0] / size, EPS), 1 - EPS).tolist()]
+        fn_s, ln_e = self.facts[s, _FN], self.facts[e - 1, _LN]
+        X[:, 1] = (fn_s == 0) & (ln_e == 0)
+        X[:, 2], X[:, 8] = self.features[sent, 0], self.features[sent, 3]  # the sentence's oov and social ratios
+        X[:, 3] = size == 1
+        X[:, 4] = s == self.bounds[sent]
+        X[:, 5], X[:, 6] = fn_s / 5, ln_e / 5
+        X[:, 7] = sums[:, 1] / size
+        X[:, 9] = 1.0
+        return X
 
 
 @dataclass(frozen=True)
@@ -151,30 +187,31 @@ class Calibration:
         tok[0, 0] = ent[0, 0] = 1.0
         return cls(None, tok, ent)
 
-    def domain_weight(self, view: SentenceView) -> float:
-        """d: P(the sentence is from the second domain); 0 with one domain. Kept on the view."""
+    def domain_weights(self, batch: SentenceBatch) -> np.ndarray:
+        """d of each sentence (m,): P(the sentence is from the second domain); 0 with one domain."""
         if self.domain is None:
-            return 0.0
-        if view.d is None:
-            n = len(SENTENCE_FEATURES)
-            z = view.features @ self.domain[:n] + self.domain[-1]
-            z += sum(c * self.domain[n + k] for k, c in view.hashed.items())
-            view.d = float(sigmoid(z))
-        return view.d
+            return np.zeros(batch.m)
+        return sigmoid(batch.domain_features @ self.domain[:-1] + self.domain[-1])
 
-    def _mix(self, W: np.ndarray, Xb: np.ndarray, d: float) -> np.ndarray:
+    def _mix(self, W: np.ndarray, Xb: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """The domains' calibrators mixed by d (n,), each row's own domain weight."""
         p = sigmoid(Xb @ W.T)  # (n, n_domains); Xb ends with the bias column
         return p[:, 0] if len(W) == 1 else (1 - d) * p[:, 0] + d * p[:, 1]
 
-    def tokens(self, view: SentenceView, p_name: np.ndarray) -> np.ndarray:
-        """Calibrated P(token is in a name): (T_x,) from the model's (T_x,)."""
-        return self._mix(self.token, view.token_features(p_name), self.domain_weight(view))
+    def tokens(self, batch: SentenceBatch, p_name: np.ndarray, d: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated P(token is in a name): (N,) from the model's (N,), all the batch's tokens.
+        d : the batch's ``domain_weights``, when the caller has them."""
+        d = self.domain_weights(batch) if d is None else d
+        return self._mix(self.token, batch.token_features(p_name), d[batch.sentence])
 
-    def entities(self, view: SentenceView, p_name: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
-        """Calibrated P(entity span is exactly a name), from the model's token scores (T_x,)."""
-        if not spans:
+    def entities(self, batch: SentenceBatch, p_name: np.ndarray, spans, d: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated P(entity span is exactly a name), from the model's token scores (N,).
+        spans : (n_spans, 2) [start, end) in the batch's token positions."""
+        spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        if not len(spans):
             return np.zeros(0)
-        return self._mix(self.entity, view.entity_features(p_name, spans), self.domain_weight(view))
+        d = self.domain_weights(batch) if d is None else d
+        return self._mix(self.entity, batch.entity_features(p_name, spans), d[batch.sentence[spans[:, 0]]])
 
     def to_json(self) -> dict:
         return {"domain": None if self.domain is None else self.domain.tolist(),

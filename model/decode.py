@@ -16,15 +16,25 @@ import numpy as np
 from .data import B, I, O
 
 
+def log_probs(probs: np.ndarray) -> list[list[float]]:
+    """log ŷ (floored at 1e-30) as nested Python floats: what ``best_path`` reads.
+    probs : (N, 3), one sentence or several end to end (one NumPy call for a batch)."""
+    return np.log(np.maximum(probs.astype(np.float64), 1e-30)).tolist()
+
+
 def viterbi(probs: np.ndarray) -> list[int]:
-    """Best valid tag path of one sentence. probs : (T_x, 3) -> T_x tags.
+    """Best valid tag path of one sentence. probs : (T_x, 3) -> T_x tags."""
+    return best_path(log_probs(probs))
+
+
+def best_path(log_p: list[list[float]]) -> list[int]:
+    """The constrained Viterbi recursion on one sentence's ``log_probs`` (T_x lists of 3).
 
     Three states, so the recursion runs on plain Python floats: NumPy calls on
     3x3 arrays cost more than the arithmetic. Ties go to the lower tag id.
     """
-    if len(probs) == 0:
+    if not log_p:
         return []
-    log_p = np.log(np.maximum(probs.astype(np.float64), 1e-30)).tolist()
     score = (log_p[0][O], log_p[0][B], -math.inf)  # no sentence-initial I-PER
     back = []
     for lo, lb, li in log_p[1:]:
@@ -42,13 +52,15 @@ def viterbi(probs: np.ndarray) -> list[int]:
 def threshold_tags(p_name: np.ndarray, threshold: float = 0.5, new_name=None) -> list[int]:
     """IOB2 tags from one probability per token: a token at or above threshold is in
     a name; a name starts after a token outside one, or where new_name[t] is true
-    (the softmax head's B-PER likelier than I-PER), else continues."""
+    (the softmax head's B-PER likelier than I-PER), else continues.
+
+    The comparison is NumPy's, in p_name's own dtype (a float32 score against the
+    threshold rounded to float32), then the loop runs on Python bools."""
+    inside = (~(np.asarray(p_name) < threshold)).tolist()
+    starts = [False] * len(inside) if new_name is None else np.asarray(new_name, dtype=bool).tolist()
     tags, prev = [], O
-    for t, p in enumerate(p_name):
-        if p < threshold:
-            tag = O
-        else:
-            tag = B if prev == O or (new_name is not None and new_name[t]) else I
+    for t, tag_in in enumerate(inside):
+        tag = (B if prev == O or starts[t] else I) if tag_in else O
         tags.append(tag)
         prev = tag
     return tags

@@ -19,13 +19,14 @@ import numpy as np
 
 from . import layers as L
 from .data import B, I
-from .decode import threshold_tags, viterbi
+from .decode import best_path, log_probs, threshold_tags
 
 DEFAULT_THRESHOLD = 0.5
 
 
 class Head:
-    """One head's policy. Subclasses set the three facts and the four functions."""
+    """One head's policy. Subclasses set the three facts and four functions (loss,
+    probabilities, name_scores, decode_many); ``decode`` is decode_many of one sentence."""
 
     name: str
     n_y: int
@@ -46,6 +47,11 @@ class Head:
     def decode(self, probs: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
         """IOB2 tag ids of one sentence from its ŷ (T_x, n_y); threshold None: the head's default.
         A threshold applies to p_name (T_x,), the calibrated name probability (default: the head's own)."""
+        return self.decode_many(probs, [0, len(probs)], threshold, p_name)[0]
+
+    def decode_many(self, probs: np.ndarray, bounds, threshold: float | None = None, p_name=None) -> list[list[int]]:
+        """``decode`` of each sentence of a batch laid end to end: probs (N, n_y), p_name (N,),
+        sentence i being rows bounds[i]:bounds[i + 1]; the NumPy work is done once for all."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -64,11 +70,14 @@ class Softmax(Head):
     def name_scores(self, probs):
         return probs[:, B] + probs[:, I]
 
-    def decode(self, probs, threshold=None, p_name=None):
+    def decode_many(self, probs, bounds, threshold=None, p_name=None):
+        cuts = list(zip(bounds[:-1], bounds[1:]))
         if threshold is None:
-            return viterbi(probs)
+            log_p = log_probs(probs)
+            return [best_path(log_p[s:e]) for s, e in cuts]
         p = self.name_scores(probs) if p_name is None else p_name
-        return threshold_tags(p, threshold, probs[:, B] > probs[:, I])
+        new_name = probs[:, B] > probs[:, I]
+        return [threshold_tags(p[s:e], threshold, new_name[s:e]) for s, e in cuts]
 
 
 class Sigmoid(Head):
@@ -83,10 +92,12 @@ class Sigmoid(Head):
     def name_scores(self, probs):
         return probs[:, 0]
 
-    def decode(self, probs, threshold=None, p_name=None):
+    def decode_many(self, probs, bounds, threshold=None, p_name=None):
         if threshold is None:
-            return threshold_tags(probs[:, 0], DEFAULT_THRESHOLD)
-        return threshold_tags(probs[:, 0] if p_name is None else p_name, threshold)
+            p, threshold = probs[:, 0], DEFAULT_THRESHOLD
+        else:
+            p = probs[:, 0] if p_name is None else p_name
+        return [threshold_tags(p[s:e], threshold) for s, e in zip(bounds[:-1], bounds[1:])]
 
 
 HEADS: dict[str, Head] = {h.name: h for h in (Softmax(), Sigmoid())}

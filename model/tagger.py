@@ -7,13 +7,14 @@ construction, so one instance can serve concurrent threads.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import inference
 from .artifact import Artifact
-from .calibration import SentenceView, word_facts
+from .calibration import SentenceBatch, word_facts
 from .decode import spans
 from .features import document_sets, featurize, pad
 from .vectors import pad_rows
@@ -87,22 +88,31 @@ class Tagger:
             return None
         return self.vectors.dense(pad_rows([self.vectors.rows(t) for t in sentences], T_x))
 
-    def decode(self, probs: np.ndarray, threshold: float | None = None, tokens: list[str] | None = None) -> Tagged:
-        """Tags, calibrated token scores and entity scores of one sentence from its ŷ (T_x, n_y).
+    def decode(self, probs: list[np.ndarray], threshold: float | None = None,
+               sentences: list[list[str]] | None = None) -> list[Tagged]:
+        """Tags, calibrated token scores and entity scores of sentences from their ŷ (T_i, n_y) each.
 
+        All the sentences are decoded and calibrated together, their tokens end to
+        end (one ``SentenceBatch``, one pass of NumPy calls for the whole batch).
         threshold: None decodes as the head does by default (see ``heads.py``); a
-        threshold applies to the calibrated token scores. Without the tokens
-        (which the calibration reads), the scores are the network's own.
+        threshold applies to the calibrated token scores. Without the sentences'
+        tokens (which the calibration reads), the scores are the network's own.
         """
         head = self.config.head_policy
-        raw = head.name_scores(probs)
-        if tokens is None or self.calibration is None:
-            tags = head.decode(probs, threshold)
-            return Tagged(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in spans(tags)])
-        view = SentenceView(tokens, self.word_facts)
-        p_name = self.calibration.tokens(view, raw)
-        tags = head.decode(probs, threshold, p_name)
-        return Tagged(tags, p_name.tolist(), self.calibration.entities(view, raw, spans(tags)).tolist())
+        cuts = [0, *itertools.accumulate(len(p) for p in probs)]  # sentence i: tokens cuts[i]:cuts[i + 1]
+        flat = np.concatenate(probs) if probs else np.zeros((0, head.n_y), np.float32)  # (N, n_y)
+        raw = head.name_scores(flat)  # (N,)
+        if sentences is None or self.calibration is None:
+            tags = head.decode_many(flat, cuts, threshold)
+            found = _spans_in_batch(tags, cuts)
+            return _per_sentence(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in found], found, cuts)
+        batch = SentenceBatch(sentences, self.word_facts)
+        d = self.calibration.domain_weights(batch)
+        p_name = self.calibration.tokens(batch, raw, d)
+        tags = head.decode_many(flat, cuts, threshold, p_name)
+        found = _spans_in_batch(tags, cuts)
+        entity = self.calibration.entities(batch, raw, found, d)
+        return _per_sentence(tags, p_name.tolist(), entity.tolist(), found, cuts)
 
     def tag_sentences(self, sentences: list[list[str]], docs: list[int] | None = None,
                       threshold: float | None = None) -> list[Tagged]:
@@ -110,7 +120,7 @@ class Tagger:
         doc_sets = None
         if docs is not None:
             doc_sets = document_sets(docs, sentences, self.tables.first_names)
-        return [self.decode(p, threshold, toks) for p, toks in zip(self.predict_proba(sentences, doc_sets), sentences)]
+        return self.decode(self.predict_proba(sentences, doc_sets), threshold, sentences)
 
     def tag_documents(self, documents: list[list[str]], threshold: float | None = None) -> list[Tagged]:
         """Tag token lists, each one document that may hold several sentences;
@@ -127,3 +137,21 @@ class Tagger:
             out[d].scores.extend(t.scores)
             out[d].entity_scores.extend(t.entity_scores)
         return out
+
+
+def _spans_in_batch(tags: list[list[int]], bounds: list[int]) -> list[tuple[int, int]]:
+    """Entity spans of each sentence, in the batch's token positions (bounds: where each starts)."""
+    return [(s + b, e + b) for t, b in zip(tags, bounds) for s, e in spans(t)]
+
+
+def _per_sentence(tags: list[list[int]], scores: list[float], entity_scores: list[float],
+                  found: list[tuple[int, int]], bounds: list[int]) -> list[Tagged]:
+    """The batch's flat token and entity scores cut back into one Tagged per sentence."""
+    out, k = [], 0
+    for t, s, e in zip(tags, bounds, bounds[1:]):
+        n = k
+        while n < len(found) and found[n][0] < e:
+            n += 1
+        out.append(Tagged(t, scores[s:e], entity_scores[k:n]))
+        k = n
+    return out

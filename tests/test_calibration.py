@@ -34,13 +34,33 @@ def test_logistic_fit_recovers_a_known_calibration():
 
 
 def test_identity_leaves_scores_alone():
-    from model.calibration import SentenceView, word_facts
+    from model.calibration import SentenceBatch, word_facts
     art = load(DEFAULT_ARTIFACT)
-    view = SentenceView(["Harry", "Potter", "spoke"], word_facts(art.tables))
-    p = np.array([0.9, 0.6, 0.01])
+    batch = SentenceBatch([["Harry", "Potter", "spoke"], ["Ron", "."]], word_facts(art.tables))
+    p = np.array([0.9, 0.6, 0.01, 0.8, 0.02])
     cal = Calibration.identity()
-    assert cal.tokens(view, p) == pytest.approx(p)
-    assert cal.entities(view, p, [(0, 2)]) == pytest.approx([0.75])
+    assert cal.tokens(batch, p) == pytest.approx(p)
+    assert cal.entities(batch, p, [(0, 2), (3, 4)]) == pytest.approx([0.75, 0.8])
+
+
+def test_a_batch_reads_each_sentence_as_it_would_alone():
+    """SentenceBatch: the sentences side by side (one empty) give each sentence's own features."""
+    from model.calibration import SentenceBatch, word_facts
+    art = load(DEFAULT_ARTIFACT)
+    facts = word_facts(art.tables)
+    sentences = [["Harry", "Potter", "spoke", "."], [], ["@ron", "lol", "Ron", "Weasley"], ["harry", "HARRY"]]
+    batch = SentenceBatch(sentences, facts)
+    p = np.linspace(0.05, 0.95, sum(map(len, sentences)))
+    spans = np.array([[0, 2], [6, 8], [8, 9]])
+    for i, toks in enumerate(sentences):
+        alone, s, e = SentenceBatch([toks], facts), batch.bounds[i], batch.bounds[i + 1]
+        assert np.array_equal(alone.domain_features[0], batch.domain_features[i])
+        assert np.array_equal(alone.token_features(p[s:e]), batch.token_features(p)[s:e])
+        mine = [k for k, (a, _) in enumerate(spans) if s <= a < e]
+        if mine:
+            assert np.array_equal(alone.entity_features(p[s:e], spans[mine] - s), batch.entity_features(p, spans)[mine])
+    assert batch.features[1].tolist() == [0, 0, 0, 0, 0, 0]  # the empty sentence
+    assert batch.features[2, 3] == 0.25 and batch.features[0, 4] == 0 and batch.features[2, 4] == 1
 
 
 @pytest.fixture(scope="module")
