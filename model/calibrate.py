@@ -52,7 +52,7 @@ class _Domain:
                 self.ent_y.append(ok)
         self.ent_X = batch.entity_features(raw, np.array(spans_at, dtype=np.int64).reshape(-1, 2))[:, :-1]
         self.ent_y = np.array(self.ent_y, dtype=bool)
-        self.sentence_X = batch.domain_features
+        self.sentence_X = batch.domain_features()
 
     def token_data(self):
         return self.tok_X, self.tok_y.astype(np.float64)

@@ -71,6 +71,7 @@ class WordFact(NamedTuple):
 
 N_FACTS = len(WordFact._fields)
 _OOV, _NO_LIST, _TITLE, _SOCIAL, _ALPHA, _LOWER, _UPPER_INITIAL, _FN, _LN, _H_WORD, _H_SHAPE = range(N_FACTS)
+_FIRST_LAST, _FN_LN = np.array([0, 1]), np.array([_FN, _LN])  # an entity's first and last token: start, end - 1
 
 
 def word_facts(tables: FeatureTables):
@@ -120,16 +121,18 @@ class SentenceBatch:
         self.bounds = np.array([0, *itertools.accumulate(lengths)], dtype=np.int64)
         self.facts = np.frombuffer(b"".join(map(facts, itertools.chain.from_iterable(sentences))),
                                    dtype=np.float64).reshape(-1, N_FACTS)
-        self.sentence = np.repeat(np.arange(self.m), lengths)
+        self.sentence = np.repeat(np.arange(self.m), lengths) if self.m > 1 else np.zeros(len(self.facts), np.int64)
         counted = segment_sums(self.facts[:, :_UPPER_INITIAL + 1], lengths)  # (m, 7)
+        # per sentence: its length (at least 1), no_final_punct, log_length
+        whole = np.array([(max(len(s), 1), bool(s) and s[-1] not in (".", "!", "?", '"', "'"), math.log(max(len(s), 1)))
+                          for s in sentences], dtype=np.float64).reshape(self.m, 3)
         self.features = np.empty((self.m, len(SENTENCE_FEATURES)))
-        self.features[:, [0, 3]] = counted[:, [_OOV, _SOCIAL]] / np.maximum(lengths, 1)[:, None]  # oov, social
+        self.features[:, 0] = counted[:, _OOV] / whole[:, 0]
         # lower, title: shares of the tokens with a letter (0 without any: their counts are 0 too)
         self.features[:, 1:3] = counted[:, _LOWER:_UPPER_INITIAL + 1] / np.maximum(counted[:, _ALPHA:_ALPHA + 1], 1)
-        self.features[:, 4:] = [(bool(s) and s[-1] not in (".", "!", "?", '"', "'"), math.log(max(len(s), 1)))
-                                for s in sentences]  # no_final_punct, log_length
+        self.features[:, 3] = counted[:, _SOCIAL] / whole[:, 0]
+        self.features[:, 4:] = whole[:, 1:]
 
-    @functools.cached_property
     def domain_features(self) -> np.ndarray:
         """(m, len(SENTENCE_FEATURES) + HASH_BUCKETS): the features, then the counts of
         the hash buckets of the sentence's words and shapes, L2-normalised."""
@@ -153,22 +156,23 @@ class SentenceBatch:
     def entity_features(self, p_name: np.ndarray, spans: np.ndarray) -> np.ndarray:
         """(n_spans, len(ENTITY_FEATURES) + 1) for entity spans (n_spans, 2), [start, end)
         in the batch's token positions (within one sentence), then 1."""
-        s, e = spans[:, 0], spans[:, 1]
-        size = e - s
+        s = spans[:, 0]
+        size = spans[:, 1] - s
         sent = self.sentence[s]
         cuts = spans.ravel()
         if cuts[-1] == len(self.facts):  # reduceat's last segment runs to the end anyway
             cuts = cuts[:-1]
-        sums = np.add.reduceat(np.column_stack([p_name, self.facts[:, _OOV]]), cuts, axis=0)[::2]  # in order
+        mean = np.add.reduceat(p_name, cuts, dtype=np.float64)[::2] / size  # each span in order, as Python sums
         X = np.empty((len(spans), len(ENTITY_FEATURES) + 1))
-        X[:, 0] = [math.log(p / (1 - p)) for p in np.minimum(np.maximum(sums[:, 0] / size, EPS), 1 - EPS).tolist()]
-        fn_s, ln_e = self.facts[s, _FN], self.facts[e - 1, _LN]
-        X[:, 1] = (fn_s == 0) & (ln_e == 0)
-        X[:, 2], X[:, 8] = self.features[sent, 0], self.features[sent, 3]  # the sentence's oov and social ratios
+        X[:, 0] = [math.log(p / (1 - p)) for p in np.minimum(np.maximum(mean, EPS), 1 - EPS).tolist()]
+        bins = self.facts[spans - _FIRST_LAST, _FN_LN]  # (n_spans, 2): the first token's first-name bin, the last's surname bin
+        X[:, 1] = bins[:, 0] + bins[:, 1] == 0  # bins are >= 0
+        sentence = self.features[sent]
+        X[:, 2], X[:, 8] = sentence[:, 0], sentence[:, 3]  # the sentence's oov and social ratios
         X[:, 3] = size == 1
         X[:, 4] = s == self.bounds[sent]
-        X[:, 5], X[:, 6] = fn_s / 5, ln_e / 5
-        X[:, 7] = sums[:, 1] / size
+        X[:, 5:7] = bins / 5
+        X[:, 7] = np.add.reduceat(self.facts[:, _OOV], cuts)[::2] / size
         X[:, 9] = 1.0
         return X
 
@@ -191,7 +195,7 @@ class Calibration:
         """d of each sentence (m,): P(the sentence is from the second domain); 0 with one domain."""
         if self.domain is None:
             return np.zeros(batch.m)
-        return sigmoid(batch.domain_features @ self.domain[:-1] + self.domain[-1])
+        return sigmoid(batch.domain_features() @ self.domain[:-1] + self.domain[-1])
 
     def _mix(self, W: np.ndarray, Xb: np.ndarray, d: np.ndarray) -> np.ndarray:
         """The domains' calibrators mixed by d (n,), each row's own domain weight."""

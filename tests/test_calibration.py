@@ -54,7 +54,7 @@ def test_a_batch_reads_each_sentence_as_it_would_alone():
     spans = np.array([[0, 2], [6, 8], [8, 9]])
     for i, toks in enumerate(sentences):
         alone, s, e = SentenceBatch([toks], facts), batch.bounds[i], batch.bounds[i + 1]
-        assert np.array_equal(alone.domain_features[0], batch.domain_features[i])
+        assert np.array_equal(alone.domain_features()[0], batch.domain_features()[i])
         assert np.array_equal(alone.token_features(p[s:e]), batch.token_features(p)[s:e])
         mine = [k for k, (a, _) in enumerate(spans) if s <= a < e]
         if mine:
