@@ -46,7 +46,10 @@ def logit(p: np.ndarray) -> np.ndarray:
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(0.5 * z))  # no overflow warnings for large |z|
+    s = np.tanh(np.multiply(z, 0.5))  # no overflow warnings for large |z|
+    s += 1
+    s *= 0.5
+    return s
 
 
 def _with_bias(X: np.ndarray) -> np.ndarray:
@@ -141,7 +144,7 @@ class SentenceBatch:
             buckets = buckets + (self.sentence * HASH_BUCKETS)[:, None]  # each sentence its own buckets
         counts = np.bincount(buckets.astype(np.int64).ravel(),
                              minlength=self.m * HASH_BUCKETS).reshape(self.m, HASH_BUCKETS)
-        norm = np.sqrt(np.einsum("ij,ij->i", counts, counts))[:, None]  # exact: a sum of integers
+        norm = np.sqrt(np.add.reduce(counts * counts, axis=1, keepdims=True))  # exact: a sum of integers
         return np.concatenate([self.features, counts / np.maximum(norm, 1.0)], axis=1)
 
     def token_features(self, p_name: np.ndarray) -> np.ndarray:
