@@ -159,6 +159,8 @@ class SentenceBatch:
     def entity_features(self, p_name: np.ndarray, spans: np.ndarray) -> np.ndarray:
         """(n_spans, len(ENTITY_FEATURES) + 1) for entity spans (n_spans, 2), [start, end)
         in the batch's token positions (within one sentence), then 1."""
+        if not len(spans):
+            return np.zeros((0, len(ENTITY_FEATURES) + 1))
         s = spans[:, 0]
         size = spans[:, 1] - s
         sent = self.sentence[s]

@@ -60,6 +60,7 @@ def test_a_batch_reads_each_sentence_as_it_would_alone():
         if mine:
             assert np.array_equal(alone.entity_features(p[s:e], spans[mine] - s), batch.entity_features(p, spans)[mine])
     assert batch.features[1].tolist() == [0, 0, 0, 0, 0, 0]  # the empty sentence
+    assert batch.entity_features(p, np.zeros((0, 2), dtype=np.int64)).shape == (0, 10)  # a fit may find no entity
     assert batch.features[2, 3] == 0.25 and batch.features[0, 4] == 0 and batch.features[2, 4] == 1
 
 
