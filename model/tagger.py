@@ -100,7 +100,7 @@ class Tagger:
         """
         head = self.config.head_policy
         cuts = [0, *itertools.accumulate(len(p) for p in probs)]  # sentence i: tokens cuts[i]:cuts[i + 1]
-        flat = probs[0] if len(probs) == 1 else np.concatenate(probs) if probs else np.zeros((0, head.n_y), np.float32)  # (N, n_y)
+        flat = probs[0] if len(probs) == 1 else np.concatenate(probs or [np.zeros((0, head.n_y), np.float32)])  # (N, n_y)
         raw = head.name_scores(flat)  # (N,)
         if sentences is None or self.calibration is None:
             tags = head.decode_many(flat, cuts, threshold)
