@@ -29,7 +29,9 @@ else:
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
-worker_class = "gthread"  # keep-alive, and /healthz answers while a thread tags
+# gthread (keep-alive, and /healthz answers while a thread tags) that listens only while
+# it has a free thread, so a burst of connections spreads over the workers (service/worker.py)
+worker_class = "service.worker.ThreadWorker"
 threads = 2
 preload_app = True  # the artifact is loaded once, before fork, and shared copy-on-write
 timeout = 60  # a full-size request (1 MiB of short tokens) takes seconds, not a minute
