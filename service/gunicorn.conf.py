@@ -46,9 +46,9 @@ control_socket_disable = True  # no $HOME/.gunicorn/gunicorn.ctl shared between 
 
 
 def pre_fork(server, worker):
-    # The preloaded app's objects (the model's lookup tables: millions of them) are never
-    # freed: keep them out of the cyclic GC, whose scans would cost every worker time
-    # and dirty the pages it shares copy-on-write with the master.
+    # The preloaded app's objects (about 44,000 the cyclic GC tracks: modules, the
+    # model's tables) live as long as the worker: keep them out of the GC's full scans,
+    # which cost every worker time and dirty pages it shares copy-on-write with the master.
     import gc
 
     gc.freeze()
