@@ -27,7 +27,7 @@ from model.artifact import ArtifactError, load  # noqa: E402
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator  # noqa: E402
 from service.config import MIN_KEY_BYTES  # noqa: E402
 
-from .formats import OUTPUT_FORMATS, Redaction, format_of  # noqa: E402
+from .formats import OUTPUT_FORMATS, Lists, format_of  # noqa: E402
 from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
 from .tagging import Options, tagger, warm  # noqa: E402
 
@@ -76,9 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask-char", default=DEFAULT_MASK_CHAR,
                    help=f"--redact mask: the character (default: {DEFAULT_MASK_CHAR})")
     p.add_argument("--allow", action="append", default=[], metavar="NAME",
-                   help="--redact: never redact this name (case-insensitive; repeat the flag for more)")
+                   help="never report or redact this name (case-insensitive; repeat the flag for more); "
+                        "JSONL output, as allow_list in POST /tag and /redact")
     p.add_argument("--deny", action="append", default=[], metavar="NAME",
-                   help="--redact: always redact this name where it occurs as a whole word")
+                   help="always report or redact this name where it occurs as a whole word; JSONL output")
     p.add_argument("--artifact", default=Options._field_defaults["artifact"],
                    help="model artifact directory (default: the shipped model)")
     p.add_argument("--strict", action="store_true", help="a malformed line is an error (exit 2)")
@@ -141,8 +142,8 @@ class Progress:
         self.bar.write(line, file=sys.stderr)
 
 
-def redaction(args, out_format: str) -> Redaction | None:
-    """--redact's operator and lists (RedactError, a ValueError, when they cannot run)."""
+def redaction(args, out_format: str) -> Operator | None:
+    """--redact's operator (RedactError, a ValueError, when it cannot run)."""
     if args.redact is None:
         return None
     if out_format != "jsonl":
@@ -150,8 +151,15 @@ def redaction(args, out_format: str) -> Redaction | None:
     key = os.environ.get("NAMETAG_REDACT_KEY", "").encode() or None
     if key is not None and len(key) < MIN_KEY_BYTES:
         raise Fatal(f"NAMETAG_REDACT_KEY: expected at least {MIN_KEY_BYTES} bytes (as the service)")
-    op = Operator(args.redact, args.replacement, args.mask_char, key)
-    return Redaction(op, tuple(args.allow), tuple(args.deny))
+    return Operator(args.redact, args.replacement, args.mask_char, key)
+
+
+def lists(args, out_format: str) -> Lists:
+    """--allow and --deny, which change the entities of JSONL output (CoNLL has only tags)."""
+    if (args.allow or args.deny) and out_format != "jsonl":
+        raise Fatal("--allow and --deny change the entities of JSONL output; give a .jsonl output "
+                    "or --format jsonl")
+    return Lists(tuple(args.allow), tuple(args.deny))
 
 
 def open_client(args):
@@ -174,7 +182,8 @@ def tag(args) -> int:
     out_format = format_of(args.output, args.format, OUTPUT_FORMATS, "output") \
         if args.output != "-" or args.format else "jsonl"
     srcs = sources(args.inputs, args.input_format)
-    opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens, redaction(args, out_format))
+    opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens, redaction(args, out_format),
+                   lists(args, out_format))
     client, stats = None, {"workers": {}}
     try:
         if args.workers is None and args.scheduler is None:

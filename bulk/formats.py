@@ -25,10 +25,10 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from model.data import TAGS
-from model.redact import Operator, Pseudonyms, Span, apply_lists, redact
+from model.redact import Operator, Pseudonyms, redact
 from model.tagger import Tagged, split_sentences
 from model.tokenizer import Token, tokenize
-from service.response import SCORE_DIGITS, join_tokens, result
+from service.response import SCORE_DIGITS, join_tokens, names, result
 
 INPUT_FORMATS = {".jsonl": "jsonl", ".txt": "txt", ".conll": "conll"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".conll": "conll"}
@@ -168,40 +168,40 @@ def dumps(record: dict) -> str:
     return line
 
 
-def tagged_record(doc: Doc, tagged: Tagged, tokens: bool) -> dict:
+class Lists(NamedTuple):
+    """--allow and --deny: names never reported and names always reported (as whole
+    words), as the allow_list and deny_list of POST /tag and POST /redact."""
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+
+
+def tagged_record(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> dict:
     """The record plus ``entities`` (and ``tokens``, ``labels``), as POST /tag answers."""
     offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
-    res = result(doc.text, offsets, tagged)
+    res = result(doc.text, offsets, tagged, names(doc.text, offsets, tagged, lists.allow, lists.deny))
     out = dict(doc.record, entities=res["entities"])
     if tokens:
         out.update(tokens=res["tokens"], labels=res["labels"])
     return out
 
 
-def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool) -> str:
-    return dumps(tagged_record(doc, tagged, tokens)) + "\n"
+def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:
+    return dumps(tagged_record(doc, tagged, tokens, lists)) + "\n"
 
 
-class Redaction(NamedTuple):
-    """What --redact asks for: model.redact's operator and the allow and deny lists."""
-    operator: Operator
-    allow: tuple[str, ...] = ()
-    deny: tuple[str, ...] = ()
-
-
-def redacted_record(doc: Doc, tagged: Tagged, how: Redaction, text_key: str) -> tuple[dict, int]:
-    """The record with its text redacted, plus ``redactions`` (one item per name
-    replaced, code-point offsets into the input and the output text); pseudonyms
+def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, text_key: str) -> tuple[dict, int]:
+    """The record with its text redacted as POST /redact does it (``redactions``: one item
+    per name replaced, code-point offsets into the input and the output text); pseudonyms
     are numbered per record. Also the number of names replaced."""
     offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
-    spans = [Span(offsets[s].start, offsets[e - 1].end, sum(tagged.scores[s:e]) / (e - s))
-             for s, e in tagged.spans]
-    red = redact(doc.text, apply_lists(doc.text, spans, how.allow, how.deny), how.operator, Pseudonyms())
+    spans = names(doc.text, offsets, tagged, lists.allow, lists.deny, mentions=True)
+    red = redact(doc.text, spans, operator, Pseudonyms())
     items = [dict(i._asdict(), score=round(float(i.score), SCORE_DIGITS)) for i in red.items]
     return dict(doc.record, **{text_key: red.text}, redactions=items), len(items)
 
 
-def render_conll(doc: Doc, tagged: Tagged, tokens: bool) -> str:
+def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:
+    """The model's tags, one token a line (the CLI refuses --allow/--deny for CoNLL output)."""
     parts = [f"{DOCSTART} O\n\n"] if doc.header else []
     for s, e in doc.sentences:
         parts.extend(f"{doc.words[i]} {TAGS[tagged.tags[i]]}\n" for i in range(s, e))

@@ -19,9 +19,10 @@ from typing import NamedTuple
 
 from model.artifact import load
 from model.tagger import Tagged, Tagger
+from model.redact import Operator
 from service.config import DEFAULT_ARTIFACT
 
-from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc, Redaction, dumps, redacted_record
+from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc, Lists, dumps, redacted_record
 CHUNK_TOKENS = 16384  # tokens per Tagger call: big batches, bounded memory
 
 _taggers: dict[str, Tagger] = {}
@@ -56,7 +57,8 @@ class Options(NamedTuple):
     artifact: str = str(DEFAULT_ARTIFACT)
     text_key: str = "text"
     tokens: bool = False
-    redact: Redaction | None = None  # JSONL out, the text redacted instead of entities added
+    redact: Operator | None = None  # JSONL out, the text redacted instead of entities added
+    lists: Lists = Lists()  # --allow and --deny, for entities and redaction alike
 
 
 class Part(NamedTuple):
@@ -122,10 +124,10 @@ def tag_block(pieces: Iterable[str], opts: Options, first: bool = True,
         n_tok = sum(len(d.words) for d in docs)
         for doc, tagged in zip(docs, tag_docs(tag, docs)):
             if opts.redact is None:
-                out.append(render(doc, tagged, opts.tokens))
+                out.append(render(doc, tagged, opts.tokens, opts.lists))
                 names += len(tagged.spans)
             else:
-                record, n = redacted_record(doc, tagged, opts.redact, opts.text_key)
+                record, n = redacted_record(doc, tagged, opts.redact, opts.lists, opts.text_key)
                 out.append(dumps(record) + "\n")
                 names += n
         records, tokens = records + len(docs), tokens + n_tok

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from model.artifact import Artifact, load
-from model.redact import Operator, Pseudonyms, Span, apply_lists, later_mentions, redact
+from model.redact import Operator, Pseudonyms, Span, redact
 from model.tagger import Tagged, Tagger
 
 from . import response
@@ -39,13 +39,8 @@ class Predictor:
         tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
         if times is not None:
             times.predict.observe(time.perf_counter() - t0)
-        out = []
-        for inp, t in zip(req.inputs, tagged):
-            spans = response.model_spans(inp.tokens, t)
-            if mentions:
-                spans = later_mentions(inp.text, spans, inp.tokens)
-            out.append((inp, t, apply_lists(inp.text, spans, req.allow_list, req.deny_list, inp.tokens)))
-        return out
+        return [(inp, t, response.names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions))
+                for inp, t in zip(req.inputs, tagged)]
 
     def tag(self, req: TagRequest, times=None) -> list[dict]:
         """One /tag result per input, in order."""

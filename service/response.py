@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 
-from model.redact import MODEL, Redacted, Span, offsets
+from model.redact import MODEL, Redacted, Span, apply_lists, later_mentions, offsets
 from model.tagger import Tagged
 from model.tokenizer import Token
 
@@ -35,6 +35,17 @@ def model_spans(tokens: list[Token], tagged: Tagged) -> list[Span]:
         score = tagged.entity_scores[i] if tagged.entity_scores else sum(tagged.scores[s:e]) / (e - s)
         out.append(Span(tokens[s].start, tokens[e - 1].end, score, MODEL))
     return out
+
+
+def names(text: str, tokens: list[Token], tagged: Tagged, allow_list=(), deny_list=(),
+          mentions: bool = False) -> list[Span]:
+    """The names to report (or take out) in one input: the model's entities, plus, when
+    redacting (`mentions`), the later mentions of the names found, after the allow and
+    deny lists. One place for POST /tag, POST /redact and the bulk command."""
+    spans = model_spans(tokens, tagged)
+    if mentions:
+        spans = later_mentions(text, spans, tokens)
+    return apply_lists(text, spans, allow_list, deny_list, tokens)
 
 
 def result(text: str, tokens: list[Token], tagged: Tagged, spans: list[Span] | None = None,

@@ -129,6 +129,32 @@ def test_redact_writes_the_redacted_text(tmp_path, monkeypatch, capsys):
     assert "--redact writes JSONL" in capsys.readouterr().err
 
 
+def test_redact_and_lists_match_the_service(tmp_path, client, monkeypatch, capsys):
+    """--redact, --allow and --deny give what POST /redact and POST /tag give for the same
+    texts and lists (one place decides the names: service.response.names), later mentions
+    of a name found included; a name's count in the summary is what was reported."""
+    items = texts(40) + ["Hermione Granger met Ron. Later Hermione thanked Ron and Dobby."]
+    src = write_jsonl(tmp_path / "in.jsonl", items)
+    out = tmp_path / "out.jsonl"
+    lists = {"allow_list": ["ron"], "deny_list": ["Dobby", "Berlin"]}
+    flags = ["--allow", "ron", "--deny", "Dobby", "--deny", "Berlin"]
+    for op in ("pseudonym", "mask"):
+        assert cli.run(["tag", str(src), "-o", str(out), "--redact", op, *flags]) == 0
+        # pseudonyms are numbered per record by the command, per request by the service
+        ref = [client.post("/redact", json={"text": t, "operator": op, **lists}).get_json() for t in items]
+        got = read_jsonl(out)
+        assert [r["text"] for r in got] == [r["text"] for r in ref]
+        assert [r["redactions"] for r in got] == [r["items"] for r in ref]
+    assert got[-1]["text"] == "******** ******* met Ron. Later ******** thanked Ron and *****."
+    assert cli.run(["tag", str(src), "-o", str(out), *flags]) == 0
+    ref = client.post("/tag", json={"inputs": [{"text": t} for t in items], **lists}).get_json()["results"]
+    assert [r["entities"] for r in read_jsonl(out)] == [r["entities"] for r in ref]
+    assert [e["text"] for e in read_jsonl(out)[-1]["entities"]] == ["Hermione Granger", "Hermione", "Dobby"]
+    capsys.readouterr()
+    assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.conll"), "--allow", "ron"]) == 2
+    assert "--allow and --deny change the entities of JSONL output" in capsys.readouterr().err
+
+
 def test_parsers_report_line_numbers_inside_a_block():
     assert list(parse_jsonl('{"text": "a"}\n\n{bad\n', "text"))[1] == Bad(3, "not valid JSON (Expecting "
                                                                           "property name enclosed in double "

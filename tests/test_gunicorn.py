@@ -147,3 +147,30 @@ def test_refuses_to_start_on_a_bad_artifact(start_gunicorn, tmp_path, case):
     assert err[0].startswith("nametag: cannot load artifact") and str(art) in err[0]
     assert ("no such artifact directory" if case == "missing" else "checksum mismatch") in err[0]
     assert "Traceback" not in server.stderr() + server.stdout()
+
+
+def test_a_burst_of_connections_is_spread_over_the_workers(gunicorn_server):
+    """16 keep-alive clients connecting at once (a proxy's pool, a load generator): a worker
+    whose threads are busy stops accepting (service/worker.py), so each worker takes a
+    share. With gthread as it comes, the first worker to wake accepted them all and kept
+    them, and the other idled."""
+    import http.client
+
+    from harness import connections
+
+    workers = wait_workers(gunicorn_server.pid, 2)
+    body = json.dumps({"inputs": [{"text": SEED_TEXT}] * 64})
+    clients = [http.client.HTTPConnection("127.0.0.1", gunicorn_server.port, timeout=30) for _ in range(16)]
+    try:
+        for c in clients:  # all at once, each with a request that keeps a thread busy a while
+            c.request("POST", "/tag", body, {"Content-Type": "application/json"})
+        for c in clients:  # every connection is accepted, answered and kept alive
+            answer = c.getresponse()
+            answer.read()
+            assert answer.status == 200
+        held = [connections(w, gunicorn_server.port) for w in workers]
+        assert sum(len(h) for h in held) == 16, held
+        assert min(len(h) for h in held) >= 4, f"the connections per worker: {[len(h) for h in held]}"
+    finally:
+        for c in clients:
+            c.close()

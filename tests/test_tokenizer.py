@@ -2,6 +2,8 @@
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness import SEED_TEXT, SEED_TOKENS
 from model.tokenizer import tokenize
@@ -38,3 +40,14 @@ def test_pathological_inputs_stay_linear(text):
     toks = tokenize(text)
     assert time.perf_counter() - t0 < 5.0
     assert "".join(t.text for t in toks) == "".join(text.split())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab Jo.@-'’n't0123:/ www.http s\u200b\u0301😀")), max_size=60))
+def test_texts_without_links_tokenize_as_with_the_link_branches(text):
+    """tokenize takes a pattern without the URL and e-mail branches for a text with no
+    "http", "www." or "@": it splits every text exactly as the full pattern does."""
+    from model.tokenizer import _TOKEN
+
+    full = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+    assert [tuple(t) for t in tokenize(text)] == full
