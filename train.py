@@ -73,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "training word (0 = no vectors; needs the train extra)")
     p.add_argument("--vector-dropout", type=float, default=d.vector_dropout,
                    help="probability of hiding a token's vector during training")
+    p.add_argument("--tune-vectors", action=argparse.BooleanOptionalAction, default=d.tune_vectors,
+                   help="fine-tune the vectors of the words training sees (re-quantized into the "
+                        "artifact; every other word keeps its GloVe vector); else they stay frozen")
     p.add_argument("--p-lower", type=float, default=d.p_lower, help="share of training sentences lower-cased")
     p.add_argument("--p-upper", type=float, default=d.p_upper, help="share of training sentences upper-cased")
     p.add_argument("--case-by-document", action=argparse.BooleanOptionalAction, default=d.case_by_document,
@@ -95,6 +98,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("calibration takes one or two dev files (one per domain): give --calibration-dev")
     if args.vectors < 0:
         p.error("--vectors must be at least 0")
+    if args.tune_vectors and not args.vectors:
+        p.error("--tune-vectors needs --vectors")
     if args.p_lower + args.p_upper > 1.0:
         p.error("--p-lower + --p-upper must be at most 1")
     for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
@@ -205,8 +210,8 @@ def _main(args) -> int:
     print(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "
           f"n_x = {tables.n_x}" + (f"; vectors for {len(vec.words)} words" if vec else ""), file=sys.stderr)
     t0 = time.perf_counter()
-    params, cfg, history = train(train_c, dev_c, tables, tc, progress=not args.no_progress,
-                                 log=lambda s: print(s, file=sys.stderr), vectors=vec, pool=pool)
+    params, cfg, history, vec = train(train_c, dev_c, tables, tc, progress=not args.no_progress,
+                                      log=lambda s: print(s, file=sys.stderr), vectors=vec, pool=pool)
     best = max(history, key=lambda h: h["dev"]["f1"])
     meta = {
         "name": getattr(args, 'name', None) or Path(args.out).name,

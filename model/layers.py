@@ -89,6 +89,7 @@ def input_backward_cols(dzx, cache: InputCache):
 
 class VectorCache(NamedTuple):
     g: np.ndarray  # (T_x, m, n_g), the tokens' pretrained vectors (0 where a word has none)
+    W_ag: np.ndarray  # (n_a, n_g)
 
 
 def vector_forward(g, W_ag):
@@ -96,13 +97,48 @@ def vector_forward(g, W_ag):
 
     g : (T_x, m, n_g).  W_ag : (n_a, n_g).  Returns zg : (T_x, m, n_a) and the cache.
     """
-    return g @ W_ag.T, VectorCache(g)
+    return g @ W_ag.T, VectorCache(g, W_ag)
 
 
-def vector_backward(dzg, cache: VectorCache):
-    """Returns {"W_ag": (n_a, n_g)}; the vectors themselves are frozen (no dg)."""
-    g = cache.g
-    return {"W_ag": dzg.reshape(-1, dzg.shape[-1]).T @ g.reshape(-1, g.shape[-1])}  # (n_a, n_g)
+def vector_backward(dzg, cache: VectorCache, dg: bool = False):
+    """Returns {"W_ag": (n_a, n_g)}, and with dg=True also {"g": (T_x, m, n_g)}, the
+    gradient reaching the vectors themselves (only fine-tuning needs it)."""
+    g, W_ag = cache
+    grads = {"W_ag": dzg.reshape(-1, dzg.shape[-1]).T @ g.reshape(-1, g.shape[-1])}  # (n_a, n_g)
+    if dg:
+        grads["g"] = dzg @ W_ag  # (T_x, m, n_g)
+    return grads
+
+
+# --- the vectors' table: g<t> is a column of G (trainable when fine-tuned) ------
+
+class TableCache(NamedTuple):
+    rows: np.ndarray  # int (T_x, m), the tokens' rows in the table (0: no vector)
+    n_rows: int
+
+
+def table_forward(rows, G):
+    """g<t> = G[:, r<t>] for every step: the vectors as a lookup, like W_ax's columns.
+
+    rows : int (T_x, m).  G : (n_g, V + 1), column-major, column r = row r of the
+    artifact's vectors.  Returns g : (T_x, m, n_g) and the cache.
+    """
+    return G.T[rows], TableCache(rows, G.shape[1])
+
+
+def table_backward(dg, cache: TableCache, sparse: bool = False):
+    """{"G": dG}: each dg<t> (T_x, m, n_g) added into the column its token looked up.
+
+    dG is dense (n_g, V + 1), or with sparse=True only the columns the batch used,
+    a ``(cols, dcols)`` pair, the form lazy Adam takes (the table has 100k columns).
+    """
+    # one looked-up column per step: input_backward_cols's scatter-add with K = 1
+    cols, dcols = input_backward_cols(dg, InputCache(cache.rows[..., None], cache.n_rows))
+    if sparse:
+        return {"G": (cols, dcols)}
+    dG = np.zeros((dg.shape[-1], cache.n_rows), dtype=dg.dtype, order="F")
+    dG[:, cols] = dcols
+    return {"G": dG}
 
 
 # --- the recurrence ------------------------------------------------------------

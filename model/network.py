@@ -105,15 +105,19 @@ def direction_forward(params, ids, suffix: str = "", g=None):
     return a, DirectionCache(inp, rnn, vec)
 
 
-def direction_backward(da, cache: DirectionCache, suffix: str = "", sparse: bool = False):
-    """Gradients of one direction's W_aa, b_a, W_ax (and W_ag), keys with its suffix."""
+def direction_backward(da, cache: DirectionCache, suffix: str = "", sparse: bool = False, dg: bool = False):
+    """Gradients of one direction's W_aa, b_a, W_ax (and W_ag), keys with its suffix;
+    with dg=True also "g": (T_x, m, n_g), the gradient of its vectors (no suffix: its input)."""
     dzx, g = L.rnn_backward(da, cache.rnn)
     g.update(L.input_backward(dzx, cache.inp, sparse))
     names = ("W_aa", "b_a", "W_ax")
     if cache.vec is not None:
-        g.update(L.vector_backward(dzx, cache.vec))
+        g.update(L.vector_backward(dzx, cache.vec, dg))
         names += ("W_ag",)
-    return {name + suffix: g[name] for name in names}
+    grads = {name + suffix: g[name] for name in names}
+    if dg:
+        grads["g"] = g["g"]
+    return grads
 
 
 def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None, g=None):
@@ -139,19 +143,24 @@ def forward(params, ids, lengths, cfg: Config, drop_p: float = 0.0, rng=None, g=
     return scores, Cache(directions, rev, drop, head)
 
 
-def backward(dscores, cache: Cache, cfg: Config, sparse: bool = False):
+def backward(dscores, cache: Cache, cfg: Config, sparse: bool = False, dg: bool = False):
     """Gradients of every parameter, keys matching the params dict.
 
     With sparse=True, W_ax and W_ax_bw come as (cols, dcols) pairs of their
-    non-zero columns (see layers.input_backward).
+    non-zero columns (see layers.input_backward). With dg=True (a model with
+    vectors), also "g": (T_x, m, n_g), the gradient of forward's g, both
+    directions summed: what fine-tuning the vectors needs.
     """
     da, grads = L.affine_backward(dscores, cache.head)
     da = L.dropout_backward(da, cache.drop)
     n_a = cfg.n_a
-    grads.update(direction_backward(da[..., :n_a], cache.directions[0], "", sparse))
+    grads.update(direction_backward(da[..., :n_a], cache.directions[0], "", sparse, dg))
     if cfg.bidirectional:
         da_bw = L.time_gather(da[..., n_a:], cache.rev)  # back in the right-to-left cell's order
-        grads.update(direction_backward(da_bw, cache.directions[1], "_bw", sparse))
+        bw = direction_backward(da_bw, cache.directions[1], "_bw", sparse, dg)
+        if dg:
+            grads["g"] += L.time_gather(bw.pop("g"), cache.rev)  # back in token order
+        grads.update(bw)
     return grads
 
 

@@ -1,9 +1,10 @@
 """Adam with gradient clipping by global norm, and lazy updates for sparse columns.
 
 A gradient is either a dense array shaped like its parameter, or a
-``(cols, dcols)`` pair for the input matrices ``W_ax*`` (n_a, n_x): only the
-columns a batch touched are updated, and only their moments decay (lazy Adam),
-which keeps a step's cost independent of the vocabulary size.
+``(cols, dcols)`` pair for the input matrices ``W_ax*`` (n_a, n_x) and the
+fine-tuned vectors ``G`` (n_g, V + 1): only the columns a batch touched are
+updated, and only their moments decay (lazy Adam), which keeps a step's cost
+independent of the vocabulary size.
 """
 from __future__ import annotations
 
@@ -29,11 +30,16 @@ def clip(grads, max_norm: float):
     return {k: ((g[0], g[1] * s) if isinstance(g, tuple) else g * s) for k, g in grads.items()}, norm
 
 
+def by_column(name: str) -> bool:
+    """Whether a parameter is updated column by column (its gradient a (cols, dcols) pair)."""
+    return name.startswith("W_ax") or name == "G"
+
+
 def adam_init(params):
-    """First and second moments and per-column step counts."""
+    """First and second moments and step counts (one per column for by_column parameters)."""
     return {"m": {k: np.zeros_like(v) for k, v in params.items()},
             "v": {k: np.zeros_like(v) for k, v in params.items()},
-            "t": {k: np.zeros(v.shape[-1] if k.startswith("W_ax") else 1, dtype=np.int64)
+            "t": {k: np.zeros(v.shape[-1] if by_column(k) else 1, dtype=np.int64)
                   for k, v in params.items()}}
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import network, optim
+from . import layers as L, network, optim
 from .artifact import Artifact
 from .augment import NamePool, augment
 from .data import Corpus
@@ -19,7 +19,7 @@ from .features import GROUPS, UNK, FeatureTables, doc_names, document_sets, feat
 from .network import Config
 from .scoring import score
 from .tagger import Tagger
-from .vectors import NO_VECTOR, Vectors, pad_rows
+from .vectors import NO_VECTOR, Vectors, pad_rows, retuned
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class TrainConfig:
     seed: int = 1
     vectors: int = 0  # most frequent GloVe words kept (+ every training word); 0 = no vectors
     vector_dropout: float = 0.0  # probability of hiding a token's vector (g<t> = 0)
+    tune_vectors: bool = False  # fine-tune the vectors of the words training sees (else frozen)
     p_lower: float = 0.0  # share of training sentences lower-cased, drawn anew every epoch
     p_upper: float = 0.0  # share upper-cased
     case_by_document: bool = True  # draw the case per document (else per sentence)
@@ -105,24 +106,46 @@ def evaluate(tagger: Tagger, corpus: Corpus):
     return score(corpus.tags, [t.tags for t in pred])
 
 
+def without_table(params: dict) -> dict:
+    """The network's parameters: params without the fine-tuned vectors' table G."""
+    return {k: v for k, v in params.items() if k != "G"}
+
+
+def table_grads(dg, look: L.TableCache) -> dict:
+    """{"G": (cols, dcols)}: dg scatter-added into the table's columns, but for column 0
+    (no vector: words outside the vocabulary, padding), which stays zero."""
+    cols, dcols = L.table_backward(dg, look, sparse=True)["G"]
+    keep = cols != NO_VECTOR
+    return {"G": (cols[keep], dcols[:, keep])}
+
+
 def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
           progress: bool = True, log=print, vectors: Vectors | None = None, pool: NamePool | None = None):
-    """Train; returns (best params, network config, per-epoch history).
+    """Train; returns (best params, network config, per-epoch history, best vectors).
 
-    vectors: the frozen pretrained vectors (g<t>; tc.network.n_g must be their size),
-    or None.  pool: names for mention replacement (tc.p_replace)."""
+    vectors: the pretrained vectors (g<t>; tc.network.n_g must be their size), or
+    None. They come back as given (frozen) or, with tc.tune_vectors, with the rows
+    training updated fine-tuned and re-quantized.  pool: names for mention
+    replacement (tc.p_replace)."""
     cfg = tc.network
     if cfg.n_x != tables.n_x:
         raise ValueError(f"the network has n_x={cfg.n_x}, the feature tables {tables.n_x}")
     if cfg.n_g != (vectors.n_g if vectors is not None else 0):
         raise ValueError(f"the network has n_g={cfg.n_g}, the vectors {vectors.n_g if vectors else 0}")
+    if tc.tune_vectors and vectors is None:
+        raise ValueError("tune_vectors needs vectors")
     rng = np.random.default_rng(tc.seed)
     params = network.init_params(cfg, rng)
+    table = vectors.table() if vectors is not None else None  # (n_g, V + 1)
+    if tc.tune_vectors:
+        params["G"] = table  # trained in place, column by column (lazy Adam)
     state = optim.adam_init(params)
     lengths = np.array([len(s) for s in train.sentences])
     unk = tables.id("word", UNK)
     avg = {k: v.copy() for k, v in params.items()} if tc.ema else params
-    best, best_f1, history, bad, step = None, -1.0, [], 0, 0
+    if tc.ema and tc.tune_vectors:
+        avg["G"] = table.copy(order="F")  # G's layout: averaging across layouts is 5x slower
+    best, best_vectors, best_f1, history, bad, step = None, vectors, -1.0, [], 0, 0
     for epoch in range(1, tc.epochs + 1):
         t0, lr = time.perf_counter(), tc.lr * tc.lr_decay ** (epoch - 1)
         total, n_tok = 0.0, 0
@@ -134,11 +157,14 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
             ids = drop_words(ids, unk, tc.word_dropout, rng)
             g = None
             if vectors is not None:
-                g = vectors.dense(drop_vectors(pad_rows([rows[i] for i in idx], ids.shape[0]),
-                                               tc.vector_dropout, rng))  # (T_x, m, n_g)
+                g, look = L.table_forward(drop_vectors(pad_rows([rows[i] for i in idx], ids.shape[0]),
+                                                       tc.vector_dropout, rng), table)  # (T_x, m, n_g)
             scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng, g)
             J, dscores = network.loss(scores, y, mask, cfg)
-            grads, _ = optim.clip(network.backward(dscores, cache, cfg, sparse=True), tc.clip)
+            grads = network.backward(dscores, cache, cfg, sparse=True, dg=tc.tune_vectors)
+            if tc.tune_vectors:
+                grads.update(table_grads(grads.pop("g"), look))
+            grads, _ = optim.clip(grads, tc.clip)
             optim.adam_step(params, grads, state, lr)
             if tc.ema:
                 optim.ema_update(avg, params, tc.ema, step)
@@ -147,7 +173,10 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
             if bar is not None:
                 bar.set_postfix(loss=f"{total / n_tok:.4f}", refresh=False)
                 bar.update()
-        dev_scores = evaluate(Tagger(Artifact(avg, cfg, tables, {}, vectors)), dev)
+        vec = vectors
+        if tc.tune_vectors:  # evaluated as exported: the updated rows re-quantized
+            vec = retuned(vectors, avg["G"], np.flatnonzero(state["t"]["G"]))
+        dev_scores = evaluate(Tagger(Artifact(without_table(avg), cfg, tables, {}, vec)), dev)
         history.append({"epoch": epoch, "loss_per_token": round(float(total / n_tok), 6), "lr": lr,
                         "dev": dev_scores.to_json()})
         if bar is not None:  # the bar stays on screen with the epoch's loss and dev F1
@@ -157,14 +186,15 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
             log(f"epoch {epoch}: loss/token {total / n_tok:.4f}  dev P {dev_scores.precision:.4f} "
                 f"R {dev_scores.recall:.4f} F1 {dev_scores.f1:.4f}  ({time.perf_counter() - t0:.0f}s)")
         if dev_scores.f1 > best_f1:
-            best_f1, best, bad = dev_scores.f1, {k: v.copy() for k, v in avg.items()}, 0
+            best = {k: v.copy() for k, v in without_table(avg).items()}
+            best_f1, best_vectors, bad = dev_scores.f1, vec, 0
             history[-1]["best"] = True
         else:
             bad += 1
             if bad >= tc.patience:
                 log(f"early stop: dev F1 has not improved for {tc.patience} epochs")
                 break
-    return best, cfg, history
+    return best, cfg, history, best_vectors
 
 
 def _bar(n_batches: int, epoch: int, epochs: int, progress: bool):

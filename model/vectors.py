@@ -14,6 +14,10 @@ training word GloVe knows, as int8 with one float32 scale per row::
 
 Row 0 is the zero vector: a word outside the vocabulary adds nothing, so it
 falls back to its other features (word id, shape, affixes, name lists).
+
+The vectors are frozen by default. ``--tune-vectors`` trains the rows of the
+words training sees (``retuned``: re-quantized, same storage); every other row
+stays GloVe's.
 """
 from __future__ import annotations
 
@@ -62,8 +66,25 @@ class Vectors:
         """g<t> for an array of rows: (...,) -> (..., n_g) float32."""
         return self.G_q[rows].astype(np.float32) * self.G_scale[rows, 0][..., None]
 
+    def table(self) -> np.ndarray:
+        """Every row's g as a column: G (n_g, V + 1) float32, column-major like W_ax,
+        what training looks g<t> up in (``layers.table_forward``) and fine-tunes."""
+        return self.dense(np.arange(len(self.G_q))).T  # (n_g, V + 1)
+
     def arrays(self) -> dict[str, np.ndarray]:
         return {"G_q": self.G_q, "G_scale": self.G_scale}
+
+
+def retuned(vectors: Vectors, G: np.ndarray, rows: np.ndarray) -> Vectors:
+    """The vectors with the fine-tuned rows taken from G (n_g, V + 1), re-quantized
+    (int8, one scale per row); every other row keeps its bytes (GloVe's vector).
+
+    rows : int (r,), the rows training updated (never row 0, the zero "no vector").
+    """
+    q, scale = quantize(G[:, rows].T)  # (r, n_g), (r, 1)
+    G_q, G_scale = vectors.G_q.copy(), vectors.G_scale.copy()
+    G_q[rows], G_scale[rows] = q, scale
+    return Vectors(vectors.words, G_q, G_scale)
 
 
 def pad_rows(rows: list[np.ndarray], T_x: int) -> np.ndarray:

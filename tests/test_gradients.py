@@ -219,24 +219,48 @@ def test_padding_changes_neither_loss_nor_gradients(rng, bidirectional):
 
 
 def test_vector_backward(rng):
-    """W_ag g<t>: the dense part of W_ax x<t> (pretrained vectors, frozen)."""
+    """W_ag g<t>: the dense part of W_ax x<t>; dg only when asked (fine-tuning)."""
     T_x, m, n_g, n_a = 4, 3, 5, 6
     g, W_ag = rng.normal(size=(T_x, m, n_g)), rng.normal(size=(n_a, n_g))
     dout = rng.normal(size=(T_x, m, n_a))
     _, cache = L.vector_forward(g, W_ag)
-    grads = L.vector_backward(dout, cache)
 
     def f():
         return np.sum(L.vector_forward(g, W_ag)[0] * dout)
 
-    assert set(grads) == {"W_ag"}
+    assert set(L.vector_backward(dout, cache)) == {"W_ag"}
+    grads = L.vector_backward(dout, cache, dg=True)
     assert rel_error(grads["W_ag"], numeric_grad(f, W_ag)) < TOL
+    assert rel_error(grads["g"], numeric_grad(f, g)) < TOL
+
+
+def test_table_backward(rng):
+    """g<t> = G[:, r<t>]: dG scatter-adds dg<t> into the looked-up columns (a row used
+    twice gets both gradients; unused columns none), dense and sparse forms agree."""
+    T_x, m, n_g, n_rows = 4, 3, 5, 9
+    rows = rng.integers(0, n_rows - 2, size=(T_x, m))  # the last two columns unused
+    rows[0, 0] = rows[1, 2] = 3  # and one used twice at least
+    G = np.asfortranarray(rng.normal(size=(n_g, n_rows)))
+    dout = rng.normal(size=(T_x, m, n_g))
+    g, cache = L.table_forward(rows, G)
+    np.testing.assert_array_equal(g[1, 2], G[:, 3])
+    dG = L.table_backward(dout, cache)["G"]
+
+    def f():
+        return np.sum(L.table_forward(rows, G)[0] * dout)
+
+    assert rel_error(dG, numeric_grad(f, G)) < TOL
+    assert not dG[:, -2:].any()
+    cols, dcols = L.table_backward(dout, cache, sparse=True)["G"]
+    np.testing.assert_array_equal(cols, np.unique(rows))
+    np.testing.assert_allclose(dcols, dG[:, cols], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_network_backward_with_vectors(rng, bidirectional):
-    """The whole network with g<t> in x<t>: every gradient, W_ag (and W_ag_bw) included;
-    padded steps carry zero vectors, as the tagger pads them."""
+    """The whole network with g<t> in x<t>: every gradient, W_ag (and W_ag_bw) included,
+    and dg (both directions summed, in token order); padded steps carry zero vectors,
+    as the tagger pads them."""
     ids, lengths, mask, y = small_batch(rng)
     cfg = network.Config(n_x=11, n_a=4, head="softmax", bidirectional=bidirectional, n_g=3)
     params = network.init_params(cfg, rng, dtype=np.float64)
@@ -248,7 +272,34 @@ def test_network_backward_with_vectors(rng, bidirectional):
         return network.loss(network.forward(params, ids, lengths, cfg, g=g)[0], y, mask, cfg)[0]
 
     scores, cache = network.forward(params, ids, lengths, cfg, g=g)
-    grads = network.backward(network.loss(scores, y, mask, cfg)[1], cache, cfg)
+    dscores = network.loss(scores, y, mask, cfg)[1]
+    grads = network.backward(dscores, cache, cfg)
     assert set(grads) == set(params) and "W_ag" in params
     for k in params:
         assert rel_error(grads[k], numeric_grad(J, params[k])) < TOL, k
+    with_dg = network.backward(dscores, cache, cfg, dg=True)
+    assert set(with_dg) == set(params) | {"g"}
+    assert rel_error(with_dg["g"], numeric_grad(J, g)) < TOL
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fine_tuned_vectors_backward(rng, bidirectional):
+    """Fine-tuning: the loss through the table lookup g<t> = G[:, r<t>] and the whole
+    network, its gradient wrt the table G as training computes it (network.backward's
+    dg, then layers.table_backward), against centred differences."""
+    ids, lengths, mask, y = small_batch(rng)
+    n_g, n_rows = 3, 7
+    cfg = network.Config(n_x=11, n_a=4, head="softmax", bidirectional=bidirectional, n_g=n_g)
+    params = network.init_params(cfg, rng, dtype=np.float64)
+    G = np.asfortranarray(rng.normal(size=(n_g, n_rows)))
+    rows = rng.integers(1, n_rows, size=ids.shape[:2]) * mask.astype(int)  # padding: row 0
+
+    def J():
+        g = L.table_forward(rows, G)[0]
+        return network.loss(network.forward(params, ids, lengths, cfg, g=g)[0], y, mask, cfg)[0]
+
+    g, look = L.table_forward(rows, G)
+    scores, cache = network.forward(params, ids, lengths, cfg, g=g)
+    dg = network.backward(network.loss(scores, y, mask, cfg)[1], cache, cfg, dg=True)["g"]
+    dG = L.table_backward(dg, look)["G"]
+    assert rel_error(dG, numeric_grad(J, G)) < TOL

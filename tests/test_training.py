@@ -65,7 +65,8 @@ def test_bad_training_data_exits_2_with_one_line(tmp_path, corpus, content, mess
     assert not (tmp_path / "m").exists()
 
 
-@pytest.mark.parametrize("flag", [["--epochs", "0"], ["--dropout", "1.5"], ["--lr", "-1"], ["--head", "crf"]])
+@pytest.mark.parametrize("flag", [["--epochs", "0"], ["--dropout", "1.5"], ["--lr", "-1"], ["--head", "crf"],
+                                  ["--tune-vectors"]])
 def test_bad_flags_exit_2(tmp_path, corpus, flag):
     r = train_tiny(tmp_path / "m", corpus, *flag)
     assert r.returncode == 2 and "error" in r.stderr
@@ -137,6 +138,28 @@ def test_vectors_augmentation_and_two_corpora(tmp_path, corpus):
     assert meta["training"]["flags"]["p_replace"] == 0.5
     t = Tagger(art).tag_documents([["anna", "smith", "met", "the", "man", "boris", "novak", "."]])[0]
     assert t.labels == [1, 1, 0, 0, 0, 1, 1, 0]
+
+
+def test_tune_vectors_changes_only_the_training_words_rows(tmp_path, corpus):
+    """--tune-vectors: the rows of the words training saw are fine-tuned and stored
+    re-quantized (the loader verifies them as any artifact's); every other row, row 0
+    (no vector) included, keeps the frozen run's bytes, i.e. GloVe's."""
+    from model.vectors import key
+
+    frozen, tuned = tmp_path / "frozen", tmp_path / "tuned"
+    for out, flag in ((frozen, "--no-tune-vectors"), (tuned, "--tune-vectors")):
+        r = train_tiny(out, corpus, "--vectors", "2000", "--lr", "0.02", flag)
+        assert r.returncode == 0, r.stderr
+    a, b = load(frozen), load(tuned)
+    assert a.vectors.words == b.vectors.words
+    assert json.loads((tuned / "meta.json").read_text())["training"]["flags"]["tune_vectors"] is True
+    seen = {b.vectors.index[key(w)] for s in read_corpus(corpus).sentences for w in s if key(w) in b.vectors.index}
+    changed = set(np.flatnonzero((a.vectors.G_q != b.vectors.G_q).any(axis=1)
+                                 | (a.vectors.G_scale != b.vectors.G_scale)[:, 0]).tolist())
+    assert changed <= seen and len(changed) >= 0.9 * len(seen) > 0
+    assert not b.vectors.G_q[0].any() and b.vectors.G_scale[0, 0] == 0
+    s = evaluate(Tagger(b), read_corpus(corpus))
+    assert s.f1 > 0.5
 
 
 def test_replacement_without_name_lists_is_refused(tmp_path, corpus):
