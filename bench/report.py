@@ -218,11 +218,14 @@ def _http(r: dict) -> list[str]:
     h = r["http"]
     c, bars, ok = h["cells"], h["bars"], h["passed"]
     floors = sorted({k.split("|")[0] for k in c if k.startswith("floor")})
+    memo_name = next((k.split("|")[0] for k in c if k.startswith("ours, model")), None)
     out = ["## Service speed, over HTTP", "",
            "Ours: `service:create_app()` (default model, info-level request log) under "
-           "`service/gunicorn.conf.py` (one gthread worker per core, 2 threads, keep-alive). The floor: a "
+           "`service/gunicorn.conf.py` (one gthread worker per core, 2 threads, keep-alive, accepting only "
+           "with a free thread: `service/worker.py`). The floor: a "
            "bare Flask app echoing the JSON body (`bench/floor_app.py`) under our config, `sync × 2` and "
-           "`gthread 2 × 4`; per round the best of the three counts. All servers up at once on 127.0.0.1. "
+           "`gthread 2 × 4`; per round the best of the three counts. Also measured, for information: ours "
+           "with the model memoized (below). All servers up at once on 127.0.0.1. "
            f"Load from wrk (C, one thread, keep-alive connections; `bench/wrk.py`), {h['rounds']} round(s) of "
            f"{h['seconds']:g} s per cell and server, the servers' order rotating from round to round; "
            "medians over the rounds, and each bar the median of its per-round ratios. A single non-200 "
@@ -234,7 +237,7 @@ def _http(r: dict) -> list[str]:
            "| server | payload | concurrency | req/s | p50 / p99 ms | CPU/request µs | workers, cores | wrk, cores |",
            "|---|---|---:|---:|---:|---:|---|---:|"]
     for payload, conc in (("1 sentence", 1), ("1 sentence", 16), ("64 sentences", 16)):
-        for name in ["ours", *floors]:
+        for name in ["ours", *([memo_name] if memo_name else []), *floors]:
             x = c[f"{name}|{payload}|{conc}"]
             label = f"**{name}**" if name == "ours" else name
             out.append(f"| {label} | {payload} | {conc} | {x['rps']:,.0f} | {x['p50_ms']:.2f} / {x['p99_ms']:.1f} | "
@@ -252,8 +255,17 @@ def _http(r: dict) -> list[str]:
             f"| 64-sentence batches, concurrency 16: tokens/s through HTTP ÷ ({h['n_workers']} workers × "
             f"in-process Tagger tokens/s on one core) | **{bars['batch_tokens']:.2f}** {_pass(ok['batch_tokens'])} | "
             f"{per_round('batch_tokens', '{:.2f}')} | ≥ 0.75 | 0.9 |",
-            f"| answers other than 200, all runs | **0** {_pass(ok['all_200'])} | | 0 | |", "",
-            "The two throughput bars from CPU time instead of wall time (the gunicorn workers' CPU per "
+            f"| answers other than 200, all runs | **0** {_pass(ok['all_200'])} | | 0 | |", ""]
+    memo = h.get("memo_ratios")
+    if memo:
+        out += ["Where the gap is: the same three ratios for *ours, model memoized* (`bench/memo_app.py`: "
+                "the service with `Tagger.tag_documents` memoized per token list, so the model costs a dict "
+                "lookup and everything else is the service's own): "
+                f"concurrency 16 req/s {memo['rps_c16']:.2f} of the floor, concurrency 1 p50 "
+                f"{memo['p50_c1']:.2f}× the floor's, batches {memo['batch_tokens']:.2f} of the Tagger bar's "
+                "denominator. The first is the most the service layer on this stack reaches with a model that "
+                "costs nothing; the difference from ours is the model.", ""]
+    out += ["The two throughput bars from CPU time instead of wall time (the gunicorn workers' CPU per "
             "request, the Tagger's per CPU second): what they would read if the workers had their cores "
             "to themselves, which on a shared machine they do not; information, not the bars: "
             f"one sentence, concurrency 16, floor's CPU per request ÷ ours {h['cpu_ratios']['rps_c16']:.2f}; "

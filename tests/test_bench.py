@@ -40,6 +40,7 @@ def test_quick_bench_writes_every_section(tmp_path):
     cells = r["http"]["cells"]
     assert cells and all(c["requests"] > 0 and c["not_200"] == 0 and c["errors"] == 0 for c in cells.values())
     assert set(r["http"]["bars"]) == {"rps_c16", "p50_c1", "batch_tokens"}
+    assert set(r["http"]["memo_ratios"]) == {"rps_c16", "p50_c1", "batch_tokens"} and "model memoized" in md
     stages = r["http"]["stages"]["after"]
     assert stages["request, whole"] > stages["network"] > 0
     bulk = r["bulk"]
@@ -48,6 +49,17 @@ def test_quick_bench_writes_every_section(tmp_path):
     cal = r["redaction"]["calibration"]
     assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
     assert r["redaction"]["cost"]["/redact"]["requests"] > 0
+
+
+def test_memo_app_answers_as_the_service(client):
+    """bench/memo_app.py (ours with the model's answers memoized) must be the same service."""
+    from bench.memo_app import create_app
+
+    memo = create_app().test_client()
+    for body in ({"text": "Angela Merkel met Barack Obama."}, {"inputs": [{"text": "Harry Potter ."}] * 3},
+                 {"text": "Angela Merkel met Barack Obama.", "threshold": 0.9}):
+        for _ in range(2):  # the first call fills the memo, the second reads it
+            assert memo.post("/tag", json=body).get_json() == client.post("/tag", json=body).get_json()
 
 
 def test_bench_refuses_unknown_part():
