@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import ROOT, Gunicorn, cpu_seconds, memory
+from harness import ROOT, Gunicorn, cpu_seconds, memory, wait_workers
 
 from . import wrk
 from .common import PYTHON, BenchError, median
@@ -108,7 +108,10 @@ def run(quick: bool = False, log=print) -> dict:
         for name in servers:  # warm every worker's caches
             for payload in PAYLOADS:
                 wrk.run(urls[name], files[payload], 16, 1)
-        workers = {name: srv.workers() for name, srv in servers.items()}
+        # every worker forked (/readyz may answer before the last one is): "--workers 2", else one per core
+        workers = {name: wait_workers(srv.pid, 2 if "--workers 2" in servers_spec[name][1]
+                                      else len(os.sched_getaffinity(0)), timeout=30)
+                   for name, srv in servers.items()}
         names = list(servers)
         for r in range(rounds):
             order = names[r % len(names):] + names[:r % len(names)]

@@ -62,8 +62,7 @@ def test_soak_60s_at_concurrency_32(start_gunicorn):
     server = start_gunicorn()
     server.wait_ready()
     ref = reference(server.port, MIX)
-    workers = server.workers()
-    assert len(workers) == 2
+    workers = wait_workers(server.pid, 2)  # /readyz may answer before the second worker is forked
 
     warm = Load(server.port, MIX, concurrency=32, duration=10, max_requests=20_000).run()
     assert not unexpected(warm, ref)
