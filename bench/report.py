@@ -221,8 +221,8 @@ def _http(r: dict) -> list[str]:
     memo_name = next((k.split("|")[0] for k in c if k.startswith("ours, model")), None)
     out = ["## Service speed, over HTTP", "",
            "Ours: `service:create_app()` (default model, info-level request log) under "
-           "`service/gunicorn.conf.py` (one gthread worker per core, 2 threads, keep-alive, accepting only "
-           "with a free thread: `service/worker.py`). The floor: a "
+           "`service/gunicorn.conf.py` (one gthread worker per core, 2 threads, keep-alive; a worker with every thread "
+           "busy leaves a new connection 2 ms to the others: `service/worker.py`). The floor: a "
            "bare Flask app echoing the JSON body (`bench/floor_app.py`) under our config, `sync × 2` and "
            "`gthread 2 × 4`; per round the best of the three counts. Also measured, for information: ours "
            "with the model memoized (below). All servers up at once on 127.0.0.1. "
