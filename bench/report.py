@@ -343,9 +343,14 @@ def _cost(r: dict) -> list[str]:
 def _training(r: dict) -> list[str]:
     t = r["training"]
     out = ["## Training", "",
-           ("`train.py` on CoNLL-2003 train (dev for model selection) with the shipped model's flags, "
+           (f"`train.py` on the shipped model's training files ({t.get('train_files', 'CoNLL-2003 train')}; "
+            f"dev for model selection: {t.get('dev_files', 'CoNLL-2003 dev')}) with its flags, "
             "one BLAS thread, one run at a time, each for as many epochs as the shipped "
-            f"model's best epoch ({t['best_epoch']}); for n_a = 128 that reproduces the shipped model. "
+            f"model's best epoch ({t['best_epoch']}). For n_a = 128 that is the shipped model's own run: "
+            "the same bytes on the BLAS kernel it was trained on"
+            + (f" ({', '.join(map(str, t['kernels']['shipped']))}; this machine's: "
+               f"{', '.join(map(str, t['kernels']['here']))})" if t.get("kernels") else "")
+            + ", other bytes and dev F1 within the seed spread on another (README, *Reproducibility*). "
             "An epoch includes its dev evaluation; set-up is reading the data and building the feature "
             "tables. Each run is bounded in time (a run stopped at the limit says so)." if not t["quick"] else
             "**Quick mode**: 300 training sentences, no name lists, n_a = 16, one epoch — a smoke test of "

@@ -126,5 +126,10 @@ def run(quick: bool = False, log=print) -> dict:
                                           and weights.exists() and hashlib.sha256(weights.read_bytes()).hexdigest()
                                           == shipped["weights_sha256"])
             rows.append(r)
-    return {"quick": quick, "target_dev_f1": target, "shipped_epochs": flags["epochs"],
+    from threadpoolctl import threadpool_info
+
+    kernels = {"shipped": [b.get("architecture") for b in shipped["training"].get("blas", [])],
+               "here": [b.get("architecture") for b in threadpool_info() if b.get("internal_api") == "openblas"]}
+    return {"quick": quick, "target_dev_f1": target, "shipped_epochs": flags["epochs"], "kernels": kernels,
+            "train_files": shipped["training"]["train_file"], "dev_files": shipped["training"]["dev_file"],
             "best_epoch": shipped["metrics"].get("best_epoch"), "rows": rows}
