@@ -155,18 +155,22 @@ def summarise(runs: dict, tagger_runs: list[float], n_workers: int) -> dict:
         return runs[("ours", payload, c)][r][key]
 
     batch_tokens = 64 * SENTENCE_TOKENS
-    rps16 = [ours("1 sentence", 16, r, "rps") / best_floor("1 sentence", 16, r, "rps", max) for r in range(n_rounds)]
-    p50 = [ours("1 sentence", 1, r, "p50_ms") / best_floor("1 sentence", 1, r, "p50_ms", min) for r in range(n_rounds)]
-    tokens = [ours("64 sentences", 16, r, "rps") * batch_tokens / (n_workers * wall[r]) for r in range(n_rounds)]
-    bars = {"rps_c16": median(rps16), "p50_c1": median(p50), "batch_tokens": median(tokens)}
-    memo = {}
-    if any(k[0] == MEMO for k in runs):  # the same three ratios without the model's cost
-        memo = {"rps_c16": median([runs[(MEMO, "1 sentence", 16)][r]["rps"] / best_floor("1 sentence", 16, r, "rps", max)
-                                   for r in range(n_rounds)]),
-                "p50_c1": median([runs[(MEMO, "1 sentence", 1)][r]["p50_ms"] / best_floor("1 sentence", 1, r, "p50_ms", min)
-                                  for r in range(n_rounds)]),
-                "batch_tokens": median([runs[(MEMO, "64 sentences", 16)][r]["rps"] * batch_tokens / (n_workers * wall[r])
-                                        for r in range(n_rounds)])}
+
+    def bar_rounds(name: str) -> dict:
+        """The three bars' per-round ratios for one server."""
+        def cell(payload, c, r, key):
+            return runs[(name, payload, c)][r][key]
+        return {"rps_c16": [cell("1 sentence", 16, r, "rps") / best_floor("1 sentence", 16, r, "rps", max)
+                            for r in range(n_rounds)],
+                "p50_c1": [cell("1 sentence", 1, r, "p50_ms") / best_floor("1 sentence", 1, r, "p50_ms", min)
+                           for r in range(n_rounds)],
+                "batch_tokens": [cell("64 sentences", 16, r, "rps") * batch_tokens / (n_workers * wall[r])
+                                 for r in range(n_rounds)]}
+
+    rounds = bar_rounds("ours")
+    bars = {k: median(v) for k, v in rounds.items()}
+    # the same three ratios without the model's cost
+    memo = {k: median(v) for k, v in bar_rounds(MEMO).items()} if any(k[0] == MEMO for k in runs) else {}
     # The same two throughput ratios from CPU time instead of wall time: what they would be
     # if the workers had their cores to themselves (on a shared machine they do not).
     cpu_ratios = {
@@ -174,7 +178,7 @@ def summarise(runs: dict, tagger_runs: list[float], n_workers: int) -> dict:
                            / ours("1 sentence", 16, r, "worker_cpu_us_per_request") for r in range(n_rounds)]),
         "batch_tokens": median([batch_tokens / (ours("64 sentences", 16, r, "worker_cpu_us_per_request") / 1e6)
                                 / cpu[r] for r in range(n_rounds)])}
-    return {"cells": cells, "bars": bars, "memo_ratios": memo, "bar_rounds": {"rps_c16": rps16, "p50_c1": p50, "batch_tokens": tokens},
+    return {"cells": cells, "bars": bars, "memo_ratios": memo, "bar_rounds": rounds,
             "cpu_ratios": cpu_ratios, "tagger_tokens_per_s": median(wall), "tagger_tokens_per_cpu_s": median(cpu),
             "tagger_runs": tagger_runs, "n_workers": n_workers,
             "batch_http_tokens_per_s": cells["ours|64 sentences|16"]["rps"] * batch_tokens,
