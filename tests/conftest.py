@@ -1,12 +1,45 @@
 """Shared fixtures: the Flask app and client (Flask tutorial style), an app
 factory for other configurations, and a real gunicorn on a loopback port
-(``harness.Gunicorn``, two workers)."""
+(``harness.Gunicorn``, two workers); and ``need``, the one rule for a test whose
+tool (a Docker engine, chromium, wrk, redis-server...) is missing: it skips,
+saying why, on a developer's machine and fails in CI (``CI`` set), where
+``.ci/run`` installs every tool and a skip would hide a broken set-up.
+
+    from conftest import need, tool
+    chromium = tool("chromium", "apt-get install chromium")  # its path, or skip/fail
+    need("a Docker engine", "`docker info` did not answer")  # skip/fail now
+"""
 from __future__ import annotations
+
+import os
+import shutil
 
 import pytest
 
 from harness import DEFAULT_ARTIFACT, Gunicorn
 from service import create_app
+
+
+def in_ci() -> bool:
+    """True in CI: CI is set to anything but "", "0" or "false" (CI services set CI=true)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def need(what: str, reason: str) -> None:
+    """`what` is missing: skip the test (or the module, at import) saying `reason`, or
+    fail it in CI. Never returns."""
+    message = f"needs {what}: {reason}"
+    if in_ci():
+        pytest.fail(f"CI={os.environ['CI']} and this test {message}", pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+
+def tool(name: str, install: str) -> str:
+    """The path of the command `name` on PATH, or need() it (install: how to get it)."""
+    path = shutil.which(name)
+    if path is None:
+        need(name, f"`{name}` is not on PATH ({install})")
+    return path
 
 
 @pytest.fixture(scope="session")
