@@ -1,15 +1,18 @@
-"""The shared harness: one percentile with one meaning, the seed sentence as the tokenizer
-splits it, and a gunicorn that starts, lists its workers and stops."""
+"""The shared harness: one percentile with one meaning, the default artifact the service
+loads, the seed sentence as the service splits and tags it, and a gunicorn that starts,
+lists its workers and stops."""
 from __future__ import annotations
 
 import math
 import random
+import time
 
 import numpy as np
 import pytest
 
-from harness import (DEFAULT_ARTIFACT, SEED_NAMES, SEED_TEXT, SEED_TOKENS, Gunicorn, ServerError, http_status, percentile,
-                     wait_workers)
+from harness import (DEFAULT_ARTIFACT, SEED_LABELS, SEED_NAMES, SEED_TEXT, SEED_TOKENS, Gunicorn, ServerError,
+                     http_status, percentile, wait_workers)
+from model.artifact import load
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 99, 100, 101, 1000])
@@ -28,21 +31,27 @@ def test_percentile_refuses_a_fraction_above_one_and_gives_nan_for_nothing():
     assert percentile(range(1, 101), 99) == 99 and percentile(range(1, 101), 0.99) == 1  # percent, not a fraction
 
 
-def test_the_harness_artifact_is_the_service_default():
-    from service.config import DEFAULT_ARTIFACT as SERVICE_DEFAULT
+def test_the_harness_artifact_is_the_one_the_service_loads_by_default():
+    from service import create_app
 
-    assert DEFAULT_ARTIFACT == SERVICE_DEFAULT
+    app = create_app({"TESTING": True})  # no ARTIFACT: the service's own default
+    loaded = app.extensions["nametag"].artifact
+    assert loaded.meta["weights_sha256"] == load(DEFAULT_ARTIFACT).meta["weights_sha256"]
 
 
-def test_seed_names_are_spans_of_the_seed_text():
-    assert " ".join(SEED_TOKENS).replace(" .", ".") == SEED_TEXT
-    assert all(name in SEED_TEXT for name in SEED_NAMES)
+def test_the_seed_sentence_is_as_the_tokenizer_splits_it_and_the_model_tags_it(client):
+    res = client.post("/tag", json={"text": SEED_TEXT}).get_json()
+    assert [t["text"] for t in res["tokens"]] == SEED_TOKENS
+    assert res["labels"] == SEED_LABELS
+    assert [e["text"] for e in res["entities"]] == SEED_NAMES
 
 
 @pytest.mark.slow
 def test_gunicorn_starts_lists_its_workers_and_stops(tmp_path):
+    started = time.perf_counter()
     with Gunicorn(workers=2, log_dir=tmp_path) as server:
-        assert server.wait_ready() > 0
+        cold_start = server.wait_ready()
+        assert 0 < cold_start <= time.perf_counter() - started  # seconds since the start, not a timestamp
         assert http_status(server.port, "/healthz") == 200
         pids = wait_workers(server.pid, 2)
         assert pids == server.workers() and server.pid not in pids

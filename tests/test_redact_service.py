@@ -56,8 +56,7 @@ def test_pseudonyms_are_consistent_across_a_batch(client):
 
 def test_mask_keeps_length_and_spaces(client):
     res = redact(client, {"text": SEED_TEXT, "operator": "mask", "mask_char": "#"}).get_json()
-    assert res["text"] == "############ and ################ invented a new spell."[:0] + \
-        "##### ###### and ######## ####### invented a new spell."
+    assert res["text"] == "##### ###### and ######## ####### invented a new spell."
     check_items(SEED_TEXT, res)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from model import network
 from model.artifact import ArtifactError, load, save
-from model.features import FeatureTables
+from model.features import FeatureTables, featurize, pad
 from model.tagger import Tagger
 from model.vectors import NO_VECTOR, Vectors, choose, key, quantize, read_glove
 
@@ -72,15 +72,35 @@ def test_artifact_round_trip_with_vectors(vector_artifact):
     assert meta["vectors"]["wrapper_license"] == "Apache-2.0"
 
 
+def reference_proba(art, sent: list[str], g: np.ndarray, params: dict | None = None) -> np.ndarray:
+    """ŷ of one sentence by the training forward (network.forward, float64) on the
+    vectors g (T_x, n_g) given here, not looked up: (T_x, n_y)."""
+    ids, lengths, _, _ = pad(featurize(art.tables, [sent]))
+    params = {k: v.astype(np.float64) for k, v in (params or art.params).items()}
+    scores, _ = network.forward(params, ids, lengths, art.config, g=g[:, None, :].astype(np.float64))
+    return network.probabilities(scores, art.config)[:, 0]
+
+
 def test_a_word_outside_the_vocabulary_falls_back_to_its_other_features(vector_artifact):
     """Its g<t> is zero: the same probabilities as a model whose W_ag ignores that token."""
-    art = load(vector_artifact[0])
+    path, vec = vector_artifact
+    art = load(path)
     tagger = Tagger(art)
     sent = ["qwxyzzy", "smith"]
     g = tagger.vectors_of([sent], 2)
     assert not g[0, 0].any() and g[1, 0].any()
     p = tagger.predict_proba([sent])[0]
-    assert p.shape == (2, 3) and np.isfinite(p).all()
+    row = vec.words.index("smith") + 1
+    smith = vec.G_q[row].astype(np.float64) * vec.G_scale[row, 0]  # its stored vector, dequantized
+    np.testing.assert_allclose(p, reference_proba(art, sent, np.stack([np.zeros(50), smith])), atol=2e-6)
+    # W_ag does read the first position: a vector there would change the answer
+    noise = np.random.default_rng(3).normal(size=50)
+    assert np.abs(reference_proba(art, sent, np.stack([noise, smith])) - p).max() > 1e-3
+    # alone, the unknown word is tagged as by the model with W_ag (both directions) zeroed
+    ignoring = {**art.params, "W_ag": np.zeros_like(art.params["W_ag"]),
+                "W_ag_bw": np.zeros_like(art.params["W_ag_bw"])}
+    np.testing.assert_allclose(tagger.predict_proba([sent[:1]])[0],
+                               reference_proba(art, sent[:1], noise[None], ignoring), atol=2e-6)
 
 
 def _rewrite(path, mutate):
