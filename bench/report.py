@@ -9,7 +9,7 @@ from importlib import metadata
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
-from . import redaction
+from . import redaction, reliability
 
 PACKAGES = ("numpy", "torch", "flask", "werkzeug", "gunicorn", "marshmallow")
 
@@ -107,7 +107,8 @@ def render(r: dict) -> str:
                   f"{e['artifact']}. Those sections come from that run, the others from the run above.", ""]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
                      ("training", _training), ("bulk", _bulk),
-                     ("redaction", lambda r: redaction.render(r, _pass))):
+                     ("redaction", lambda r: redaction.render(r, _pass)),
+                     ("reliability", lambda r: reliability.render(r, _pass))):
         if part in r:
             lines += fn(r)
         else:

@@ -5,7 +5,7 @@ tool (a Docker engine, chromium, wrk, redis-server...) is missing: it skips,
 saying why, on a developer's machine and fails in CI (``CI`` set), where
 ``.ci/run`` installs every tool and a skip would hide a broken set-up.
 
-    from conftest import need, tool
+    from conftest import need, tool, until
     chromium = tool("chromium", "apt-get install chromium")  # its path, or skip/fail
     need("a Docker engine", "`docker info` did not answer")  # skip/fail now
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pytest
 
@@ -32,6 +33,17 @@ def need(what: str, reason: str) -> None:
     if in_ci():
         pytest.fail(f"CI={os.environ['CI']} and this test {message}", pytrace=False)
     pytest.skip(message, allow_module_level=True)
+
+
+def until(condition, what: str, hang: float = 60):
+    """Poll condition() until it is true, and return what it returned: how a test waits
+    for an event. `hang` only stops a hung test (it fails, naming `what`); it is no bound
+    on the product, whose timings the bench measures."""
+    give_up = time.monotonic() + hang
+    while not (got := condition()):
+        assert time.monotonic() < give_up, f"never happened: {what}"
+        time.sleep(0.005)
+    return got
 
 
 def tool(name: str, install: str) -> str:

@@ -5,23 +5,22 @@ No assertions on timings: CI machines differ and are noisy.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import tool
 
 from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
-            "## Cost", "## Training", "## Bulk tagging", "## Redaction"]
+            "## Cost", "## Training", "## Bulk tagging", "## Redaction", "## Reliability"]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian's package; make test installs it) "
-                    "is not installed: the bench's HTTP load generator")
 def test_quick_bench_writes_every_section(tmp_path):
+    tool("wrk", "the bench's HTTP load generator: Debian's package; `make tools` installs it")
     p = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
@@ -49,6 +48,9 @@ def test_quick_bench_writes_every_section(tmp_path):
     cal = r["redaction"]["calibration"]
     assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
     assert r["redaction"]["cost"]["/redact"]["requests"] > 0
+    rel = r["reliability"]
+    assert set(rel) == {"busy_health", "worker_death", "slow_client"}
+    assert all(rel[k]["ratio"] > 0 and isinstance(rel[k]["ok"], bool) for k in rel)
 
 
 def test_memo_app_answers_as_the_service(client):

@@ -6,11 +6,12 @@ import os
 import shutil
 import signal
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from conftest import until
 
 from harness import DEFAULT_ARTIFACT, SEED_TEXT, wait_workers
 
@@ -102,30 +103,68 @@ def test_metrics_add_up_across_workers(gunicorn_server):
 
 def test_json_access_log_on_stdout(gunicorn_server):
     requests.post(gunicorn_server.url + "/tag", json={"text": SEED_TEXT}, timeout=10)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
+
+    def tagged():
         lines = [json.loads(line) for line in gunicorn_server.stdout().splitlines() if line.startswith("{")]
-        tagged = [r for r in lines if r.get("path") == "/tag" and r.get("tokens") == 10]
-        if tagged:
-            break
-        time.sleep(0.1)
-    rec = tagged[-1]
+        return [r for r in lines if r.get("path") == "/tag" and r.get("tokens") == 10]
+
+    until(tagged, "the request's log line")
+    rec = tagged()[-1]
     assert rec["method"] == "POST" and rec["status"] == 200 and rec["duration_ms"] > 0
     assert "GET /healthz HTTP" not in gunicorn_server.stdout() + gunicorn_server.stderr()  # no access log
 
 
+def polls_listener(pid: int, port: int) -> bool:
+    """Whether process pid waits for new connections on its listening socket for port:
+    the socket is in one of its epoll sets (/proc/<pid>/fdinfo). A gthread worker takes
+    it out when it stops accepting, as it does first on SIGTERM. False once pid is gone."""
+    import contextlib
+
+    try:
+        listening = {line.split()[9] for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+                     if int(line.split()[1].split(":")[1], 16) == port and line.split()[3] == "0A"}
+        fds = {fd.name: os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+    except OSError:
+        return False
+    listener_fds = {fd for fd, link in fds.items() if link[8:-1] in listening and link.startswith("socket:[")}
+    polled = set()
+    for fd, link in fds.items():
+        if link == "anon_inode:[eventpoll]":
+            with contextlib.suppress(OSError):
+                polled |= {line.split()[1] for line in Path(f"/proc/{pid}/fdinfo/{fd}").read_text().splitlines()
+                           if line.startswith("tfd:")}
+    return bool(listener_fds & polled)
+
+
 def test_graceful_shutdown_finishes_in_flight_requests(start_gunicorn):
+    """SIGTERM while a request is provably in flight: its worker has accepted the
+    connection and its body is only half sent. The rest of the body goes once that
+    worker has taken the SIGTERM (it stopped polling for new connections); the answer
+    is the whole 200, and gunicorn then exits 0."""
+    import http.client
+    import socket
+
+    from harness import connections
+
     server = start_gunicorn()
     server.wait_ready()
-    answers = []
-    slow = threading.Thread(target=lambda: answers.append(requests.post(
-        server.url + "/tag", json={"tokens": ["word"] * 10_000}, timeout=30)))
-    slow.start()
-    time.sleep(0.2)
-    server.proc.send_signal(signal.SIGTERM)
-    slow.join(30)
+    workers = wait_workers(server.pid, 2)
+    body = json.dumps({"text": SEED_TEXT}).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as s:
+        s.sendall(b"POST /tag HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body[:10])
+        me = s.getsockname()[1]
+        until(lambda: any(me in connections(w, server.port) for w in workers), "a worker accepted the request")
+        worker = next(w for w in workers if me in connections(w, server.port))
+        assert polls_listener(worker, server.port)  # still accepting (one of its two threads is free)
+        server.proc.send_signal(signal.SIGTERM)
+        until(lambda: not polls_listener(worker, server.port), "the worker took the SIGTERM")
+        s.sendall(body[10:])
+        answer = http.client.HTTPResponse(s)
+        answer.begin()
+        assert answer.status == 200
+        assert json.loads(answer.read())["labels"] == [1, 1, 0, 1, 1, 0, 0, 0, 0, 0]
     assert server.proc.wait(35) == 0
-    assert answers and answers[0].status_code == 200 and len(answers[0].json()["labels"]) == 10_000
 
 
 def _broken_artifact(tmp_path: Path) -> Path:
@@ -177,42 +216,40 @@ def test_a_burst_of_connections_is_spread_over_the_workers(gunicorn_server):
 
 
 def test_a_new_client_is_answered_while_every_thread_is_busy(gunicorn_server):
-    """A worker with every thread busy only defers accepting (service/worker.py): a new
-    client is answered promptly while 16 kept-alive clients keep both workers saturated
-    with 64-sentence batches, never left in the listen queue until the load stops."""
+    """A worker with every thread busy only defers accepting (service/worker.py): new
+    clients are answered while 16 kept-alive clients keep both workers saturated with
+    64-sentence batches, never left in the listen queue until the load stops. How long
+    they wait, against the load's own requests, is timed by the bench (Reliability)."""
     import http.client
 
     body = json.dumps({"inputs": [{"text": SEED_TEXT}] * 64})
-    stop, failures = threading.Event(), []
+    stop, failures, answered = threading.Event(), [], {}
 
-    def client():
+    def client(i):
         c = http.client.HTTPConnection("127.0.0.1", gunicorn_server.port, timeout=30)
         try:
             while not stop.is_set():
                 c.request("POST", "/tag", body, {"Content-Type": "application/json"})
                 answer = c.getresponse()
                 answer.read()
+                answered[i] = answered.get(i, 0) + 1
                 if answer.status != 200:
                     failures.append(answer.status)
         finally:
             c.close()
 
-    load = [threading.Thread(target=client) for _ in range(16)]
+    load = [threading.Thread(target=client, args=(i,)) for i in range(16)]
     for t in load:
         t.start()
     try:
-        time.sleep(1.0)  # every thread of both workers busy, requests queued behind them
-        waits = []
+        until(lambda: len(answered) == 16, "every load client answered once")  # both workers saturated
         for _ in range(5):
-            t0 = time.monotonic()
+            before = dict(answered)
             assert requests.get(gunicorn_server.url + "/healthz", timeout=30).status_code == 200
-            waits.append(time.monotonic() - t0)
-            time.sleep(0.1)
+            assert not stop.is_set() and all(t.is_alive() for t in load)  # answered during the load
+        assert sum(answered.values()) > sum(before.values())  # which went on meanwhile
     finally:
         stop.set()
         for t in load:
             t.join(60)
     assert not failures
-    # measured: median 0.01-0.02 s (the queue behind the batches already accepted); when a
-    # busy worker stopped accepting until its queue drained: 0.55-0.80 s every time
-    assert sorted(waits)[2] < 0.25, [round(w, 3) for w in waits]
