@@ -2,12 +2,14 @@
 previous artifact, byte for byte, or the complete new one; never a partial one.
 
 The run writes its artifact once, at the end, through ``artifact.save``
-(temp directory beside the output, fsync, atomic swap). Kill points: while it
-reads the data, during an epoch, as soon as the temp directory appears (the
-real, unslowed run), and on a slowed disk (``os.fsync`` and ``shutil.rmtree``
-made to sleep before doing their real work) with the temp directory holding
-only weights.npz, holding every file just before the swap, and right after the
-swap while the previous artifact is being removed.
+(temp directory beside the output, fsync, atomic swap). Each kill lands at an event
+the trainer itself reports: it runs under a small wrapper (``FREEZE``) that watches
+one call (opening the corpus, creating the temp directory, fsync of weights.npz,
+chmod of the finished temp directory, removing the previous artifact), writes
+``frozen: <moment>`` on stderr there and stops itself (SIGSTOP); the test reads
+that line, sees the process stopped in /proc, and kills it. Nothing is slowed, and
+no kill depends on how fast the machine is. The kill during an epoch waits for the
+trainer's own "epoch 1:" line.
 """
 from __future__ import annotations
 
@@ -17,11 +19,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import until
 
 from model.artifact import load
 from harness import ROOT
@@ -30,12 +32,38 @@ from tiny_model import tiny_conll, train_tiny
 pytestmark = pytest.mark.slow
 
 FLAGS = ("--epochs", "2", "--name", "kill-test")  # the name defaults to the output directory's
-SLOW_DISK = """
-import os, runpy, shutil, sys, time
-fsync, rmtree = os.fsync, shutil.rmtree
-os.fsync = lambda fd: (time.sleep(0.5), fsync(fd))[1]
-shutil.rmtree = lambda *a, **k: (time.sleep(0.5), rmtree(*a, **k))[1]
-sys.argv = sys.argv[1:]
+FREEZE = """
+import builtins, os, runpy, shutil, signal, sys, tempfile
+moment, out = sys.argv[1], os.path.basename(sys.argv[sys.argv.index("--out") + 1])
+sys.argv = sys.argv[2:]
+mine = lambda path: os.path.basename(os.fspath(path)).startswith((f".{out}.tmp-", f".{out}.old-"))
+
+def freeze():
+    sys.stderr.write(f"frozen: {moment}\\n")
+    sys.stderr.flush()
+    os.kill(os.getpid(), signal.SIGSTOP)  # until the test kills it
+
+def at(owner, name, when, before=False):
+    real = getattr(owner, name)
+    def call(*a, **k):
+        if before and when(*a, **k):
+            freeze()
+        out = real(*a, **k)
+        if not before and when(*a, **k):
+            freeze()
+        return out
+    setattr(owner, name, call)
+
+if moment == "reading the data":
+    at(builtins, "open", lambda f, *a, **k: str(f).endswith(".conll"))
+elif moment == "temp directory created":
+    at(tempfile, "mkdtemp", lambda *a, prefix="", **k: prefix.startswith(f".{out}.tmp-"))
+elif moment == "weights.npz written":
+    at(os, "fsync", lambda fd: os.readlink(f"/proc/self/fd/{fd}").endswith("/weights.npz"))
+elif moment == "every file written, before the swap":
+    at(os, "chmod", lambda path, *a, **k: mine(path))
+elif moment == "swapped, previous being removed":
+    at(shutil, "rmtree", lambda path, *a, **k: mine(path), before=True)
 runpy.run_path(sys.argv[0], run_name="__main__")
 """
 
@@ -81,12 +109,13 @@ def quick_runs(base):
     return reference_runs(base, 300)
 
 
-def start(out: Path, corpus: Path, slow_disk: bool = False) -> subprocess.Popen:
-    """train.py with train_tiny's flags, as a process we can kill."""
+def start(out: Path, corpus: Path, freeze_at: str | None = None) -> subprocess.Popen:
+    """train.py with train_tiny's flags, as a process we can kill; with freeze_at, it
+    stops itself at that moment (see FREEZE)."""
     cmd = [str(ROOT / "train.py"), "--train", str(corpus), "--dev", str(corpus), "--out", str(out),
            "--names-dir", "none", "--n-a", "8", "--epochs", "3", "--min-feature", "1", "--no-progress",
            *FLAGS]
-    prefix = [sys.executable, "-c", SLOW_DISK] if slow_disk else [sys.executable]
+    prefix = [sys.executable, "-c", FREEZE, freeze_at] if freeze_at else [sys.executable]
     return subprocess.Popen([*prefix, *cmd], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
@@ -96,13 +125,17 @@ def temp_dirs(out: Path) -> list[Path]:
     return [out.parent / n for n in os.listdir(out.parent) if n.startswith(prefix)]
 
 
-def wait_for(proc: subprocess.Popen, condition, timeout: float = 60) -> bool:
-    """Busy-poll condition() until it holds (True) or proc ends or time runs out (False)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        if condition():
-            return True
-    return False
+def stopped(pid: int) -> bool:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def wait_frozen(proc: subprocess.Popen, moment: str) -> None:
+    """Until train.py says it stopped at `moment` (its stderr) and /proc shows it stopped."""
+    for line in proc.stderr:
+        if line.strip() == f"frozen: {moment}":
+            until(lambda: stopped(proc.pid), f"train.py stopped at {moment}")
+            return
+    pytest.fail(f"train.py ended (exit {proc.wait()}) without reaching: {moment}")
 
 
 def kill(proc: subprocess.Popen) -> None:
@@ -126,9 +159,11 @@ def out(base, tmp_path):
 
 
 def test_killed_while_reading_data(runs, out):
-    proc = start(out, runs.corpus)
-    time.sleep(0.3)
-    kill(proc)
+    proc = start(out, runs.corpus, "reading the data")
+    try:
+        wait_frozen(proc, "reading the data")
+    finally:
+        kill(proc)
     assert proc.returncode == -signal.SIGKILL
     assert assert_previous_or_complete(out, runs) == "previous"
     assert not temp_dirs(out)
@@ -147,48 +182,18 @@ def test_killed_during_an_epoch(runs, out):
     assert not temp_dirs(out)
 
 
-def test_killed_as_the_artifact_is_being_written(quick_runs, out):
-    """The real run: SIGKILL the moment the temp directory appears (a window of a few ms)."""
-    runs = quick_runs
-    for _ in range(8):  # the poll can miss the window on a busy machine; it must catch it once
-        proc = start(out, runs.corpus)
-        caught = wait_for(proc, lambda: temp_dirs(out))
-        kill(proc)
-        assert_previous_or_complete(out, runs)
-        if caught:
-            break
-        shutil.rmtree(out)
-        shutil.copytree(runs.previous, out)
-    assert caught, "never caught train.py while it wrote the artifact"
-    assert proc.returncode == -signal.SIGKILL
-    assert assert_previous_or_complete(out, runs) == "previous"
-
-
-def weights_only(out):
-    return lambda: any((d / "weights.npz").exists() and not (d / "meta.json").exists() for d in temp_dirs(out))
-
-
-def every_file(out):
-    return lambda: any((d / "learning_curve.png").exists() for d in temp_dirs(out))
-
-
-def swapped(out, runs):
-    complete = snapshot(runs.complete)
-    return lambda: temp_dirs(out) and snapshot(out) == complete
-
-
 @pytest.mark.parametrize("moment, expected", [
+    ("temp directory created", "previous"),
     ("weights.npz written", "previous"),
     ("every file written, before the swap", "previous"),
     ("swapped, previous being removed", "complete"),
 ])
-def test_killed_on_a_slow_disk(quick_runs, out, moment, expected):
-    condition = {"weights.npz written": weights_only(out),
-                 "every file written, before the swap": every_file(out),
-                 "swapped, previous being removed": swapped(out, quick_runs)}[moment]
-    proc = start(out, quick_runs.corpus, slow_disk=True)
+def test_killed_as_the_artifact_is_being_written(quick_runs, out, moment, expected):
+    proc = start(out, quick_runs.corpus, moment)
     try:
-        assert wait_for(proc, condition), f"train.py never reached: {moment}"
+        wait_frozen(proc, moment)
+        if moment != "swapped, previous being removed":
+            assert temp_dirs(out)  # the moment is inside the write: its temp directory is there
     finally:
         kill(proc)
     assert proc.returncode == -signal.SIGKILL

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
+from conftest import until
 
 from harness import SEED_TEXT, connections, percentile, rss_kib, wait_workers
 from http_load import Load, Req, figures, send
@@ -88,10 +90,32 @@ def test_soak_60s_at_concurrency_32(start_gunicorn):
     assert server.stop() == 0
 
 
+def stopped(pid: int) -> bool:
+    """Whether pid is stopped (SIGSTOP took effect): state T in /proc/<pid>/stat."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def freeze_holding(pids: list[int], port: int) -> set[int]:
+    """SIGSTOP pids; once they are stopped, the client ports of the connections they hold.
+    When they hold none, they are let go again and the answer is empty (try again)."""
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    until(lambda: all(stopped(pid) for pid in pids), "SIGSTOP took effect")
+    held = set().union(*(connections(pid, port) for pid in pids))
+    if not held:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    return held
+
+
+def started_after(load: Load, t: float) -> list:
+    return [r for r in list(load.results) if r.t0 > t]
+
+
 @pytest.mark.parametrize("n_workers", [1, 2])
 def test_worker_sigkilled_mid_load(start_gunicorn, n_workers):
     """Only the connections the dead worker held fail; gunicorn replaces it; the
-    service answers again within 2 s."""
+    service answers again. (How soon, against its cold start: the bench's Reliability.)"""
     server = start_gunicorn({"WEB_CONCURRENCY": str(n_workers)})
     server.wait_ready()
     mix = [Req.post("text", {"text": t}) for t in TEXTS[:5]] + [Req.post("medium", {"text": MEDIUM})]
@@ -99,30 +123,25 @@ def test_worker_sigkilled_mid_load(start_gunicorn, n_workers):
     master, port = server.proc.pid, server.port
     victim = wait_workers(master, n_workers)[0]
 
-    load = Load(port, mix, concurrency=8, duration=6, max_requests=50_000).start()
-    time.sleep(2)
-    os.kill(victim, signal.SIGSTOP)  # frozen: it accepts nothing more while we look
-    held = connections(victim, port)
+    load = Load(port, mix, concurrency=8, duration=180, max_requests=50_000).start()  # stopped below
+    until(lambda: len(load.results) >= 20, "the load is under way")
+    held = until(lambda: freeze_holding([victim], port), "the victim holds a request")  # frozen: accepts no more
     os.kill(victim, signal.SIGKILL)
     t_kill = time.monotonic()
-    probe = None
-    while time.monotonic() - t_kill < 10:
-        res = send(port, Req("healthz", "GET", "/healthz"), timeout=1)
-        if res.status == 200:
-            probe = res.t1 - t_kill
-            break
-    replaced = wait_workers(master, n_workers, timeout=5, exclude=[victim])
+    probe = until(lambda: (r := send(port, Req("healthz", "GET", "/healthz"), timeout=5)).status == 200 and r,
+                  "the service answers again")
+    replaced = wait_workers(master, n_workers, timeout=60, exclude=[victim])
     t_replaced = time.monotonic() - t_kill
+    until(lambda: sum(r.status is not None for r in started_after(load, t_kill)) >= 20, "answers after the kill")
+    load.stop()
     results = load.join()
 
     failed = [r for r in results if r.status != r.req.expect or r.digest != ref[r.req]]
     after = [r for r in results if r.t0 > t_kill]
     figures(f"worker death ({n_workers} workers)", requests=len(results), in_flight_on_victim=len(held),
-            failed=len(failed), answered_again_s=probe and round(probe, 3),
+            failed=len(failed), answered_again_s=round(probe.t1 - t_kill, 3),
             replacement_seen_s=round(t_replaced, 3), requests_after_kill=len(after))
-    assert held, "the killed worker held no request: nothing was tested"
-    assert probe is not None and probe < 2.0, probe
-    assert t_replaced < 2.0 and victim not in replaced
+    assert victim not in replaced
     assert all(r.status is None and r.port in held for r in failed), [
         (r.req.kind, r.status, r.error, r.port in held) for r in failed]
     assert after and all(r.status == r.req.expect for r in after)
@@ -131,8 +150,9 @@ def test_worker_sigkilled_mid_load(start_gunicorn, n_workers):
 
 def test_sigterm_mid_load_finishes_accepted_requests(start_gunicorn):
     """Every request a worker had accepted when SIGTERM came is answered in full;
-    gunicorn exits 0 within its graceful timeout. Requests the kernel still held
-    in the listen queue may be refused or reset: never half-answered."""
+    gunicorn exits 0 (its workers were not killed at the end of the graceful timeout).
+    Requests the kernel still held in the listen queue may be refused or reset: never
+    half-answered."""
     server = start_gunicorn()
     server.wait_ready()
     mix = [Req.post("heavy", HEAVY), Req.post("text", {"text": SEED_TEXT}), Req.post("medium", {"text": MEDIUM})]
@@ -140,18 +160,18 @@ def test_sigterm_mid_load_finishes_accepted_requests(start_gunicorn):
     master, port = server.proc.pid, server.port
     workers = wait_workers(master, 2)
 
-    load = Load(port, mix, concurrency=8, duration=20, max_requests=50_000).start()
-    time.sleep(2)
-    for w in workers:  # a consistent picture of what the workers have accepted
-        os.kill(w, signal.SIGSTOP)
-    accepted = set().union(*(connections(w, port) for w in workers))
+    load = Load(port, mix, concurrency=8, duration=180, max_requests=50_000).start()  # stopped below
+    until(lambda: len(load.results) >= 10, "the load is under way")
+    # a consistent picture of what the workers have accepted: both frozen while we look
+    accepted = until(lambda: freeze_holding(workers, port), "the workers hold requests")
     t_term = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
     for w in workers:
         os.kill(w, signal.SIGCONT)
-    time.sleep(0.5)  # keep knocking for a while; then stop, or the clients spin on refused connections
+    # keep knocking until every client has tried once more, then stop (or they spin on refused connections)
+    until(lambda: len(started_after(load, t_term)) >= 8, "requests after the SIGTERM")
     load.stop()
-    rc = server.proc.wait(35)
+    rc = server.proc.wait(60)
     exit_s = time.monotonic() - t_term
     results = load.join()
 
@@ -160,7 +180,8 @@ def test_sigterm_mid_load_finishes_accepted_requests(start_gunicorn):
     figures("graceful shutdown", exit_code=rc, exit_s=round(exit_s, 3), accepted_at_sigterm=len(accepted),
             completed_of_accepted=sum(r.status == r.req.expect for r in of_accepted),
             requests=len(results), refused_or_reset=len(results) - len(answered))
-    assert rc == 0 and exit_s < 30  # graceful_timeout in gunicorn.conf.py
+    assert rc == 0
+    assert "SIGKILL" not in server.stderr()  # no worker was killed for outliving the graceful timeout
     assert accepted and len(of_accepted) == len(accepted)
     assert all(r.status == r.req.expect and r.digest == ref[r.req] for r in of_accepted)
     assert not unexpected(answered, ref)  # nothing cut short, no 5xx
