@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import json
 import sys
 import time
 from dataclasses import fields
@@ -117,6 +118,14 @@ def train_config(args: argparse.Namespace, n_x: int, n_g: int = 0) -> TrainConfi
         return {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip}
     return TrainConfig(Config(n_x=n_x, n_g=n_g, **given(Config, {"n_x", "n_g"})),
                        **given(TrainConfig, {"network"}))
+
+
+def previous_bars(out: Path) -> dict | None:
+    """The quality bars recorded in the artifact at `out` (bench/bars.py), if any."""
+    try:
+        return json.loads((out / artifact.META).read_text(encoding="utf-8")).get("bars")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def sha256(path: str) -> str:
@@ -227,6 +236,9 @@ def _main(args) -> int:
     }
     meta.update(fit_artifact(artifact.Artifact(params, cfg, tables, meta, vec), calibration_dev,
                              log=lambda s: print(s, file=sys.stderr)))
+    bars = previous_bars(Path(args.out))
+    if bars:  # set for the model replaced: the quality test names each bar that moved until they are re-set
+        meta["bars"] = bars
     png = learning_curve_png(history)
     out = artifact.save(args.out, params, cfg, tables, meta,
                         extra_files={"learning_curve.png": png} if png else None, vectors=vec)
