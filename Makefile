@@ -18,17 +18,20 @@ $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 install: $(BIN)/.installed
 
 # wrk (Debian's package) is the bench's HTTP load generator; tests/test_bench.py runs the
-# bench (and skips, saying why, where wrk cannot be installed).
+# bench. Where wrk cannot be installed that test skips, saying why, or fails when CI is set
+# (tests/conftest.py, need()).
 tools:
 	@command -v wrk >/dev/null || { timeout 600 apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  timeout 600 apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
-	  || echo "make: could not install wrk (Debian's package): the bench needs it" >&2
+	  || echo "make: could not install wrk (Debian's package): the bench needs it" \
+	          "(tests/test_bench.py fails with CI set, skips without)" >&2
 
 serve: install
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c service/gunicorn.conf.py 'service:create_app()'
 
+# PYTEST_ARGS: a selection (`make test PYTEST_ARGS=tests/test_page.py`); empty: every test.
 test: install tools
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: install tools
 	$(BIN)/python -m bench

@@ -1,8 +1,8 @@
 """The Docker image, built and run for real.
 
 Needs a Docker engine (``../shared/tools/docker-env.sh`` installs and starts one);
-the module is skipped, with the reason, only when none answers. A build or run
-failure is a test failure. Containers use the host network (these machines have no
+when none answers the module is skipped, with the reason, and fails in CI
+(``conftest.need``). A build or run failure is a test failure. Containers use the host network (these machines have no
 bridge), bind 127.0.0.1 on a free port, and are removed however the test ends.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import need, tool
 
 from harness import ROOT, SEED_LABELS, SEED_TEXT, free_port
 from service.config import LIMIT_KEYS, Limits
@@ -77,15 +78,14 @@ def post_json(port: int, path: str, body: dict) -> dict:
 @pytest.fixture(scope="module")
 def image():
     """Build the image once under a unique tag; removed at the end (the build cache stays)."""
-    if shutil.which("docker") is None:
-        pytest.skip("no docker command; run ../shared/tools/docker-env.sh to install and start an engine")
+    tool("docker", "run ../shared/tools/docker-env.sh to install and start an engine")
     try:
         info = docker("info", "--format", "{{.ServerVersion}}", timeout=20, check=False)
     except subprocess.TimeoutExpired:
-        pytest.skip("Docker engine did not answer `docker info` within 20 s")
+        need("a Docker engine", "it did not answer `docker info` within 20 s")
     if info.returncode != 0 or not info.stdout.strip():
         reason = (info.stderr.strip().splitlines() or ["no server version"])[-1]
-        pytest.skip(f"no Docker engine reachable ({reason}); run ../shared/tools/docker-env.sh")
+        need("a Docker engine", f"none reachable ({reason}); run ../shared/tools/docker-env.sh")
     tag = f"nametag-test:{uuid.uuid4().hex[:12]}"
     t0 = time.monotonic()
     r = docker("build", "--network", "host", "-t", tag, str(ROOT), timeout=BUILD_TIMEOUT, check=False)
