@@ -7,8 +7,9 @@ SPEC: {"env": {...}, "empty_dirs": [path, ...], "secret": {"dir": path, "files":
 "port": int, "key": str}. The root filesystem is remounted read-only (readOnlyRootFilesystem),
 each emptyDir is an empty tmpfs, the Secret a read-only tmpfs holding its files. Then
 gunicorn starts with service/gunicorn.conf.py and exactly that environment; this waits for
-/readyz, tags a text, reads /metrics (with the key as a Bearer token), sends SIGTERM and
-prints one JSON line: the statuses, gunicorn's exit code and its stderr. Used by
+/readyz, tags a text and reads /metrics with the key as a Bearer token, then without a key
+on the API port and on the metrics port, sends SIGTERM and prints one JSON line: the
+statuses, gunicorn's exit code and stderr, and the files written to the emptyDirs. Used by
 tests/test_kubernetes.py; nothing here outlives the namespace.
 """
 from __future__ import annotations
@@ -49,10 +50,11 @@ def lay_out(spec: dict) -> None:
     mount("-o", "remount,bind,ro", "/")
 
 
-def request(port: int, method: str, path: str, key: str, body: dict | None = None) -> int:
+def request(port: int, method: str, path: str, key: str | None, body: dict | None = None) -> int:
+    """The status of one request (with the key as a Bearer token, if any); 0 if nothing answers."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
         conn.request(method, path, json.dumps(body) if body is not None else None, headers)
         response = conn.getresponse()
         response.read()
@@ -80,8 +82,11 @@ def main(spec: dict) -> dict:
             time.sleep(0.05)  # polling for the event (the first 200), bounded by READY_TIMEOUT
         statuses["/readyz"] = ready
         statuses["/healthz"] = request(port, "GET", "/healthz", key)
-        statuses["/tag"] = request(port, "POST", "/tag", key, {"text": "Harry Potter met Hermione Granger."})
+        text = {"text": "Harry Potter met Hermione Granger."}
+        statuses["/tag"] = request(port, "POST", "/tag", key, text)
         statuses["/metrics"] = request(port, "GET", "/metrics", key)
+        statuses["/tag without a key"] = request(port, "POST", "/tag", None, text)
+        statuses["metrics port, no key"] = request(int(spec["env"]["NAMETAG_METRICS_PORT"]), "GET", "/metrics", None)
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -3,7 +3,9 @@ schemas (``kubernetes-validate``, which bundles them: offline), and agreeing wit
 they run: the probes hit real routes, the ports are gunicorn's, the grace period covers
 gunicorn's graceful timeout, the resources and the autoscaling target come from the
 bench's figures (``bench/results.json``), and the figures quoted in the manifests'
-comments and in docs/deploy.md are those.
+comments and in docs/deploy.md are those. And gunicorn, run with exactly the container's
+environment on a read-only root with the Deployment's mounts (``tests/k8s_pod.py``, root
+only), serves and writes only into its emptyDirs.
 
 Rendering the overlays needs ``kubectl`` (its built-in kustomize, offline); without it
 those tests skip, saying so, and every file is still validated on its own. No test
@@ -31,7 +33,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from harness import ROOT, GUNICORN_CONF
+from harness import GUNICORN_CONF, ROOT
 from service import config
 
 K8S = ROOT / "deploy" / "kubernetes"
@@ -214,8 +216,15 @@ def test_rendered_overlays_validate(overlay, tmp_path):
         docs = render(BASE, components=tuple(sorted((K8S / "components").iterdir())), tmp_path=tmp_path)
     else:
         docs = render(K8S / overlay)
-    kinds = {d["kind"] for d in docs}
-    assert {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"} <= kinds
+    names = set(by_kind(docs))
+    assert {("Deployment", "nametag"), ("Service", "nametag"), ("HorizontalPodAutoscaler", "nametag"),
+            ("PodDisruptionBudget", "nametag"), ("NetworkPolicy", "nametag")} <= names
+    if overlay != "base":
+        assert {("Deployment", "nametag-redis"), ("Service", "nametag-redis")} <= names
+    if overlay == "everything":
+        assert ("ServiceMonitor", "nametag") in names
+    if overlay == "overlays/redis":
+        assert {d["metadata"].get("namespace") for d in docs} == {"nametag"}
     for doc in docs:
         if doc["kind"] not in CUSTOM_KINDS:
             for version in K8S_VERSIONS:
@@ -331,7 +340,14 @@ def test_the_pod_serves_on_a_read_only_root(deployment, container, tmp_path):
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.splitlines()[-1])
     assert result["writable_root"] is False
-    assert result["statuses"] == {"/readyz": 200, "/healthz": 200, "/tag": 200, "/metrics": 200}, result["stderr"]
+    statuses = result["statuses"]
+    assert {path: statuses[path] for path in ("/readyz", "/healthz", "/tag", "/metrics")} == {
+        "/readyz": 200, "/healthz": 200, "/tag": 200, "/metrics": 200}, result["stderr"]
+    # Where the service has API keys and the metrics port, they are on in the pod.
+    if "API_KEYS_FILE" in config.SETTINGS:
+        assert statuses["/tag without a key"] == 401
+    if "METRICS_PORT" in config.SETTINGS:
+        assert statuses["metrics port, no key"] == 200
     assert result["exit"] == 0 and "Read-only file system" not in result["stderr"], result["stderr"]
     assert any(Path(p).parent == Path(run_env["PROMETHEUS_MULTIPROC_DIR"]) for p in result["written"])
 
@@ -426,7 +442,8 @@ def test_the_settings_are_the_services():
     names = {k.removeprefix(f"{config.PREFIX}_") for k in env(c) if k.startswith(f"{config.PREFIX}_")}
     assert names - SETTINGS_BEING_ADDED <= set(config.SETTINGS)
     assert names & SETTINGS_BEING_ADDED  # the manifests do use them
-    known = {k: v for k, v in env(c).items() if k.removeprefix(f"{config.PREFIX}_") in config.SETTINGS}
+    known = {k: v for k, v in env(c).items() if k.removeprefix(f"{config.PREFIX}_") in config.SETTINGS
+             and not (v.startswith("/") and not os.path.exists(v))}  # files that exist in the pod only
     config.from_mapping(config.environ(known))  # raises ConfigError on a bad value
 
 
