@@ -12,7 +12,9 @@ $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.lock
-	$(BIN)/pip install -q --no-deps -e .
+	# Editable, so the `nametag` command runs this checkout. setuptools' notice that an editable
+	# install exists (a warning with a box of stars) is silenced: it is the point of the install.
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
