@@ -1,4 +1,4 @@
-"""``nametag tag INPUT... -o OUTPUT``: find people's names in files, on one core,
+"""nametag tag INPUT... -o OUTPUT: find people's names in files, on one core,
 all cores (--workers N) or a Dask cluster (--scheduler tcp://HOST:8786).
 
 Exit status: 0 done; 2 bad usage, a missing or unreadable input, an unreadable
@@ -8,14 +8,13 @@ it and renamed.
 """
 from __future__ import annotations
 
-import os
+from model.threads import pin_threads, thread_env
 
-# One BLAS/OpenMP thread, as in the service: the matrices are small, and --workers
-# fills the cores with processes. Set before numpy loads (the imports below).
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# One BLAS/OpenMP thread, as in the service: --workers fills the cores with processes.
+pin_threads(1)  # before numpy loads (the imports below)
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import json  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -24,8 +23,7 @@ import uuid  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
 from model.artifact import ArtifactError, load  # noqa: E402
-from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator  # noqa: E402
-from service.config import MIN_KEY_BYTES  # noqa: E402
+from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator, RedactError, hash_key  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, Lists, format_of  # noqa: E402
 from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
@@ -35,11 +33,13 @@ EXIT_USAGE = 2
 # LocalCluster workers: one BLAS thread, as dask sets by default, but without the 10 ms
 # statistical profiler and without MALLOC_TRIM_THRESHOLD_, which stops glibc from raising
 # its mmap threshold, so every large NumPy temporary is mmap'd and zeroed afresh: each
-# cost the workers CPU that one process does not spend.
+# cost the workers CPU that one process does not spend. Their HTTP servers answer health
+# checks only: Dask's Prometheus route would import prometheus_client into every worker.
 LOCAL_WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
-    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
-                                            "OPENBLAS_NUM_THREADS": 1},
+    "distributed.worker.http.routes": ["distributed.http.health"],
+    "distributed.nanny.http.routes": ["distributed.http.health"],
+    "distributed.nanny.pre-spawn-environ": thread_env(1),
 }
 
 
@@ -148,9 +148,10 @@ def redaction(args, out_format: str) -> Operator | None:
         return None
     if out_format != "jsonl":
         raise Fatal("--redact writes JSONL (the redacted text); give a .jsonl output or --format jsonl")
-    key = os.environ.get("NAMETAG_REDACT_KEY", "").encode() or None
-    if key is not None and len(key) < MIN_KEY_BYTES:
-        raise Fatal(f"NAMETAG_REDACT_KEY: expected at least {MIN_KEY_BYTES} bytes (as the service)")
+    try:
+        key = hash_key(os.environ.get("NAMETAG_REDACT_KEY") or None)
+    except RedactError as e:
+        raise Fatal(f"NAMETAG_REDACT_KEY: {e}") from None
     return Operator(args.redact, args.replacement, args.mask_char, key)
 
 
@@ -220,7 +221,7 @@ def tag(args) -> int:
                                 (part.records, part.tokens, part.names, len(part.bad))):
                     totals[k] += v
         bar.bar.close()
-        secs = time.perf_counter() - t1
+        secs, wall = time.perf_counter() - t1, time.perf_counter() - t0
         if client is not None:
             stats["workers"] = client.run(peak_rss_mib)
     finally:
@@ -230,10 +231,10 @@ def tag(args) -> int:
             if cluster is not None:
                 cluster.close()
     print(f"nametag: {totals['records']:,} records, {totals['tokens']:,} tokens, {totals['names']:,} names "
-          f"in {secs:.1f} s ({totals['tokens'] / max(secs, 1e-9):,.0f} tokens/s); "
+          f"in {wall:.1f} s, start-up included ({totals['tokens'] / max(secs, 1e-9):,.0f} tokens/s while tagging); "
           f"{totals['skipped']:,} lines skipped; wrote {args.output}", file=sys.stderr)
     if args.stats:
-        stats.update(totals, seconds=secs, peak_rss_mib=peak_rss_mib(),
+        stats.update(totals, seconds=secs, wall_s=wall, peak_rss_mib=peak_rss_mib(),
                      workers_peak_rss_mib=list(stats.pop("workers").values()))
         with open(args.stats, "w") as fh:
             json.dump(stats, fh, indent=1)
