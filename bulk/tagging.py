@@ -25,7 +25,6 @@ from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc, Lists, dumps, redac
 CHUNK_TOKENS = 16384  # tokens per Tagger call: big batches, bounded memory
 
 _taggers: dict[str, Tagger] = {}
-_loads: list[str] = []  # every load this process made, for the once-per-process test
 _lock = threading.Lock()
 
 
@@ -34,19 +33,12 @@ def tagger(artifact: str) -> Tagger:
     with _lock:
         if artifact not in _taggers:
             _taggers[artifact] = Tagger(load(artifact))
-            _loads.append(artifact)
         return _taggers[artifact]
 
 
-def warm(artifact: str) -> int:
-    """Load the model now (Client.run on every worker at start-up); the number of loads."""
+def warm(artifact: str) -> None:
+    """Load the model now (Client.run on every worker at start-up)."""
     tagger(artifact)
-    return len(_loads)
-
-
-def loads() -> list[str]:
-    """The artifacts this process has loaded, one entry per load."""
-    return list(_loads)
 
 
 class Options(NamedTuple):

@@ -22,13 +22,15 @@ EXIT_CANNOT_START = 3  # gunicorn's WORKER_BOOT_ERROR: without preload the arbit
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__)
     app.json = jsonio.JSONProvider(app)  # orjson: UTF-8, fields in the documented order
-    app.config.from_mapping(config.DEFAULTS, LOAD_MODEL=True)  # LOAD_MODEL: False only in tests of readiness
+    app.config.from_mapping(config.DEFAULTS)
     app.config.from_prefixed_env(config.PREFIX)  # Flask's own settings (NAMETAG_DEBUG...)
     app.config.from_mapping(config.environ())  # ours, as the strings they are
     app.config.from_mapping(test_config or {})
+    # LOAD_MODEL=False (tests of readiness only) comes from test_config, never the environment
+    load_model = (test_config or {}).get("LOAD_MODEL", True)
     try:
         settings = config.from_mapping(app.config)
-        predictor = Predictor.load(settings.artifact) if app.config["LOAD_MODEL"] else None
+        predictor = Predictor.load(settings.artifact) if load_model else None
     except config.ConfigError as e:
         _refuse(str(e))
     except ArtifactError as e:

@@ -25,14 +25,32 @@ pytestmark = pytest.mark.slow
 
 
 
+def watch_weight_opens() -> None:
+    """In a worker process: from now on, note every file opened whose name is weights.npz
+    (a Python audit hook: what the process does, seen from outside the product's code)."""
+    opened = []
+
+    def hook(event, args):
+        if event == "open" and str(args[0]).endswith("weights.npz"):
+            opened.append(str(args[0]))
+    sys.addaudithook(hook)
+    sys.nametag_weight_opens = opened
+
+
+def weight_opens() -> list[str]:
+    return list(sys.nametag_weight_opens)
+
+
 @pytest.fixture(scope="module")
 def dask_client():
-    """A LocalCluster of 2 worker processes, one thread each, configured as the command's, and its client."""
+    """A LocalCluster of 2 worker processes, one thread each, configured as the command's,
+    and its client; every worker notes the weights files it opens from before its first task."""
     from bulk.cli import LOCAL_WORKER_CONFIG
     with dask.config.set(LOCAL_WORKER_CONFIG):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     client = distributed.Client(cluster)
+    client.run(watch_weight_opens)
     yield client
     client.close()
     cluster.close()
@@ -134,18 +152,20 @@ def test_tag_dataframe_equals_the_service(dask_client, client):
 
 
 def test_the_model_is_loaded_once_per_worker_process_and_never_shipped(dask_client):
+    """Each worker process reads the artifact's weights file exactly once, however many
+    tasks it runs, and the task graph carries the path, not the weights."""
     from bulk.dask_api import tag_bag
-    from bulk.tagging import loads
+    from bulk.tagging import warm
     bag = dask.bag.from_sequence(texts(600), npartitions=12)
     tagged = tag_bag(bag)
     graph = dict(tagged.__dask_graph__())
     assert len(pickle.dumps(graph)) < 200_000 < (DEFAULT_ARTIFACT / "weights.npz").stat().st_size
-    before = dask_client.run(loads)
+    dask_client.run(warm, str(DEFAULT_ARTIFACT))  # as the nametag command starts its workers
     records = tagged.compute()
-    after = dask_client.run(loads)
     assert len(records) == 600 and all("entities" in r for r in records)
-    assert len(after) == 2
-    assert all(after[w] == [str(DEFAULT_ARTIFACT)] for w in after), (before, after)  # 12 partitions, 1 load each
+    opened = dask_client.run(weight_opens)
+    assert len(opened) == 2
+    assert all(o == [str(DEFAULT_ARTIFACT / "weights.npz")] for o in opened.values()), opened  # 12 partitions
     # a record keeps its keys; a text becomes {"text": ...}
     rec = tag_bag(dask.bag.from_sequence([{"k": 1, "text": "Ada Lovelace"}, "Alan Turing"]), tokens=True).compute()
     assert rec[0]["k"] == 1 and rec[0]["entities"][0]["text"] == "Ada Lovelace" and "labels" in rec[0]

@@ -6,7 +6,7 @@ import json
 import pytest
 from marshmallow import ValidationError
 
-from harness import SEED_LABELS, SEED_TEXT, SEED_TOKENS
+from harness import DEFAULT_ARTIFACT, SEED_LABELS, SEED_TEXT, SEED_TOKENS
 from model.tagger import Tagged
 from model.answer import result
 from model.tokenizer import join_tokens, tokenize
@@ -282,6 +282,15 @@ def test_not_ready_before_the_model_is_loaded(make_app):
     assert_problem(client.get("/readyz"), 503)
     assert_problem(post(client, {"text": SEED_TEXT}), 503)
     assert_problem(client.get("/model"), 503)
+
+
+def test_the_environment_cannot_switch_the_model_off(monkeypatch):
+    """LOAD_MODEL is a test's switch (create_app's test_config): NAMETAG_LOAD_MODEL in the
+    environment does not make a service that never becomes ready."""
+    monkeypatch.setenv("NAMETAG_LOAD_MODEL", "false")
+    app = create_app({"TESTING": True, "ARTIFACT": str(DEFAULT_ARTIFACT)})
+    assert app.extensions["nametag"] is not None
+    assert app.test_client().get("/readyz").get_json() == {"status": "ready"}
 
 
 def test_model_metadata(client, app):
