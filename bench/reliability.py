@@ -14,6 +14,10 @@ the same server in the same run, so a loaded machine slows both sides alike.
   0.5 (the replacement is forked from the master, which holds the model: no reload).
 * Slow clients: one worker whose two threads take bodies trickled a byte at a time;
   the time until each is cut off with a 408, over NAMETAG_BODY_TIMEOUT. Bar: at most 1.5.
+* Pathological text: the tokenizer on each input of ``pathological`` (100,000
+  characters, the service's limit), the slowest over ordinary text of the same length
+  (best of 3 each). Bar: at most 25: some make six times as many tokens as ordinary
+  text; a backtracking pattern once took 31 s on the first of them, a thousand times.
 """
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from harness import SEED_TEXT, Gunicorn, http_status, wait_workers
 
 from .common import BenchError, median
 
-BARS = {"busy_health": 2.0, "worker_death": 0.5, "slow_client": 1.5}
+BARS = {"busy_health": 2.0, "worker_death": 0.5, "slow_client": 1.5, "tokenizer": 25.0}
 BATCH = json.dumps({"inputs": [{"text": SEED_TEXT}] * 64})
 
 
@@ -160,6 +164,34 @@ def slow_client(deadline: float) -> dict:
             "bar": BARS["slow_client"], "ok": ratio <= BARS["slow_client"]}
 
 
+def pathological(n: int = 100_000) -> list[str]:
+    """Texts of about n characters that a backtracking tokenizer pattern takes
+    super-linear time on (URLs, e-mails, abbreviations, clitics, joiners, marks)."""
+    return ["http://x" + "." * (n * 2 // 5) + "x", "http://" + "." * (n * 2 // 5), "ab." * (n // 3),
+            "a@" * (n // 2), "a+" * (n // 2), "1" * n, "n't" * (n // 3), "'s" * (n // 2), "\u200d" * n,
+            "e\u0301" * (n // 2)]
+
+
+def tokenizer() -> dict:
+    """The slowest pathological text over ordinary text of the same length, best of 3 each."""
+    from model.tokenizer import tokenize
+
+    def best(text):
+        return min(_timed(lambda: tokenize(text)) for _ in range(3))
+
+    ordinary = best(((SEED_TEXT + " ") * 2000)[:100_000])
+    slowest = max(best(text) for text in pathological())
+    ratio = slowest / ordinary
+    return {"ordinary_s": ordinary, "slowest_s": slowest, "ratio": ratio, "bar": BARS["tokenizer"],
+            "ok": ratio <= BARS["tokenizer"]}
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def run(quick: bool = False, log=print) -> dict:
     out = {"busy_health": busy_health(5 if quick else 25)}
     log(f"  /healthz under load: {out['busy_health']['ratio']:.2f} x a batch request")
@@ -167,15 +199,18 @@ def run(quick: bool = False, log=print) -> dict:
     log(f"  worker death: answered again in {out['worker_death']['ratio']:.2f} x the cold start")
     out["slow_client"] = slow_client(1.0 if quick else 2.0)
     log(f"  slow clients: cut off at {out['slow_client']['ratio']:.2f} x the body deadline")
+    out["tokenizer"] = tokenizer()
+    log(f"  pathological text: {out['tokenizer']['ratio']:.2f} x ordinary text")
     return out
 
 
 def render(r: dict, verdict) -> list[str]:
     x = r["reliability"]
-    b, d, s = x["busy_health"], x["worker_death"], x["slow_client"]
+    b, d, s, k = x["busy_health"], x["worker_death"], x["slow_client"], x.get("tokenizer")
     return ["## Reliability", "",
-            "What `tests/test_gunicorn.py`, `tests/test_reliability_load.py` and "
-            "`tests/test_reliability_slow_clients.py` check happens, timed here as ratios against a "
+            "What `tests/test_gunicorn.py`, `tests/test_reliability_load.py`, "
+            "`tests/test_reliability_slow_clients.py` and `tests/test_tokenizer.py` check happens, timed here "
+            "as ratios against a "
             "reference measured on the same server in the same run (`bench/reliability.py`).", "",
             "| what | measured | reference | ratio | bar | |",
             "|---|---:|---:|---:|---:|---|",
@@ -190,4 +225,8 @@ def render(r: dict, verdict) -> list[str]:
             f"{verdict(d['ok'])} |",
             f"| two bodies trickled a byte at a time: cut off with a 408 | "
             f"{max(s['cut_off_s']):.2f} s | `NAMETAG_BODY_TIMEOUT` {s['deadline_s']:g} s | {s['ratio']:.2f} | "
-            f"≤ {s['bar']:g} | {verdict(s['ok'])} |", ""]
+            f"≤ {s['bar']:g} | {verdict(s['ok'])} |",
+            *([f"| the tokenizer on pathological text, 100,000 characters (the slowest of "
+               f"{len(pathological())}) | {k['slowest_s'] * 1000:.0f} ms | ordinary text of that length "
+               f"{k['ordinary_s'] * 1000:.0f} ms | {k['ratio']:.2f} | ≤ {k['bar']:g} | {verdict(k['ok'])} |"]
+              if k else []), ""]

@@ -40,7 +40,7 @@ INSTALL = "apt-get install chromium chromium-driver; .ci/run does"
 
 pytestmark = pytest.mark.slow
 
-WAIT = 20  # seconds for the page to tag a text
+WAIT = 60  # seconds: how long a hung page is waited for (it tags a text in well under one)
 XSS = '<img src=x onerror="window.__pwned = 1"> Harry Potter <script>window.__pwned = 2</script>'
 
 
