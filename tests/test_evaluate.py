@@ -117,6 +117,28 @@ def test_viterbi_is_the_best_valid_path_by_brute_force():
         assert viterbi(p) == list(best)
 
 
+def test_viterbi_ties_go_to_the_lower_tag_id():
+    """Log-probabilities from {0, -1, -2, -3} add up exactly, so many paths tie: of the
+    best valid paths, best_path takes the one with the lowest tag last, then the lowest
+    before it, and so on (each step prefers O, then B-PER, then I-PER)."""
+    import itertools
+
+    from model.decode import best_path
+    rng = np.random.default_rng(2)
+    values = [0.0, -1.0, -2.0, -3.0]
+    for _ in range(400):
+        log_p = [[values[v] for v in rng.integers(0, 4, size=3)] for _ in range(rng.integers(1, 6))]
+        valid = [t for t in itertools.product(range(3), repeat=len(log_p))
+                 if t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))]
+        total = {t: sum(log_p[i][k] for i, k in enumerate(t)) for t in valid}
+        top = max(total.values())
+        want = min((t for t in valid if total[t] == top), key=lambda t: t[::-1])
+        assert best_path(log_p) == list(want), log_p
+    assert best_path([[0.0, 0.0, -np.inf]]) == [0]  # O before B-PER
+    assert best_path([[-1.0, 0.0, -np.inf], [-np.inf, 0.0, 0.0]]) == [1, 1]  # B-PER before I-PER
+
+
 def test_threshold_tags_and_spans():
     assert threshold_tags(np.array([0.9, 0.8, 0.1, 0.7]), 0.5) == [1, 2, 0, 1]
+    assert threshold_tags(np.array([0.6, 0.5, 0.4999])) == [1, 2, 0]  # 0.5 by default, inclusive
     assert spans([1, 2, 0, 1, 1, 2]) == [(0, 2), (3, 4), (4, 6)]

@@ -6,8 +6,9 @@ from model import heads, network
 
 
 def test_unknown_head_is_refused_by_the_config():
-    with pytest.raises(ValueError, match="unknown head 'crf'"):
+    with pytest.raises(ValueError) as e:
         network.Config(n_x=5, head="crf")
+    assert str(e.value) == "unknown head 'crf' (known: softmax, sigmoid)"
 
 
 @pytest.mark.parametrize("name", list(heads.HEADS))
@@ -34,3 +35,36 @@ def test_threshold_policy():
     assert softmax.decode(sm, 0.5) == [1, 2, 1, 0, 1]
     assert softmax.decode(sm, 0.95) == [0, 0, 0, 0, 0]
     assert softmax.decode(sm, 0.5, p_name=np.array([0.9, 0.1, 0.9, 0.9, 0.1])) == [1, 0, 1, 2, 0]
+
+
+@pytest.mark.parametrize("name", list(heads.HEADS))
+@pytest.mark.parametrize("threshold", [None, 0.3])
+def test_a_batch_decodes_as_its_sentences_one_by_one(name, threshold):
+    """decode_many over sentences laid end to end gives each sentence's own decode,
+    with the head's own name scores or a caller's (p_name)."""
+    head = heads.get(name)
+    rng = np.random.default_rng(4)
+    lengths = [3, 1, 4, 2]
+    probs = head.probabilities(rng.normal(0, 2, size=(sum(lengths), 1, head.n_y)))[:, 0]
+    bounds = np.cumsum([0] + lengths).tolist()
+    for p_name in (None, rng.random(sum(lengths))):
+        alone = [head.decode(probs[s:e], threshold, None if p_name is None else p_name[s:e])
+                 for s, e in zip(bounds[:-1], bounds[1:])]
+        assert head.decode_many(probs, bounds, threshold, p_name) == alone
+        assert len(alone) == 4 and [len(t) for t in alone] == lengths
+    if threshold is not None:  # a caller's name scores are the ones compared with the threshold
+        assert head.decode(probs[:3], threshold, np.array([0.9, 0.1, 0.9])) == [1, 0, 1]
+
+
+def test_sigmoid_loss_is_binary_cross_entropy_on_names_in_the_scores_dtype():
+    """The sigmoid head's target is 1 for B-PER and I-PER, 0 for O; J and dscores keep
+    the scores' dtype."""
+    head = heads.get("sigmoid")
+    scores = np.array([[[0.5]], [[-1.0]], [[2.0]]], dtype=np.float32)  # (T_x=3, m=1, 1)
+    y = np.array([[0], [1], [2]])  # O, B-PER, I-PER
+    J, dscores = head.loss(scores, y, np.ones((3, 1), dtype=np.float32))
+    p = 1 / (1 + np.exp(-scores[:, 0, 0].astype(np.float64)))
+    target = np.array([0.0, 1.0, 1.0])
+    assert J == pytest.approx(-(target * np.log(p) + (1 - target) * np.log(1 - p)).sum(), rel=1e-6)
+    np.testing.assert_allclose(dscores[:, 0, 0], p - target, rtol=1e-6)
+    assert dscores.dtype == np.float32

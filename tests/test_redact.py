@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from model.names import DENY_LIST, MODEL, Span, apply_lists, later_mentions
 from model.offsets import offsets
-from model.redact import Operator, Pseudonyms, RedactError, redact
+from model.redact import MIN_KEY_BYTES, Operator, Pseudonyms, RedactError, hash_key, redact
 
 SEED = "Harry Potter and Hermione Granger invented a new spell."
 SEED_SPANS = [Span(0, 12, 0.99), Span(17, 33, 0.98)]
@@ -21,8 +21,32 @@ KEY = b"k" * 32
 def test_replace_is_the_default():
     out = redact(SEED, SEED_SPANS, Operator())
     assert out.text == "[PERSON] and [PERSON] invented a new spell."
-    assert [(i.start, i.end, i.out_start, i.out_end, i.text, i.replacement, i.source) for i in out.items] == [
-        (0, 12, 0, 8, "Harry Potter", "[PERSON]", MODEL), (17, 33, 13, 21, "Hermione Granger", "[PERSON]", MODEL)]
+    assert [tuple(i) for i in out.items] == [
+        (0, 12, 0, 8, "Harry Potter", "[PERSON]", 0.99, MODEL),
+        (17, 33, 13, 21, "Hermione Granger", "[PERSON]", 0.98, MODEL)]  # each span's own score
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"name": "shuffle"}, "unknown operator 'shuffle' (known: replace, mask, pseudonym, hash)"),
+    ({"name": "mask", "mask_char": "**"}, "mask_char must be exactly one character"),
+    ({"name": "hash"}, "the hash operator needs a key (NAMETAG_REDACT_KEY); none is configured"),
+])
+def test_an_operator_that_cannot_run_says_why(kwargs, message):
+    with pytest.raises(RedactError) as e:
+        Operator(**kwargs)
+    assert str(e.value) == message
+
+
+def test_the_hash_key_setting():
+    assert hash_key(None) is None
+    assert hash_key("k" * MIN_KEY_BYTES) == b"k" * MIN_KEY_BYTES
+    assert hash_key("é" * (MIN_KEY_BYTES // 2)) == "é".encode() * (MIN_KEY_BYTES // 2)  # bytes, not characters
+    for short in ("k" * (MIN_KEY_BYTES - 1), "é" * (MIN_KEY_BYTES // 2 - 1) + "k", ""):
+        with pytest.raises(RedactError) as e:
+            hash_key(short)
+        assert str(e.value) == f"expected at least {MIN_KEY_BYTES} bytes (a random string; it is never shown)"
+    with pytest.raises(RedactError):
+        hash_key(b"k" * 32)  # the setting is a string
 
 
 def test_mask_keeps_length_and_spaces():
@@ -40,6 +64,15 @@ def test_pseudonyms_are_consistent_and_follow_first_and_last_words():
     redact(text, spans, Operator("pseudonym"), p)
     assert redact("GRANGER and Ron", [Span(0, 7, 1), Span(12, 15, 1)], Operator("pseudonym"), p).text == \
         "<PERSON_2> and <PERSON_3>"
+
+
+def test_pseudonyms_of_repeated_full_names_one_word_names_and_long_names():
+    p = Pseudonyms()
+    assert [p(n) for n in ("Harry Potter", "Hagrid", "harry  POTTER", "Hagrid")] == [
+        "<PERSON_1>", "<PERSON_2>", "<PERSON_1>", "<PERSON_2>"]  # the same name, the same pseudonym
+    # a three-word name: a later mention by its first or its last word is that person
+    assert [p(n) for n in ("Hermione Jean Granger", "Granger", "Hermione", "Jean")] == [
+        "<PERSON_3>", "<PERSON_3>", "<PERSON_3>", "<PERSON_4>"]
 
 
 def test_hash_is_keyed_and_never_unkeyed():
@@ -72,8 +105,12 @@ def test_offsets_in_each_unit():
     assert [offsets(text, u)(2) for u in ("codepoint", "utf16", "utf8")] == [2, 3, 5]
     combining = "Rene\u0301e Smith"  # combining acute: one code point, one UTF-16 unit, two bytes
     assert [offsets(combining, u)(7) for u in ("codepoint", "utf16", "utf8")] == [7, 7, 8]
-    with pytest.raises(ValueError):
+    assert offsets("héllo")(2) == 2  # code points by default
+    with pytest.raises(ValueError) as e:
         offsets(text, "bytes")
+    assert str(e.value) == "unknown offset unit 'bytes' (known: codepoint, utf16, utf8)"
+    # U+FFFF is the last character of one UTF-16 unit, U+10000 the first of two
+    assert [offsets("\uffffa", "utf16")(1), offsets("\U00010000a", "utf16")(1)] == [1, 2]
 
 
 # --- the guarantee, as a property --------------------------------------------

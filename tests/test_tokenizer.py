@@ -19,6 +19,9 @@ from model.tokenizer import tokenize
     ("O'Sullivan's we’re ’s", ["O'Sullivan", "'s", "we", "’re", "’s"]),
     ("see http://x.com/a. and (www.y.org), a.b@c.com.",
      ["see", "http://x.com/a", ".", "and", "(", "www.y.org", ")", ",", "a.b@c.com", "."]),
+    ("see http://x.com/a.", ["see", "http://x.com/a", "."]),  # each kind of link alone
+    ("see www.y.org.", ["see", "www.y.org", "."]),
+    ("mail a.b@c.com.", ["mail", "a.b@c.com", "."]),
     ("Café José e\u0301te\u0301 北京 👍🏽 👨\u200d👩\u200d👧", ["Café", "José", "e\u0301te\u0301", "北京", "👍🏽", "👨\u200d👩\u200d👧"]),
     ("watched\u200bwas", ["watched\u200bwas"]),  # one token, as in WNUT-17 (invisible characters stay in their word)
     ("", []),
