@@ -15,10 +15,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from model.artifact import DEFAULT_ARTIFACT
+from model.redact import hash_key
+
 PREFIX = "NAMETAG"
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "default"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-MIN_KEY_BYTES = 16  # a shorter HMAC key could be guessed by trying names against known hashes
 
 
 class ConfigError(ValueError):
@@ -77,20 +78,12 @@ def _path(v: Any) -> str:
     return str(v)
 
 
-def _secret(v: Any) -> bytes | None:
-    if v is None:
-        return None
-    if not isinstance(v, str) or len(v.encode("utf-8")) < MIN_KEY_BYTES:
-        raise ValueError(f"expected at least {MIN_KEY_BYTES} bytes (a random string; it is never shown)")
-    return v.encode("utf-8")
-
-
 # key (environment name without the prefix) -> (default, parse and validate)
 SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "ARTIFACT": (str(DEFAULT_ARTIFACT), _path),
     "LOG_LEVEL": ("info", _log_level),
     "BODY_TIMEOUT": (30, _positive_seconds),
-    "REDACT_KEY": (None, _secret),  # no key: /redact's hash operator answers 422
+    "REDACT_KEY": (None, hash_key),  # no key: /redact's hash operator answers 422
     **{f"MAX_{attr.removeprefix('max_').upper()}": (default, _positive_int)
        for attr, default in Limits().to_json().items()},
 }
