@@ -24,7 +24,8 @@ from pathlib import Path
 from model.artifact import load
 from model.calibration_fit import entity_scores
 from model.calibration import ece
-from model.data import TAGS, Corpus, read_corpus
+from model.data import Corpus, read_corpus
+from model.tags import TAGS
 from model.tagger import Tagger
 
 from harness import DEFAULT_ARTIFACT, Gunicorn
@@ -95,7 +96,8 @@ def cost(quick: bool = False, log=print) -> dict:
 def token_sizes() -> dict:
     """The restore token's length (characters, base64url) for the first n distinct two-word
     names of the CoNLL-2003 test set, one mention each; and the mean characters per name."""
-    from model.redact import Operator, Pseudonyms, Span, redact
+    from model.names import Span
+    from model.redact import Operator, Pseudonyms, redact
     from model.restore import Sealer, extend
 
     corpus, names = read_corpus(CONLL_TEST), []

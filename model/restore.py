@@ -47,7 +47,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .redact import Pseudonyms, Redacted, _normalise, offsets
+from .names import normalise as _normalise
+from .offsets import offsets
+from .redact import Pseudonyms, Redacted
 
 MIN_RESTORE_KEY_BYTES = 32
 DEFAULT_TTL_S = 86_400

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.redact import Operator, Pseudonyms, Span, offsets, redact
+from model.names import Span
+from model.offsets import offsets
+from model.redact import Operator, Pseudonyms, redact
 from model.restore import (DEFAULT_TTL_S, PLACEHOLDER, Book, Sealer, TokenError, answer, decode, encode, extend,
                            pseudonyms, restore)
 
