@@ -65,8 +65,36 @@ PLACEHOLDER = re.compile(r"<?(?<!\w)PERSON_([0-9]+)(?!\w)>?", re.IGNORECASE)
 _EXACT = re.compile(r"<PERSON_([0-9]+)>")  # what the pseudonym operator writes
 
 
+REASONS = ("damaged", "foreign_key", "expired")
+
+
 class TokenError(ValueError):
-    """A restore token that cannot be used; the message says why, in words for the caller."""
+    """A restore token that cannot be used; the message says why, in words for the caller;
+    ``reason`` in one word (REASONS): damaged (not a token, truncated, altered), sealed
+    under a foreign_key, or expired."""
+
+    def __init__(self, message: str, reason: str = "damaged"):
+        super().__init__(message)
+        self.reason = reason
+
+
+def restore_key(value: str | None) -> bytes | None:
+    """A restore key from its setting (NAMETAG_RESTORE_KEY, NAMETAG_RESTORE_KEY_PREVIOUS), or
+    None when unset; ValueError when it is too short. The message never shows the key."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value.encode("utf-8")) < MIN_RESTORE_KEY_BYTES:
+        raise ValueError(f"expected at least {MIN_RESTORE_KEY_BYTES} bytes (a random string; it is never shown)")
+    return value.encode("utf-8")
+
+
+def ttl_seconds(value) -> int:
+    """A token's time to live from its setting (NAMETAG_RESTORE_TTL_S): whole seconds, 1 to MAX_TTL_S."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_TTL_S:
+        raise ValueError(f"expected whole seconds from 1 to {MAX_TTL_S}")
+    return value
 
 
 # ---- what a token holds
@@ -305,6 +333,8 @@ class Sealer:
     def __init__(self, key: bytes, previous: bytes | None = None, ttl: int = DEFAULT_TTL_S):
         if not 0 < ttl <= MAX_TTL_S:
             raise ValueError(f"ttl: 1 to {MAX_TTL_S} seconds")
+        if previous == key:
+            previous = None
         self._keys = [derive(key)] + ([derive(previous)] if previous else [])
         self.ttl = ttl
 
@@ -334,7 +364,8 @@ class Sealer:
         keys = [k for k in self._keys if k.id == key_id]
         if not keys:
             raise TokenError("The restore token was sealed under another key than this service's "
-                             "(NAMETAG_RESTORE_KEY, or NAMETAG_RESTORE_KEY_PREVIOUS during a rotation).")
+                             "(NAMETAG_RESTORE_KEY, or NAMETAG_RESTORE_KEY_PREVIOUS during a rotation).",
+                             "foreign_key")
         for k in keys:
             try:
                 data = k.aead.decrypt(nonce, sealed, header)
@@ -345,5 +376,6 @@ class Sealer:
             raise TokenError(_DAMAGED)
         if (time.time() if now is None else now) >= expires:
             when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
-            raise TokenError(f"The restore token expired at {when}; redact the text again for a new one.")
+            raise TokenError(f"The restore token expired at {when}; redact the text again for a new one.",
+                             "expired")
         return decode(data)

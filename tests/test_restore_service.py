@@ -163,9 +163,9 @@ def test_restore_offsets_in_utf16_and_utf8(keyed):
     answer = "😀 <PERSON_2> and 😀 <PERSON_1>"
     got = {unit: restore(keyed, answer, res["restore_token"], offsets=unit).get_json() for unit in
            ("codepoint", "utf16", "utf8")}
-    assert [i["start"] for i in got["codepoint"]["items"]] == [2, 17]
-    assert [i["start"] for i in got["utf16"]["items"]] == [3, 19]
-    assert [i["start"] for i in got["utf8"]["items"]] == [5, 22]
+    assert [i["start"] for i in got["codepoint"]["items"]] == [2, 19]
+    assert [i["start"] for i in got["utf16"]["items"]] == [3, 21]
+    assert [i["start"] for i in got["utf8"]["items"]] == [5, 25]
     out = got["utf16"]["text"].encode("utf-16-le")
     for i in got["utf16"]["items"]:
         assert out[2 * i["out_start"]:2 * i["out_end"]].decode("utf-16-le") == i["text"]
@@ -177,11 +177,16 @@ def test_restores_are_counted_by_outcome(make_app):
     restore(client, MERKEL_REDACTED, token)
     restore(client, MERKEL_REDACTED, token)
     restore(client, MERKEL_REDACTED, token[:10])
+    restore(client, MERKEL_REDACTED, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    restore(client, MERKEL_REDACTED, Sealer(OTHER_KEY.encode()).seal(Book(("A",))))
+    restore(client, MERKEL_REDACTED, Sealer(RESTORE_KEY.encode()).seal(Book(("A",)), now=0))
     post(client, "/restore", {"text": 5, "restore_token": token})  # not even a request: not a restore
     text = client.get("/metrics").get_data(as_text=True)
-    assert 'nametag_restores_total{outcome="restored"} 2.0' in text
-    assert 'nametag_restores_total{outcome="bad_token"} 1.0' in text
-    assert "invalid" not in re.findall(r"nametag_restores_total\{outcome=\"(\w+)\"", text)
+    counted = dict(re.findall(r'nametag_restores_total\{outcome="(\w+)"\} (\S+)', text))
+    assert counted == {"restored": "2.0", "damaged": "2.0", "foreign_key": "1.0", "expired": "1.0"}
+    keyless = make_app().test_client()
+    restore(keyless, MERKEL_REDACTED, token)
+    assert 'nametag_restores_total{outcome="no_key"} 1.0' in keyless.get("/metrics").get_data(as_text=True)
 
 
 def test_openapi_documents_restore(keyed, client):
