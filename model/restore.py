@@ -337,9 +337,13 @@ class Sealer:
             previous = None
         self._keys = [derive(key)] + ([derive(previous)] if previous else [])
         self.ttl = ttl
+        self._args = (key, previous, ttl)
 
     def __repr__(self) -> str:
         return f"Sealer(<{len(self._keys)} keys hidden>, ttl={self.ttl})"
+
+    def __reduce__(self):  # to a Dask worker with the bulk command's tasks: rebuilt there
+        return Sealer, self._args
 
     def seal(self, book: Book, now: float | None = None) -> str:
         key = self._keys[0]

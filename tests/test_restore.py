@@ -284,3 +284,12 @@ def test_any_text_keeps_the_offset_guarantee_and_everything_around_the_placehold
     ins = [0] + [x for i in res.items for x in (i.start, i.end)] + [len(text)]
     outs = [0] + [x for i in res.items for x in (i.out_start, i.out_end)] + [len(res.text)]
     assert [text[a:b] for a, b in zip(ins[::2], ins[1::2])] == [res.text[a:b] for a, b in zip(outs[::2], outs[1::2])]
+
+
+def test_a_sealer_travels_to_another_process_as_its_keys():
+    import pickle  # noqa: S403  (only to check what Dask does with the bulk command's tasks)
+    sealer = Sealer(OTHER, previous=KEY, ttl=60)
+    copy = pickle.loads(pickle.dumps(sealer))
+    token = Sealer(KEY).seal(Book(("Angela Merkel",)))
+    assert copy.open(token) == Book(("Angela Merkel",)) and copy.ttl == 60
+    assert sealer.open(copy.seal(Book(("A",)))) == Book(("A",))
