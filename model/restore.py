@@ -158,9 +158,17 @@ def extend(previous: Book | None, ps: Pseudonyms, redactions: Iterable[tuple[str
                 {k: n for k, n in ps.by_word.items() if replayed.get(k) != n})
     exact = {}
     for original, red in pairs:
-        if restore(red.text, book).text != original:
+        if not _restores_by_names(red, book.people):
             exact[digest(red.text)] = _record(red, book.people)
     return Book(book.people, book.aliases, book.words, exact) if exact else book
+
+
+def _restores_by_names(red: Redacted, people) -> bool:
+    """Whether restoring red.text by the names alone gives the original back: every
+    replacement is its person's first mention as written, and nothing else in the text
+    reads as a placeholder."""
+    return all(i.text == people[_number(i.replacement) - 1] for i in red.items) and \
+        len(PLACEHOLDER.findall(red.text)) == len(red.items)
 
 
 def digest(text: str) -> str:
@@ -264,8 +272,7 @@ def encode(book: Book) -> bytes:
     parts = [list(book.people), book.aliases, book.words, {k: list(v) for k, v in book.exact.items()}]
     while parts and not parts[-1]:
         parts.pop()
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    return c.compress(orjson.dumps(parts)) + c.flush()
+    return zlib.compress(orjson.dumps(parts), 9, wbits=-15)
 
 
 def decode(data: bytes) -> Book:

@@ -92,7 +92,9 @@ def report_cases():
     figures("fuzz", seed=SEED, max_examples=MAX_EXAMPLES, total=sum(CASES.values()),
             per_route=dict(sorted(per_route.items())),
             tag_statuses={f"{mode} {status}": n for (route, mode, status), n in sorted(CASES.items())
-                          if route == "POST /tag"})
+                          if route == "POST /tag"},
+            restore_statuses={f"{mode} {status}": n for (route, mode, status), n in sorted(CASES.items())
+                              if route.startswith("POST /restore")})
 
 
 @schema.parametrize()
