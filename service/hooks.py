@@ -14,6 +14,9 @@ from . import requestlog
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger("nametag")
+# Probes (Docker's HEALTHCHECK, Kubernetes' probes) ask every few seconds: their lines are
+# debug, so the info log holds the requests people and programs sent.
+PROBES = frozenset({"/healthz", "/readyz"})
 
 # Scripts, styles, images and requests from this origin only: no inline script or style,
 # no plugins, no framing, no <base> tricks.
@@ -45,7 +48,8 @@ def account(response):
     if status == 200 and "results" in g and hasattr(body, "operator"):
         metrics.redactions.labels(body.operator.name).inc(sum(len(r["items"]) for r in g.results))
     requestlog.request(log, {"method": req.method, "path": req.path, "status": status,
-                             "duration_ms": round(duration * 1000, 3), "tokens": tokens})
+                             "duration_ms": round(duration * 1000, 3), "tokens": tokens},
+                       logging.DEBUG if route in PROBES else logging.INFO)
     return response
 
 
