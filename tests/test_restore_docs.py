@@ -1,6 +1,6 @@
-"""docs/restore.md quotes the bench's figures (bench/results.json, from `python -m bench
---only redaction`): the token sizes, which this test also measures again (they do not
-depend on the machine), and the cost of restorable against plain pseudonymisation."""
+"""docs/restore.md's table of token sizes is the bench's (bench/results.json, from
+`python -m bench --only redaction`), and measuring them again gives the same: they do not
+depend on the machine. (Its other figures are marked and checked by tests/test_docs.py.)"""
 from __future__ import annotations
 
 import json
@@ -23,11 +23,9 @@ def test_token_sizes_in_the_doc_are_the_bench_figures_and_measured_again():
     measured = token_sizes()
     assert doc_sizes() == {str(k): v for k, v in RESULTS["token"]["chars"].items()}
     assert doc_sizes() == {str(k): v for k, v in measured["chars"].items()}
-    assert f"about **{round(measured['per_name'])} characters**" in DOC
-    assert f"({measured['mean_name_chars']} characters a name on average)" in DOC
+    assert RESULTS["token"]["per_name"] == measured["per_name"]
 
 
-def test_cost_in_the_doc_is_the_bench_figure():
+def test_the_cost_bar_is_met_in_the_committed_run():
     rc = RESULTS["cost"]["restorable_cost"]
-    assert f"**{rc['ratio']:.3f}×**" in DOC
-    assert f"bar ≤ {rc['bar']}" in DOC and rc["bar"] == 1.15 and rc["ok"]
+    assert rc["bar"] == 1.15 and rc["ok"] and rc["ratio"] <= 1.15
