@@ -102,9 +102,11 @@ def test_an_existing_cluster_through_scheduler(tmp_path):
 
 
 def _workers(pid: int) -> list:
+    """The Dask worker processes under pid: spawned by multiprocessing, and titled
+    "dask worker [address]" where setproctitle is installed (mutmut brings it)."""
     import psutil
     return [c for c in psutil.Process(pid).children(recursive=True)
-            if "spawn_main" in " ".join(c.cmdline())]
+            if "spawn_main" in " ".join(c.cmdline()) or c.cmdline()[:1] and c.cmdline()[0].startswith("dask worker")]
 
 
 def test_a_worker_killed_mid_run_leaves_the_output_complete_and_identical(tmp_path):
