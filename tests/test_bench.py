@@ -49,7 +49,7 @@ def test_quick_bench_writes_every_section(tmp_path):
     assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
     assert r["redaction"]["cost"]["/redact"]["requests"] > 0
     rel = r["reliability"]
-    assert set(rel) == {"busy_health", "worker_death", "slow_client"}
+    assert set(rel) == {"busy_health", "worker_death", "slow_client", "tokenizer"}
     assert all(rel[k]["ratio"] > 0 and isinstance(rel[k]["ok"], bool) for k in rel)
 
 
