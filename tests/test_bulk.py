@@ -5,10 +5,10 @@ import json
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
+from conftest import until
 
 from bulk import cli
 from bulk.formats import Bad, parse_conll, parse_jsonl
@@ -211,10 +211,9 @@ def test_a_killed_run_leaves_no_output(tmp_path, sig):
     proc = subprocess.Popen([NAMETAG, "tag", str(src), "-o", str(out), "--blocksize", "64KiB"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while not any(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp")):
-            assert proc.poll() is None and time.monotonic() < deadline, "never started writing"
-            time.sleep(0.05)
+        until(lambda: proc.poll() is not None or any(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp")),
+              "the run writes its output", hang=120)
+        assert proc.poll() is None, "the run ended before it was killed"
         proc.send_signal(sig)
         assert proc.wait(timeout=30) == (-9 if sig == signal.SIGKILL else 128 + signal.SIGTERM)
     finally:

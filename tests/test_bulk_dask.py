@@ -9,13 +9,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import dask.bag
 import dask.dataframe
 import distributed
 import pytest
+from conftest import until
 
 from bulk_support import CONLL_TEST, NAMETAG, nametag, texts, write_jsonl
 from model.data import read_conll
@@ -118,10 +118,9 @@ def test_a_worker_killed_mid_run_leaves_the_output_complete_and_identical(tmp_pa
     proc = subprocess.Popen([NAMETAG, "tag", str(src), "-o", str(out), "--blocksize", "32KiB", "--workers", "2"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 180
-        while not any(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp")):
-            assert proc.poll() is None and time.monotonic() < deadline, "never started writing"
-            time.sleep(0.05)
+        until(lambda: proc.poll() is not None or any(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp")),
+              "the run writes its output", hang=180)
+        assert proc.poll() is None, "the run ended before a worker was killed"
         written = sum(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp"))
         victim = _workers(proc.pid)[0]
         victim.send_signal(signal.SIGKILL)
