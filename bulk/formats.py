@@ -27,9 +27,10 @@ from typing import NamedTuple
 from model.answer import redaction_item, result
 from model.names import names
 from model.redact import Operator, Pseudonyms, redact
-from model.tagger import Tagged, split_sentences
+from model.tagger import Tagged
 from model.tags import TAGS
 from model.tokenizer import Token, join_tokens, tokenize
+from model.units import unit_bounds
 
 INPUT_FORMATS = {".jsonl": "jsonl", ".txt": "txt", ".conll": "conll"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".conll": "conll"}
@@ -43,7 +44,7 @@ class Doc(NamedTuple):
     record     what the output record starts from (the input object for JSONL)
     text       the text that token offsets refer to
     words      (T_x,) the tokens' texts
-    sentences  (start, end) token ranges, one per sentence
+    sentences  (start, end) token ranges, one per unit (a sentence or a line, ``model.units``)
     tokens     (T_x,) tokens with their offsets into text; None for CoNLL input,
                whose text is the words joined by spaces (made only for JSONL output)
     header     True if the record is a document of its own in CoNLL output
@@ -73,9 +74,9 @@ def format_of(path: str, given: str | None, table: dict[str, str], what: str) ->
 
 
 def text_doc(record: dict, text: str) -> Doc:
+    """A record whose text is cut into units as POST /tag cuts it (``model.units``)."""
     tokens = tokenize(text)
-    words = [t.text for t in tokens]
-    return Doc(record, text, words, split_sentences(words), tokens)
+    return Doc(record, text, [t.text for t in tokens], unit_bounds(text, tokens), tokens)
 
 
 def _lines(block: str) -> list[str]:
