@@ -14,6 +14,7 @@ import re
 from typing import NamedTuple
 
 from .tagger import Tagged
+from .titles import name_start
 from .tokenizer import Token
 
 MODEL, DENY_LIST = "model", "deny_list"  # where a span comes from
@@ -34,12 +35,17 @@ def normalise(name: str) -> str:
 
 def model_spans(tokens: list[Token], tagged: Tagged) -> list[Span]:
     """The model's entities as character spans. An entity is a maximal name span
-    of the IOB2 tags (B-PER starts a new one, so two adjacent names stay two);
-    its score is the tagger's entity score, or the mean of its token scores."""
-    out = []
-    for i, (s, e) in enumerate(tagged.spans):
+    of the IOB2 tags (B-PER starts a new one, so two adjacent names stay two),
+    without the titles before the name (``titles.name_start``: "Mr. David Okafor"
+    names "David Okafor", "Mr" alone nobody); its score is the tagger's entity
+    score, or the mean of its token scores."""
+    found = tagged.spans
+    out, words = [], [t.text for t in tokens] if found else []
+    for i, (s, e) in enumerate(found):
         score = tagged.entity_scores[i] if tagged.entity_scores else sum(tagged.scores[s:e]) / (e - s)
-        out.append(Span(tokens[s].start, tokens[e - 1].end, score, MODEL))
+        start = name_start(words, s, e)
+        if start is not None:
+            out.append(Span(tokens[start].start, tokens[e - 1].end, score, MODEL))
     return out
 
 
