@@ -84,6 +84,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="share of training documents whose names are swapped for names from the lists")
     p.add_argument("--p-solo", type=float, default=d.p_solo,
                    help="share of training sentences featurized without their document")
+    p.add_argument("--synth-share", type=float, default=0.0,
+                   help="add generated e-mails, signatures, forms, chat and notes (model.synth) holding this "
+                        "many units per training sentence (0 = none; needs the name lists and Faker)")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="BLAS threads (pinned by train.py; the bytes depend on the kernel, not on this)")
     p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
@@ -105,6 +108,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
+    if not 0.0 <= args.synth_share <= 1.0:
+        p.error("--synth-share must be in [0, 1]")
     if args.lr <= 0 or args.clip <= 0 or not 0 < args.lr_decay <= 1 or not 0 <= args.ema < 1:
         p.error("--lr and --clip must be positive, --lr-decay in (0, 1], --ema in [0, 1)")
     return args
@@ -135,6 +140,17 @@ def read_all(paths: list[str]) -> Corpus:
     markers, e.g. WNUT-17) gets one document per sentence."""
     corpora = [read_corpus(p) for p in paths]
     return combine(corpora, [len(set(c.docs)) == 1 for c in corpora])
+
+
+def mix_synth(corpus: Corpus, first: dict, last: dict, share: float, seed: int) -> tuple[Corpus, int]:
+    """corpus plus model.synth's documents (drawn from the seed), and how many were added."""
+    import numpy as np
+
+    from model import synth
+    if not first or not last:
+        raise ValueError("no name lists")
+    pools = synth.Pools.build(first, last, synth.faker_names())
+    return synth.mix(corpus, pools, share, np.random.default_rng(seed))
 
 
 def blas_info() -> list[dict]:
@@ -192,6 +208,14 @@ def _main(args) -> int:
     except OSError as e:
         print(f"train.py: error: name lists in {args.names_dir}: {e}", file=sys.stderr)
         return 2
+    synth_docs = 0
+    if args.synth_share:
+        try:
+            train_c, synth_docs = mix_synth(train_c, first, last, args.synth_share, args.seed)
+        except (ImportError, ValueError) as e:
+            print(f"train.py: error: --synth-share needs the name lists (--names-dir) and Faker (the train "
+                  f"extra): {e}", file=sys.stderr)
+            return 2
     tables = build_tables(train_c.sentences, train_c.docs, first, last, args.min_word, args.min_feature)
     vec = None
     if args.vectors:
@@ -225,6 +249,8 @@ def _main(args) -> int:
         "history": history,
         "metrics": {"dev": best["dev"], "best_epoch": best["epoch"]},
     }
+    if synth_docs:
+        meta["training"]["synth"] = {"share": args.synth_share, "documents": synth_docs}
     meta.update(fit_artifact(artifact.Artifact(params, cfg, tables, meta, vec), calibration_dev,
                              log=lambda s: print(s, file=sys.stderr)))
     png = learning_curve_png(history)
