@@ -158,7 +158,9 @@ def main(argv=None) -> int:
     for part, by_rule in results.items():
         for rule, r in by_rule.items():
             if args.shapes:
-                print(f"\n{part}, {rule}: " + ", ".join(f"{k} {v['f1']:.2f}" for k, v in r["shapes"].items()))
+                print(f"\n{part}, {rule}: " + ", ".join(
+                    f"{k} {v['f1']:.2f}" if v["gold"] else f"{k} ({v['predicted']} false alarms)"
+                    for k, v in r["shapes"].items()))
             if args.errors:
                 for e in r["errors"]:
                     print(f"  {e['id']}: missed {e['missed']} wrong {e['wrong']}")
