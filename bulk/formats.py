@@ -187,8 +187,10 @@ def tagged_record(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()
     return out
 
 
-def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:
-    return dumps(tagged_record(doc, tagged, tokens, lists)) + "\n"
+def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> tuple[str, int]:
+    """The record's line and the number of names it reports."""
+    record = tagged_record(doc, tagged, tokens, lists)
+    return dumps(record) + "\n", len(record["entities"])
 
 
 def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, text_key: str) -> tuple[dict, int]:
@@ -202,13 +204,15 @@ def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, 
     return dict(doc.record, **{text_key: red.text}, redactions=items), len(items)
 
 
-def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:
-    """The model's tags, one token a line (the CLI refuses --allow/--deny for CoNLL output)."""
+def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> tuple[str, int]:
+    """The model's tags, one token a line, and the number of names they hold (the CLI
+    refuses --allow/--deny for CoNLL output). These are the network's tags, as
+    ``python -m model.evaluate`` scores them: a title the network tagged stays tagged."""
     parts = [f"{DOCSTART} O\n\n"] if doc.header else []
     for s, e in doc.sentences:
         parts.extend(f"{doc.words[i]} {TAGS[tagged.tags[i]]}\n" for i in range(s, e))
         parts.append("\n")
-    return "".join(parts)
+    return "".join(parts), len(tagged.spans)
 
 
 RENDERERS = {"jsonl": render_jsonl, "conll": render_conll}

@@ -53,3 +53,15 @@ def test_the_hand_written_set_scores_through_the_tag_path(client, app):
     ref = client.post("/tag", json={"inputs": [{"text": t} for t in texts]}).get_json()["results"]
     assert got == [[(e["start"], e["end"]) for e in r["entities"]] for r in ref]
     assert sum(map(len, got)) > 100
+
+
+def test_the_bulk_summary_counts_the_names_reported(tmp_path, capsys):
+    """A title the network tagged alone ("Mr") is not a name: not in the entities, not counted;
+    CoNLL output keeps the network's tags (as model.evaluate scores them)."""
+    src = write_jsonl(tmp_path / "in.jsonl", ["I met with Mr. David Okafor on Tuesday."])
+    assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.jsonl")]) == 0
+    assert [e["text"] for e in read_jsonl(tmp_path / "out.jsonl")[0]["entities"]] == ["David Okafor"]
+    assert " 1 names in " in capsys.readouterr().err.strip().splitlines()[-1]
+    assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.conll")]) == 0
+    assert "Mr B-PER\n" in (tmp_path / "out.conll").read_text(encoding="utf-8")
+    assert " 2 names in " in capsys.readouterr().err.strip().splitlines()[-1]
