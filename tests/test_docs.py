@@ -104,6 +104,10 @@ def _http(cell: str) -> dict:
     return results()["http"]["cells"][f"ours|{cell}"]
 
 
+def _restore_cost() -> dict:
+    return results()["redaction"]["cost"]["restorable_cost"]
+
+
 def _training_row() -> dict:
     return next(r for r in results()["training"]["rows"] if r["n_a"] == meta()["config"]["n_a"])
 
@@ -142,6 +146,11 @@ FIGURES = {
     "results.cost.cold_start": lambda: f2(results()["cost"]["cold_start"]["ours"]["median_s"]),
     "results.cost.cold_start_floor": lambda: f2(results()["cost"]["cold_start"]["floor"]["median_s"]),
     "results.cost.image_mb": lambda: f"{results()['cost']['image']['size'] / 1e6:.0f}",
+    "results.restore.cost": lambda: f"{_restore_cost()['ratio']:.3f}×",
+    "results.restore.p50_plain": lambda: f3(_restore_cost()["interleaved"]["pseudonym"]["p50_ms"]),
+    "results.restore.p50_restorable": lambda: f3(_restore_cost()["interleaved"]["restorable"]["p50_ms"]),
+    "results.restore.per_name": lambda: f"{results()['redaction']['token']['per_name']:.0f}",
+    "results.restore.mean_name": lambda: f1(results()["redaction"]["token"]["mean_name_chars"]),
     # the lock files
     "locks.pins": lambda: str(pins()),
 }
