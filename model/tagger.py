@@ -15,7 +15,7 @@ import numpy as np
 from . import inference
 from .artifact import Artifact
 from .calibration import SentenceBatch, word_facts
-from .decode import spans
+from .decode import spans, typed_spans
 from .features import document_sets, featurize, pad
 from .vectors import pad_rows
 
@@ -24,18 +24,23 @@ SENTENCE_END = {".", "!", "?"}
 
 @dataclass
 class Tagged:
-    tags: list[int]  # IOB2 ids: 0 O, 1 B-PER, 2 I-PER
-    scores: list[float]  # probability that the token is part of a name (calibrated when the artifact is)
-    entity_scores: list[float] | None = None  # per span, in order: P(exactly a name); None: not computed
+    tags: list[int]  # IOB2 ids over the model's types (model/tags.py): 0 O, 1 B-PER, 2 I-PER for one type
+    scores: list[float]  # probability that the token is part of an entity (calibrated when the artifact is)
+    entity_scores: list[float] | None = None  # per span, in order: P(exactly this entity); None: not computed
 
     @property
     def labels(self) -> list[int]:
-        """The seed's y: 1 for a token inside a person's name."""
+        """The seed's y: 1 for a token inside an entity (a person's name, for the person model)."""
         return [int(t > 0) for t in self.tags]
 
     @property
     def spans(self) -> list[tuple[int, int]]:
         return spans(self.tags)
+
+    @property
+    def typed_spans(self) -> list[tuple[int, int, int]]:
+        """(start, end, type k) of each entity, in order."""
+        return typed_spans(self.tags)
 
 
 def split_sentences(tokens: list[str]) -> list[tuple[int, int]]:
@@ -111,7 +116,10 @@ class Tagger:
         p_name = self.calibration.tokens(batch, raw, d)
         tags = head.decode_many(flat, cuts, threshold, p_name)
         found = _spans_in_batch(tags, cuts)
-        entity = self.calibration.entities(batch, raw, found, d)
+        kinds = None
+        if self.calibration.entity_by_type is not None:
+            kinds = [k for t in tags for _, _, k in typed_spans(t)]
+        entity = self.calibration.entities(batch, raw, found, d, kinds)
         return _per_sentence(tags, p_name.tolist(), entity.tolist(), found, cuts)
 
     def tag_sentences(self, sentences: list[list[str]], docs: list[int] | None = None,
