@@ -71,8 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redact", choices=OPERATORS, metavar="OPERATOR",
                    help="JSONL out with the names taken out of the text: replace, mask, pseudonym or "
                         "hash (its HMAC key from NAMETAG_REDACT_KEY), as POST /redact")
-    p.add_argument("--replacement", default=DEFAULT_REPLACEMENT,
-                   help=f"--redact replace: what a name becomes (default: {DEFAULT_REPLACEMENT})")
+    p.add_argument("--replacement", default=None,
+                   help=f"--redact replace: what a name becomes (default: its type, {DEFAULT_REPLACEMENT} "
+                        f"for a person, [LOC], [ORG], ... for the other types)")
     p.add_argument("--mask-char", default=DEFAULT_MASK_CHAR,
                    help=f"--redact mask: the character (default: {DEFAULT_MASK_CHAR})")
     p.add_argument("--allow", action="append", default=[], metavar="NAME",

@@ -13,7 +13,7 @@ from model.redact import Operator, Pseudonyms, redact
 from model.tagger import Tagged, Tagger
 
 from .config import Limits
-from .inputs import Input, TagRequest
+from .inputs import Input, TagRequest, check_entities
 
 
 class Predictor:
@@ -36,11 +36,12 @@ class Predictor:
         of the names found, when redacting), after the allow and deny lists asked for.
         All inputs go through the network as one batch. `times` (a metrics.StageTimes),
         when given, observes the predict seconds."""
+        check_entities(req.entities, self.artifact.types)
         t0 = time.perf_counter()
         tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
         if times is not None:
             times.predict.observe(time.perf_counter() - t0)
-        return [(inp, t, names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions))
+        return [(inp, t, names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions, req.entities))
                 for inp, t in zip(req.inputs, tagged)]
 
     def tag(self, req: TagRequest, times=None) -> list[dict]:
@@ -69,6 +70,7 @@ class Predictor:
         training, calibration = meta.get("training", {}), meta.get("calibration")
         return {
             "name": self.artifact.name, "version": self.artifact.version, "head": cfg.head,
+            "types": list(cfg.types),
             "n_x": cfg.n_x, "n_a": cfg.n_a, "n_y": cfg.n_y, "bidirectional": cfg.bidirectional,
             "labels": meta.get("labels", []),
             "limits": limits.to_json(),
