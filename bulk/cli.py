@@ -1,5 +1,7 @@
 """nametag tag INPUT... -o OUTPUT: find people's names in files, on one core,
 all cores (--workers N) or a Dask cluster (--scheduler tcp://HOST:8786).
+nametag train --train FILE... (--dev FILE... | --dev-split SHARE) --out DIR: train
+a model on your own annotations, or fine-tune one (--from DIR).
 
 Exit status: 0 done; 2 bad usage, a missing or unreadable input, an unreadable
 artifact, an unknown format, or (with --strict) a malformed line. The output
@@ -59,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="nametag", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("train", add_help=False,
+                   help="train a model on your annotations (CoNLL or JSONL), or fine-tune one with --from "
+                        "(see nametag train --help)")
     p = sub.add_parser("tag", help="tag files: JSONL, text or CoNLL in; JSONL or CoNLL out")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help=".jsonl, .txt or .conll file, a directory of them, or - for standard input")
@@ -244,6 +249,10 @@ def tag(args) -> int:
 
 def run(argv=None) -> int:
     """The command, without touching signal handlers: its exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # its own options: model/train_cli.py, shared with train.py
+        from model.train_cli import main as train_main
+        return train_main(argv[1:], prog="nametag train", default_labels="all")
     args = build_parser().parse_args(argv)
     try:
         return tag(args)

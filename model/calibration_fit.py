@@ -111,11 +111,15 @@ def operating_table(tagger: Tagger, corpus: Corpus) -> list[dict]:
 
 
 def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lambda s: None,
-                 label_map: dict[str, str] | None = None) -> dict:
+                 label_map: dict[str, str] | None = None, corpora: list[Corpus] | None = None,
+                 names: list[str] | None = None, sha256: str | None = None) -> dict:
     """The meta.json entries "calibration" and "operating_table" of a model (loaded, or
-    just trained and not yet written) fitted on the dev files (read for the model's types)."""
-    corpora = [read_corpus(f, types=art.config.types, label_map=label_map) for f in dev_files]
-    names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
+    just trained and not yet written) fitted on the dev files (read for the model's types),
+    or on dev corpora already read (`corpora`, with their `names` and the first one's `sha256`)."""
+    if corpora is None:
+        corpora = [read_corpus(f, types=art.config.types, label_map=label_map) for f in dev_files]
+        names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
+        sha256 = hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest()
     raw_tagger = Tagger(art, calibrated=False)
     cal = fit(raw_tagger, corpora, names)
     tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, art.vectors, cal))
@@ -124,7 +128,7 @@ def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lam
         before, after = entity_scores(raw_tagger, corpus), entity_scores(tagger, corpus)
         ece_dev[name] = {"before": round(ece(*before), 4), "after": round(ece(*after), 4)}
         log(f"calibrate: {name}: entity ECE {ece_dev[name]['before']:.4f} -> {ece_dev[name]['after']:.4f}")
-    table = {"data": names[0], "sha256": hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest(),
+    table = {"data": names[0], "sha256": sha256,
              "rows": operating_table(tagger, corpora[0])}
     return {"calibration": dict(cal.to_json(), ece_dev=ece_dev), "operating_table": table}
 

