@@ -54,10 +54,10 @@ def result(text: str, tokens: list[Token], tagged: Tagged, spans: list[Span] | N
 
 def redaction_item(item: Item, at_in: Callable[[int], int] = int, at_out: Callable[[int], int] = int) -> dict:
     """One replaced name: its offsets in the input (at_in) and of its replacement in
-    the output (at_out), its text, replacement, score and source."""
+    the output (at_out), its text, replacement, entity type, score and source."""
     return {"start": at_in(item.start), "end": at_in(item.end), "out_start": at_out(item.out_start),
             "out_end": at_out(item.out_end), "text": item.text, "replacement": item.replacement,
-            "score": round(float(item.score), SCORE_DIGITS), "source": item.source}
+            "label": item.label, "score": round(float(item.score), SCORE_DIGITS), "source": item.source}
 
 
 def redaction(text: str, redacted: Redacted, unit: str = "codepoint", model: dict | None = None) -> dict:

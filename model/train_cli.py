@@ -348,7 +348,7 @@ def _run(args, log) -> int:
             original = read_all(replay_files(base, args.replay_data), types)
             mix = replay(original, n_user, args.replay, rng)
             train_c = combine([train_c, mix], [False, False])
-            log(f"replay: {len(mix)} sentences of {file_names(args.replay_data or [base.meta['training']['train_file']])}")
+            log(f"replay: {len(mix)} sentences of {base.meta['training'].get('train_file', 'its training data')}")
         pool = name_pool(tables.first_names, tables.last_names) if args.p_replace and tables.first_names else None
     else:
         try:

@@ -69,6 +69,10 @@ def generate(app: Flask) -> dict:
     _input_rules(out["components"]["schemas"], limits,
                  predictor.artifact.config.head_policy if predictor else None)
     _redact_rules(out["components"]["schemas"], limits, app.extensions["nametag.settings"].redact_key is not None)
+    if predictor:  # the entity types are the loaded model's: the only values accepted
+        for name in ("TagRequest", "RedactRequest"):
+            items = out["components"]["schemas"][name]["properties"]["entities"]["items"]
+            items["enum"] = list(predictor.artifact.types)
     out["components"]["schemas"]["TagRequest"]["description"] = (
         "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
         f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "

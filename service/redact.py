@@ -23,5 +23,6 @@ def redact(req: RedactRequest):
     input[start:end] == text and output[out_start:out_end] == replacement.
     """
     predictor = loaded()
+    inputs.check_entities(req.tag.entities, predictor.artifact.types)
     g.results = predictor.redact(req.tag, req.operator, stage_times()) if req.inputs else []
     return {"results": g.results} if req.tag.batch else g.results[0]

@@ -205,6 +205,7 @@ class RedactionSchema(Schema):
     out_end = fields.Integer(required=True, metadata={"description": "exclusive"})
     text = fields.String(required=True, metadata={"description": "the name: input[start:end]"})
     replacement = fields.String(required=True, metadata={"description": "output[out_start:out_end]"})
+    label = fields.String(required=True, metadata={"description": "the entity type, as on /tag"})
     score = fields.Float(required=True, metadata={"description": "as an entity's score on /tag"})
     source = fields.String(required=True, metadata={"enum": list(SOURCES)})
 
