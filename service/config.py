@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping
 
 from model.artifact import DEFAULT_ARTIFACT
 from model.redact import hash_key
+from model.restore import DEFAULT_TTL_S, Sealer, restore_key, ttl_seconds
 
 PREFIX = "NAMETAG"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -45,6 +46,7 @@ class Settings:
     body_timeout: float  # seconds to receive a request body (408 after)
     limits: Limits
     redact_key: bytes | None = field(default=None, repr=False)  # HMAC key of /redact's hash operator
+    sealer: Sealer | None = field(default=None, repr=False)  # restore tokens: None without NAMETAG_RESTORE_KEY
 
 
 def _positive_int(v: Any) -> int:
@@ -84,9 +86,13 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "LOG_LEVEL": ("info", _log_level),
     "BODY_TIMEOUT": (30, _positive_seconds),
     "REDACT_KEY": (None, hash_key),  # no key: /redact's hash operator answers 422
+    "RESTORE_KEY": (None, restore_key),  # no key: restorable and /restore answer 422
+    "RESTORE_KEY_PREVIOUS": (None, restore_key),  # read-only, while tokens of the key before are alive
+    "RESTORE_TTL_S": (DEFAULT_TTL_S, ttl_seconds),
     **{f"MAX_{attr.removeprefix('max_').upper()}": (default, _positive_int)
        for attr, default in Limits().to_json().items()},
 }
+SECRETS = {"REDACT_KEY", "RESTORE_KEY", "RESTORE_KEY_PREVIOUS"}  # never shown, not even when bad
 LIMIT_KEYS = {key: key.lower() for key in SETTINGS if key.startswith("MAX_")}  # env key -> Limits field
 DEFAULTS = {key: default for key, (default, _) in SETTINGS.items()}
 
@@ -104,7 +110,7 @@ def _value(config: Mapping, key: str) -> Any:
     try:
         return parse(v)
     except (ValueError, TypeError) as e:
-        shown = "<hidden>" if key == "REDACT_KEY" else repr(v)  # a secret never reaches a log
+        shown = "<hidden>" if key in SECRETS else repr(v)  # a secret never reaches a log
         raise ConfigError(f"bad configuration {PREFIX}_{key}={shown}: {e}") from None
 
 
@@ -117,4 +123,15 @@ def from_mapping(config: Mapping) -> Settings:
         body_timeout=_value(config, "BODY_TIMEOUT"),
         limits=Limits(**{attr: _value(config, key) for key, attr in LIMIT_KEYS.items()}),
         redact_key=_value(config, "REDACT_KEY"),
+        sealer=_sealer(config),
     )
+
+
+def _sealer(config: Mapping) -> Sealer | None:
+    key, previous, ttl = (_value(config, k) for k in ("RESTORE_KEY", "RESTORE_KEY_PREVIOUS", "RESTORE_TTL_S"))
+    if key is None:
+        if previous is not None:
+            raise ConfigError(f"bad configuration {PREFIX}_RESTORE_KEY_PREVIOUS=<hidden>: a previous key is "
+                              f"read only beside a current one; set {PREFIX}_RESTORE_KEY too")
+        return None
+    return Sealer(key, previous, ttl)

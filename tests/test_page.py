@@ -33,7 +33,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.selenium_manager import SeleniumManager
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from harness import ROOT, SEED_NAMES, SEED_TEXT
+from harness import ROOT, SEED_NAMES, SEED_TEXT, Gunicorn
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -434,3 +434,85 @@ def test_redaction_preview_beside_the_original(browser, gunicorn_server, operato
     assert names(browser, "original") == [i["text"] for i in api["items"]]
     assert names(browser, "redacted") == [i["replacement"] for i in api["items"]]
     assert not browser.find_elements(By.CSS_SELECTOR, "#redacted *:not(mark)")
+
+
+# ---- the restore box: paste an LLM's answer, see the names back
+
+RESTORE_KEY = "page-restore-key-0123456789abcdefghijkl"
+MERKEL = "Angela Merkel met Emmanuel Macron in Berlin."
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory):
+    """The service with a restore key (gunicorn, 2 workers: the token may be opened by the other)."""
+    server = Gunicorn(env={"NAMETAG_RESTORE_KEY": RESTORE_KEY}, workers=2,
+                      log_dir=tmp_path_factory.mktemp("gunicorn-keyed"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_restored(browser, want=("done",)) -> None:
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_element(By.ID, "restore-box").get_attribute("data-state") in want)
+
+
+def paste_answer_and_restore(browser, answer: str, how: str = "button") -> None:
+    browser.execute_script("document.getElementById('restore-box').dataset.state = 'typing';")
+    box = browser.find_element(By.ID, "llm-answer")
+    box.clear()
+    box.send_keys(answer)
+    if how == "button":
+        browser.find_element(By.ID, "restore-button").click()
+    else:
+        box.send_keys(Keys.CONTROL, Keys.ENTER)
+
+
+def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_server):
+    open_page(browser, keyed_server.url)
+    type_and_submit(browser, MERKEL)
+    assert browser.find_element(By.ID, "restore-box").is_displayed() is False  # replace: nothing to restore
+    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
+    wait_redacted(browser, "pseudonym")
+    assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
+    assert browser.find_element(By.ID, "restore-box").is_displayed()
+    answer = "Sure! <PERSON_2> thanked <PERSON_1>'s team, and PERSON_1 smiled. <PERSON_3> was not there."
+    paste_answer_and_restore(browser, answer)
+    wait_restored(browser)
+    restored = browser.find_element(By.ID, "restored").get_property("textContent")
+    assert restored == ("Sure! Emmanuel Macron thanked Angela Merkel's team, and Angela Merkel smiled. "
+                        "<PERSON_3> was not there.")
+    assert names(browser, "restored") == ["Emmanuel Macron", "Angela Merkel", "Angela Merkel"]
+    summary = browser.find_element(By.ID, "restore-summary").text
+    assert "<PERSON_1> ×2" in summary and "<PERSON_2> ×1" in summary and "<PERSON_3>" in summary
+    # the exact redacted text comes back as the original, by the keyboard too
+    paste_answer_and_restore(browser, "<PERSON_1> met <PERSON_2> in Berlin.", how="ctrl+enter")
+    wait_restored(browser)
+    assert browser.find_element(By.ID, "restored").get_property("textContent") == MERKEL
+    assert not browser.find_elements(By.CSS_SELECTOR, "#restored *:not(mark)")  # text nodes and marks only
+
+
+def test_restore_box_shows_markup_as_text(browser, keyed_server):
+    open_page(browser, keyed_server.url)
+    type_and_submit(browser, MERKEL)
+    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
+    wait_redacted(browser, "pseudonym")
+    paste_answer_and_restore(browser, XSS.replace("Harry Potter", "<PERSON_1>"))
+    wait_restored(browser)
+    assert browser.find_element(By.ID, "restored").get_property("textContent") == XSS.replace(
+        "Harry Potter", "Angela Merkel")
+    time.sleep(0.5)  # an image error handler would have run by now
+    assert browser.execute_script("return window.__pwned") is None
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script")
+
+
+def test_without_a_restore_key_the_page_says_so_and_still_previews(browser, gunicorn_server):
+    open_page(browser, gunicorn_server.url)
+    type_and_submit(browser, MERKEL)
+    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
+    wait_redacted(browser, "pseudonym")
+    assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
+    assert not browser.find_element(By.ID, "restore-box").is_displayed()
+    assert "NAMETAG_RESTORE_KEY" in browser.find_element(By.ID, "restore-off").text
