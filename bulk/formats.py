@@ -29,7 +29,7 @@ from model.names import names
 from model.redact import Operator, Pseudonyms, redact
 from model.restore import Sealer, extend
 from model.tagger import Tagged
-from model.tags import TAGS
+from model.tags import tags_of
 from model.tokenizer import Token, join_tokens, tokenize
 from model.units import unit_bounds
 
@@ -216,8 +216,9 @@ def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists())
     refuses --allow/--deny for CoNLL output). These are the network's tags, as
     ``python -m model.evaluate`` scores them: a title the network tagged stays tagged."""
     parts = [f"{DOCSTART} O\n\n"] if doc.header else []
+    tags = tags_of(tagged.types)
     for s, e in doc.sentences:
-        parts.extend(f"{doc.words[i]} {TAGS[tagged.tags[i]]}\n" for i in range(s, e))
+        parts.extend(f"{doc.words[i]} {tags[tagged.tags[i]]}\n" for i in range(s, e))
         parts.append("\n")
     return "".join(parts), len(tagged.spans)
 
