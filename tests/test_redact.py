@@ -22,8 +22,8 @@ def test_replace_is_the_default():
     out = redact(SEED, SEED_SPANS, Operator())
     assert out.text == "[PERSON] and [PERSON] invented a new spell."
     assert [tuple(i) for i in out.items] == [
-        (0, 12, 0, 8, "Harry Potter", "[PERSON]", 0.99, MODEL),
-        (17, 33, 13, 21, "Hermione Granger", "[PERSON]", 0.98, MODEL)]  # each span's own score
+        (0, 12, 0, 8, "Harry Potter", "[PERSON]", 0.99, MODEL, "PER"),
+        (17, 33, 13, 21, "Hermione Granger", "[PERSON]", 0.98, MODEL, "PER")]  # each span's own score
 
 
 @pytest.mark.parametrize("kwargs, message", [
