@@ -138,6 +138,51 @@ def test_viterbi_ties_go_to_the_lower_tag_id():
     assert best_path([[-1.0, 0.0, -np.inf], [-np.inf, 0.0, 0.0]]) == [1, 1]  # B-PER before I-PER
 
 
+def test_transitions_say_which_tag_may_follow_which():
+    from model.decode import transitions
+    t = transitions(2)  # O, B-0, I-0, B-1, I-1
+    assert t.dtype == np.bool_
+    assert t.astype(int).tolist() == [[1, 1, 0, 1, 0],
+                                       [1, 1, 1, 1, 0],
+                                       [1, 1, 1, 1, 0],
+                                       [1, 1, 0, 1, 1],
+                                       [1, 1, 0, 1, 1]]
+
+
+def reference_threshold_tags_typed(p_name, threshold, probs):
+    """threshold_tags_typed as its docstring says it, one token at a time."""
+    tags, prev = [], None
+    for t in range(len(probs)):
+        if p_name[t] < threshold:
+            tags.append(0)
+            prev = None
+            continue
+        k = int(np.argmax([probs[t, 1 + 2 * j] + probs[t, 2 + 2 * j] for j in range((probs.shape[1] - 1) // 2)]))
+        starts = prev != k or probs[t, 1 + 2 * k] > probs[t, 2 + 2 * k]
+        tags.append(1 + 2 * k if starts else 2 + 2 * k)
+        prev = k
+    return tags
+
+
+def test_threshold_tags_over_several_types():
+    from model.decode import threshold_tags_typed
+    probs = np.array([[0.1, 0.6, 0.2, 0.05, 0.05],   # in, type 0, B likelier: B-0
+                      [0.1, 0.1, 0.7, 0.05, 0.05],   # in, type 0, I likelier: I-0
+                      [0.1, 0.35, 0.35, 0.1, 0.1],   # type 0, B as likely as I: goes on, I-0
+                      [0.1, 0.05, 0.05, 0.2, 0.6],   # in, type 1: a new entity, B-1
+                      [0.1, 0.05, 0.05, 0.6, 0.2],   # type 1 again, B likelier: another B-1
+                      [0.9, 0.02, 0.03, 0.02, 0.03],  # out: O
+                      [0.5, 0.05, 0.05, 0.1, 0.3]])  # in (at the threshold), after O: B-1
+    p_name = 1 - probs[:, 0]
+    assert threshold_tags_typed(p_name, 0.5, probs) == [1, 2, 2, 3, 3, 0, 3]
+    assert threshold_tags_typed(p_name, 0.95, probs) == [0] * 7
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        probs = rng.dirichlet(np.ones(7), size=int(rng.integers(0, 9)))
+        p_name, threshold = rng.random(len(probs)), float(rng.random())
+        assert threshold_tags_typed(p_name, threshold, probs) == reference_threshold_tags_typed(p_name, threshold, probs)
+
+
 def test_threshold_tags_and_spans():
     assert threshold_tags(np.array([0.9, 0.8, 0.1, 0.7]), 0.5) == [1, 2, 0, 1]
     assert threshold_tags(np.array([0.6, 0.5, 0.4999])) == [1, 2, 0]  # 0.5 by default, inclusive

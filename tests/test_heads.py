@@ -68,3 +68,39 @@ def test_sigmoid_loss_is_binary_cross_entropy_on_names_in_the_scores_dtype():
     assert J == pytest.approx(-(target * np.log(p) + (1 - target) * np.log(1 - p)).sum(), rel=1e-6)
     np.testing.assert_allclose(dscores[:, 0, 0], p - target, rtol=1e-6)
     assert dscores.dtype == np.float32
+
+
+@pytest.mark.parametrize("n_types", [2, 3])
+def test_the_softmax_head_over_several_types(n_types):
+    """O, then B and I of each type. (Built directly as well as through get, whose answers
+    are cached: a test must see the constructor run.)"""
+    from model.decode import transitions
+    assert heads.get("softmax").n_y == 3 and heads.Softmax().n_y == 3 and heads.Softmax().n_types == 1
+    for head in (heads.Softmax(n_types), heads.get("softmax", n_types)):
+        assert (head.n_types, head.n_y) == (n_types, 1 + 2 * n_types)
+        assert np.array_equal(head.allowed, transitions(n_types))
+    probs = np.random.default_rng(n_types).dirichlet(np.ones(1 + 2 * n_types), size=4)
+    np.testing.assert_allclose(heads.Softmax(n_types).name_scores(probs), 1 - probs[:, 0])  # every type's B and I
+    one = probs[:, :3] / probs[:, :3].sum(1, keepdims=True)
+    np.testing.assert_allclose(heads.Softmax().name_scores(one), one[:, 1] + one[:, 2])
+
+
+@pytest.mark.parametrize("n_types", [2, 3])
+@pytest.mark.parametrize("threshold", [None, 0.4])
+def test_a_typed_batch_decodes_as_typed_viterbi_or_threshold_per_sentence(n_types, threshold):
+    """decode_many over sentences of a head of several types: constrained Viterbi over
+    every type, or the typed threshold on the head's name scores (or a caller's),
+    sentence by sentence."""
+    from model.decode import best_path_typed, threshold_tags_typed, transitions
+    head, n_y = heads.Softmax(n_types), 1 + 2 * n_types
+    rng = np.random.default_rng(6)
+    lengths = [3, 1, 5, 2]
+    probs = rng.dirichlet(np.full(n_y, 0.5), size=sum(lengths))
+    probs[0, 0] = 1e-40  # floored at 1e-30 before the log
+    bounds = np.cumsum([0] + lengths).tolist()
+    for p_name in (None, rng.random(sum(lengths))):
+        got = head.decode_many(probs, bounds, threshold, p_name)
+        p = 1 - probs[:, 0] if p_name is None else p_name
+        want = [best_path_typed(np.log(np.maximum(probs[s:e], 1e-30)), transitions(n_types)) if threshold is None
+                else threshold_tags_typed(p[s:e], threshold, probs[s:e]) for s, e in zip(bounds[:-1], bounds[1:])]
+        assert got == want and [len(t) for t in got] == lengths

@@ -49,6 +49,22 @@ def test_the_hash_key_setting():
         hash_key(b"k" * 32)  # the setting is a string
 
 
+def test_replace_with_own_replacement_and_each_items_type():
+    text = "Ann Lee saw Paris."
+    spans = [Span(0, 7, 0.9), Span(12, 17, 0.8, label="LOC")]
+    out = redact(text, spans, Operator(replacement="<x>"))
+    assert out.text == "<x> saw <x>."
+    assert [(i.label, i.replacement) for i in out.items] == [("PER", "<x>"), ("LOC", "<x>")]
+    assert redact(text, spans, Operator()).text == "[PERSON] saw [LOC]."
+
+
+def test_each_type_numbers_its_pseudonyms_on_its_own():
+    p = Pseudonyms()
+    assert [p(n, label) for n, label in (("Paris", "LOC"), ("Acme", "ORG"), ("Rome", "LOC"), ("Ann", "PER"),
+                                         ("Acme", "ORG"))] == [
+        "<LOC_1>", "<ORG_1>", "<LOC_2>", "<PERSON_1>", "<ORG_1>"]
+
+
 def test_mask_keeps_length_and_spaces():
     out = redact("Hi Jean  Luc!", [Span(3, 12, 0.9)], Operator("mask", mask_char="#"))
     assert out.text == "Hi ####  ###!"
