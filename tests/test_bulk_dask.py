@@ -15,7 +15,6 @@ import dask.bag
 import dask.dataframe
 import distributed
 import pytest
-from conftest import until
 
 from bulk_support import CONLL_TEST, NAMETAG, nametag, texts, write_jsonl
 from model.data import read_conll
@@ -110,6 +109,7 @@ def _workers(pid: int) -> list:
 
 
 def test_a_worker_killed_mid_run_leaves_the_output_complete_and_identical(tmp_path):
+    from conftest import until  # here: the workers import this module, and conftest imports the service
     src = write_jsonl(tmp_path / "in.jsonl", texts(6_000), ["{broken"])
     ref = tmp_path / "ref.jsonl"
     r = nametag("tag", src, "-o", ref, "--blocksize", "32KiB")
