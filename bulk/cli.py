@@ -1,6 +1,9 @@
 """``nametag tag INPUT... -o OUTPUT``: find people's names in files, on one core,
 all cores (--workers N) or a Dask cluster (--scheduler tcp://HOST:8786).
 
+``nametag keys new NAME``: a new API key for the service, printed once, with the
+line that accepts it in the service's NAMETAG_API_KEYS_FILE.
+
 Exit status: 0 done; 2 bad usage, a missing or unreadable input, an unreadable
 artifact, an unknown format, or (with --strict) a malformed line. The output
 appears only when the run is complete: it is written to a temporary file beside
@@ -25,6 +28,7 @@ from contextlib import contextmanager  # noqa: E402
 
 from model.artifact import ArtifactError, load  # noqa: E402
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator  # noqa: E402
+from service import keys  # noqa: E402
 from service.config import MIN_KEY_BYTES  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, Lists, format_of  # noqa: E402
@@ -92,7 +96,22 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="use a running Dask cluster (tcp://HOST:8786); paths may be fsspec URLs")
     p.add_argument("--stats", metavar="FILE", help="also write the run's figures as JSON (for the bench)")
+    k = sub.add_parser("keys", help="API keys for the service (its NAMETAG_API_KEYS_FILE)")
+    ksub = k.add_subparsers(dest="keys_command", required=True)
+    new = ksub.add_parser("new", help="a new random key, printed once, and the line that accepts it")
+    new.add_argument("name", metavar="NAME", help="who the key is for: 1-64 letters, digits, '.', '_' or '-' "
+                                                  "(shown in the service's metrics, logs and rate-limit counts)")
     return ap
+
+
+def new_key(args) -> int:
+    key = keys.new_key()
+    line = keys.file_line(key, args.name)  # ValueError on a bad name
+    print(f"New API key for {args.name} (shown only this once: give it to the client; it cannot be shown again):\n"
+          f"{key}\n"
+          f"Add this line to the service's NAMETAG_API_KEYS_FILE (the key's sha256, not the key):\n"
+          f"{line}")
+    return 0
 
 
 @contextmanager
@@ -244,7 +263,7 @@ def run(argv=None) -> int:
     """The command, without touching signal handlers: its exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return tag(args)
+        return new_key(args) if args.command == "keys" else tag(args)
     except (Fatal, InputError, ArtifactError, ValueError, OSError) as e:
         print(f"nametag: error: {' '.join(str(e).split())}", file=sys.stderr)
         return EXIT_USAGE

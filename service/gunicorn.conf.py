@@ -1,14 +1,18 @@
 """gunicorn settings for nametag: ``gunicorn -c service/gunicorn.conf.py 'service:create_app()'``.
 
 Environment: HOST (127.0.0.1), PORT (8000), WEB_CONCURRENCY (workers, default:
-the cores this process may use), NAMETAG_LOG_LEVEL (info), plus the app's
-NAMETAG_* variables. GUNICORN_CMD_ARGS overrides anything here.
+the cores this process may use), NAMETAG_LOG_LEVEL (info), NAMETAG_METRICS_PORT
+(unset: off; else the master serves /metrics there, on HOST, without an API key),
+plus the app's NAMETAG_* variables. GUNICORN_CMD_ARGS overrides anything here.
 """
 import atexit
 import glob
 import os
 import shutil
+import sys
 import tempfile
+
+from gunicorn import glogging
 
 # numpy is imported only by the preloaded app, after this: one BLAS/OpenMP
 # thread per worker, since the workers already fill the cores.
@@ -27,7 +31,8 @@ else:
     # forked workers inherit it, hence the pid check.
     atexit.register(lambda: os.getpid() == _master and shutil.rmtree(_prom_dir, ignore_errors=True))
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+host = os.environ.get("HOST", "127.0.0.1")
+bind = f"{host}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 # gthread (keep-alive, and /healthz answers while a thread tags) that listens only while
 # it has a free thread, so a burst of connections spreads over the workers (service/worker.py)
@@ -40,6 +45,22 @@ keepalive = 5
 max_requests = 0
 accesslog = None  # the app writes one JSON line per request instead
 errorlog = "-"
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger; its error log writes no exception message and no message
+    arguments with a traceback (service.requestlog.SafeFormatter): gunicorn's
+    "Error handling request %s" would write the URL with its query string."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        from service.requestlog import SafeFormatter
+
+        for handler in self.error_log.handlers:
+            handler.setFormatter(SafeFormatter(self.error_fmt, self.datefmt))
+
+
+logger_class = Logger
 loglevel = os.environ.get("NAMETAG_LOG_LEVEL", "info").lower()
 proc_name = "nametag"
 control_socket_disable = True  # no $HOME/.gunicorn/gunicorn.ctl shared between instances
@@ -52,6 +73,40 @@ def pre_fork(server, worker):
     import gc
 
     gc.freeze()
+
+
+def when_ready(server):
+    # NAMETAG_METRICS_PORT: the master adds up the workers' metrics files and serves them
+    # (prometheus_client's HTTP server, on a daemon thread) on HOST, with no API key, so a
+    # scraper needs none and the main port's /metrics can need one.
+    from service import config
+
+    try:
+        port = config.value(config.environ(), "METRICS_PORT")  # already checked by a preloaded app
+    except config.ConfigError as e:
+        _refuse(str(e))
+    if port is None:
+        return
+    from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    try:
+        server.nametag_metrics, _ = start_http_server(port, addr=host, registry=registry)
+    except OSError as e:
+        _refuse(f"cannot serve metrics on {host}:{port}: {e.strerror or e}")
+    server.log.info("Metrics at: http://%s:%s/metrics (no API key)", host, port)
+
+
+def post_fork(server, worker):
+    metrics = getattr(server, "nametag_metrics", None)
+    if metrics is not None:  # the master's listening socket: a worker neither serves nor holds it
+        metrics.socket.close()
+
+
+def _refuse(message):
+    print(f"nametag: {message}", file=sys.stderr, flush=True)
+    sys.exit(3)  # as service.create_app refuses a bad setting
 
 
 def child_exit(server, worker):

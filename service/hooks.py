@@ -34,6 +34,10 @@ def account(response):
     if tokens:
         metrics.tokens.inc(tokens)
         metrics.inputs.inc(len(body.inputs))
-    requestlog.request(log, {"method": req.method, "path": req.path, "status": status,
-                             "duration_ms": round(duration * 1000, 3), "tokens": tokens})
+    fields = {"method": req.method, "path": req.path, "status": status,
+              "duration_ms": round(duration * 1000, 3), "tokens": tokens}
+    key = g.get("key_name")
+    if key is not None:  # the accepted API key's name (never the key)
+        fields["key"] = key
+    requestlog.request(log, fields)
     return response
