@@ -20,7 +20,7 @@ from pathlib import Path
 
 from model import artifact, heads
 from model.augment import combine, name_pool
-from model.calibrate import fit_artifact
+from model.calibration_fit import fit_artifact
 from model.data import Corpus, DataError, read_corpus
 from model.features import build_tables, load_name_lists
 from model.network import Config
@@ -47,7 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    default=argparse.SUPPRESS)
     p.add_argument("--calibration-dev", nargs="+", metavar="FILE", default=argparse.SUPPRESS,
                    help="dev corpora to calibrate the scores on, one per domain, at most two "
-                        "(default: the --dev files); see python -m model.calibrate")
+                        "(default: the --dev files); see python -m model.calibration_fit")
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
     p.add_argument("--n-a", type=int, default=d.network.n_a, help="hidden units per direction")

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 
-from .common import THREAD_VARS
+from model.threads import pin_threads
 
 # The in-process speed measurements run on one BLAS thread: pin before NumPy loads.
-for _var in THREAD_VARS:
-    os.environ[_var] = "1"
+pin_threads(1, override=True)
 
 import argparse  # noqa: E402
 import json  # noqa: E402

@@ -8,16 +8,16 @@ import sys
 import time
 
 from harness import DATA
+from model.threads import thread_env
 
 CONLL_TEST = DATA / "conll2003" / "test.conll"
 WNUT_TEST = DATA / "wnut17" / "test.conll"
 PYTHON = sys.executable
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def pinned_env(threads: int = 1) -> dict[str, str]:
     """The environment with every BLAS/OpenMP pool limited to `threads`."""
-    return dict(os.environ, **{v: str(threads) for v in THREAD_VARS})
+    return dict(os.environ, **thread_env(threads))
 
 
 def median(xs):

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from model.artifact import load
-from model.calibrate import entity_scores
+from model.calibration_fit import entity_scores
 from model.calibration import ece
 from model.data import Corpus, read_corpus
 from model.tagger import Tagger

@@ -86,7 +86,7 @@ def run(quick: bool = False, log=print) -> dict:
     in the machine's other load hits both sides of a ratio alike."""
     from model.tokenizer import tokenize
     from service.predictor import Predictor
-    from service.config import DEFAULT_ARTIFACT
+    from model.artifact import DEFAULT_ARTIFACT
 
     rounds, seconds = (1, 1) if quick else (3, 3)
     servers_spec = {"ours": (APPS["ours"], ""), MEMO: (MEMO_APP, "")}

@@ -23,8 +23,9 @@ import tempfile
 
 if __name__ == "__main__":  # before prometheus_client is imported anywhere
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="nametag-stages-"))
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = "1"
+    from model.threads import pin_threads
+
+    pin_threads(1, override=True)
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
@@ -121,12 +122,12 @@ def instrument(app, watch: Stopwatch) -> None:
     (what its Prometheus histograms observe); the stopwatch splits them further.
     """
     from model import inference, tagger as tagger_mod
-    from service import api, fastpath, inputs, metrics as metrics_mod
+    from service import decorators, fastpath, inputs, metrics as metrics_mod
 
     predictor = app.extensions["nametag"]
     metrics = app.extensions["nametag.metrics"]
-    api.read_body = watch.wrap("body read", api.read_body)
-    api.parse_json = watch.wrap("JSON parse", api.parse_json)
+    decorators.read_body = watch.wrap("body read", decorators.read_body)
+    decorators.parse_json = watch.wrap("JSON parse", decorators.parse_json)
     fastpath.tokenize = watch.wrap("tokenizing", fastpath.tokenize)
     inputs.tokenize = watch.wrap("tokenizing", inputs.tokenize)
     for name in ("featurize", "pad", "document_sets"):

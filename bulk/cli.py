@@ -11,14 +11,13 @@ it and renamed.
 """
 from __future__ import annotations
 
-import os
+from model.threads import pin_threads, thread_env
 
-# One BLAS/OpenMP thread, as in the service: the matrices are small, and --workers
-# fills the cores with processes. Set before numpy loads (the imports below).
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+# One BLAS/OpenMP thread, as in the service: --workers fills the cores with processes.
+pin_threads(1)  # before numpy loads (the imports below)
 
 import argparse  # noqa: E402
+import os  # noqa: E402
 import json  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
@@ -27,9 +26,8 @@ import uuid  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
 from model.artifact import ArtifactError, load  # noqa: E402
-from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator  # noqa: E402
-from service import keys  # noqa: E402
-from service.config import MIN_KEY_BYTES  # noqa: E402
+from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator, RedactError, hash_key  # noqa: E402
+from model import apikeys  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, Lists, format_of  # noqa: E402
 from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
@@ -42,8 +40,7 @@ EXIT_USAGE = 2
 # cost the workers CPU that one process does not spend.
 LOCAL_WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
-    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1,
-                                            "OPENBLAS_NUM_THREADS": 1},
+    "distributed.nanny.pre-spawn-environ": thread_env(1),
 }
 
 
@@ -105,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def new_key(args) -> int:
-    key = keys.new_key()
-    line = keys.file_line(key, args.name)  # ValueError on a bad name
+    key = apikeys.new_key()
+    line = apikeys.file_line(key, args.name)  # ValueError on a bad name
     print(f"New API key for {args.name} (shown only this once: give it to the client; it cannot be shown again):\n"
           f"{key}\n"
           f"Add this line to the service's NAMETAG_API_KEYS_FILE (the key's sha256, not the key):\n"
@@ -167,9 +164,10 @@ def redaction(args, out_format: str) -> Operator | None:
         return None
     if out_format != "jsonl":
         raise Fatal("--redact writes JSONL (the redacted text); give a .jsonl output or --format jsonl")
-    key = os.environ.get("NAMETAG_REDACT_KEY", "").encode() or None
-    if key is not None and len(key) < MIN_KEY_BYTES:
-        raise Fatal(f"NAMETAG_REDACT_KEY: expected at least {MIN_KEY_BYTES} bytes (as the service)")
+    try:
+        key = hash_key(os.environ.get("NAMETAG_REDACT_KEY") or None)
+    except RedactError as e:
+        raise Fatal(f"NAMETAG_REDACT_KEY: {e}") from None
     return Operator(args.redact, args.replacement, args.mask_char, key)
 
 

@@ -11,10 +11,12 @@ path must be readable on every worker.
 """
 from __future__ import annotations
 
+from model.artifact import DEFAULT_ARTIFACT as _DEFAULT
+
 from .formats import tagged_record, text_doc
 from .tagging import Options, chunks, tag_docs, tagger
 
-DEFAULT_ARTIFACT = Options._field_defaults["artifact"]
+DEFAULT_ARTIFACT = str(_DEFAULT)
 
 
 def tag_records(items: list, artifact: str = DEFAULT_ARTIFACT, text_key: str = "text",

@@ -24,11 +24,12 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from model.data import TAGS
+from model.answer import redaction_item, result
+from model.names import names
 from model.redact import Operator, Pseudonyms, redact
 from model.tagger import Tagged, split_sentences
-from model.tokenizer import Token, tokenize
-from service.response import SCORE_DIGITS, join_tokens, names, result
+from model.tags import TAGS
+from model.tokenizer import Token, join_tokens, tokenize
 
 INPUT_FORMATS = {".jsonl": "jsonl", ".txt": "txt", ".conll": "conll"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".conll": "conll"}
@@ -196,7 +197,7 @@ def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, 
     offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
     spans = names(doc.text, offsets, tagged, lists.allow, lists.deny, mentions=True)
     red = redact(doc.text, spans, operator, Pseudonyms())
-    items = [dict(i._asdict(), score=round(float(i.score), SCORE_DIGITS)) for i in red.items]
+    items = [redaction_item(i) for i in red.items]
     return dict(doc.record, **{text_key: red.text}, redactions=items), len(items)
 
 

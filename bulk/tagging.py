@@ -17,10 +17,9 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
-from model.artifact import load
+from model.artifact import DEFAULT_ARTIFACT, load
 from model.tagger import Tagged, Tagger
 from model.redact import Operator
-from service.config import DEFAULT_ARTIFACT
 
 from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc, Lists, dumps, redacted_record
 CHUNK_TOKENS = 16384  # tokens per Tagger call: big batches, bounded memory
@@ -84,18 +83,8 @@ def block_text(text: str, in_format: str, first: bool) -> str:
 
 
 def tag_docs(tag: Tagger, docs: list[Doc]) -> list[Tagged]:
-    """Tag records; sentences of one record share document features."""
-    sentences, ids = [], []
-    for d, doc in enumerate(docs):
-        for s, e in doc.sentences:
-            sentences.append(doc.words[s:e])
-            ids.append(d)
-    out = [Tagged([], [], []) for _ in docs]
-    for d, t in zip(ids, tag.tag_sentences(sentences, ids)):
-        out[d].tags.extend(t.tags)
-        out[d].scores.extend(t.scores)
-        out[d].entity_scores.extend(t.entity_scores)  # calibrated, as the service gives them
-    return out
+    """Tag records, each with its own sentences, as the service tags a batch."""
+    return tag.tag_documents([d.words for d in docs], bounds=[d.sentences for d in docs])
 
 
 def chunks(items: Iterable[Doc | Bad], size: int = CHUNK_TOKENS) -> Iterable[list[Doc | Bad]]:

@@ -28,13 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import Calibration
-from .data import TAGS
 from .features import FeatureTables
 from .network import Config, param_shapes
+from .tags import TAGS
 from .vectors import LICENSE, Vectors
 
 FORMAT_VERSION = 1
 WEIGHTS, META = "weights.npz", "meta.json"
+DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "default"  # the shipped model
 
 
 class ArtifactError(ValueError):

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import O, Corpus
+from .data import Corpus
+from .tags import O
 
 
 @dataclass(frozen=True)

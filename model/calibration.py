@@ -2,7 +2,7 @@
 
 The network's own probabilities are over-confident out of its training domain
 (news): on tweets its names are right half the time at a mean score of 0.86.
-The calibrator is fitted on dev sets (``model.calibrate``), one or two, each a
+The calibrator is fitted on dev sets (``model.calibration_fit``), one or two, each a
 *domain* (CoNLL-2003 dev: news; WNUT-17 dev: social media), and stored in the
 artifact's meta.json under "calibration":
 

@@ -17,8 +17,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-TAGS = ("O", "B-PER", "I-PER")
-O, B, I = 0, 1, 2
+from .tags import B, I, O
+
 PERSON_TYPES = {"per", "person"}
 
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .data import B, I, O
+from .tags import B, I, O
 
 
 def log_probs(probs: np.ndarray) -> list[list[float]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import layers as L
-from .data import B, I
+from .tags import B, I
 from .decode import best_path, log_probs, threshold_tags
 
 DEFAULT_THRESHOLD = 0.5

@@ -122,12 +122,15 @@ class Tagger:
             doc_sets = document_sets(docs, sentences, self.tables.first_names)
         return self.decode(self.predict_proba(sentences, doc_sets), threshold, sentences)
 
-    def tag_documents(self, documents: list[list[str]], threshold: float | None = None) -> list[Tagged]:
-        """Tag token lists, each one document that may hold several sentences;
-        all sentences of all documents go through the network as one batch."""
+    def tag_documents(self, documents: list[list[str]], threshold: float | None = None,
+                      bounds: list[list[tuple[int, int]]] | None = None) -> list[Tagged]:
+        """Tag token lists, each one document that may hold several sentences; one
+        Tagged per document. All sentences of all documents go through the network as
+        one batch, and the sentences of a document share its document features.
+        bounds: each document's (start, end) sentence ranges (default: ``split_sentences``)."""
         sentences, docs = [], []
         for d, tokens in enumerate(documents):
-            for s, e in split_sentences(tokens):
+            for s, e in (split_sentences(tokens) if bounds is None else bounds[d]):
                 sentences.append(tokens[s:e])
                 docs.append(d)
         tagged = self.tag_sentences(sentences, docs, threshold)

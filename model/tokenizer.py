@@ -55,3 +55,13 @@ def tokenize(text: str) -> list[Token]:
     """Tokens of text with their (start, end) code-point offsets."""
     pattern = _TOKEN if "@" in text or "http" in text or "www." in text else _TOKEN_NO_LINKS
     return [_new(Token, (m.group(), m.start(), m.end())) for m in pattern.finditer(text)]
+
+
+def join_tokens(words: list[str]) -> tuple[str, list[Token]]:
+    """The text of pre-tokenized input (words joined by single spaces) and each
+    word's code-point offsets into it."""
+    tokens, pos = [], 0
+    for w in words:
+        tokens.append(Token(w, pos, pos + len(w)))
+        pos += len(w) + 1
+    return " ".join(words), tokens

@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import keys
+from model.artifact import DEFAULT_ARTIFACT
+from model.redact import hash_key
+
+from model import apikeys
 
 PREFIX = "NAMETAG"
-DEFAULT_ARTIFACT = Path(__file__).resolve().parent.parent / "artifacts" / "default"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-MIN_KEY_BYTES = 16  # a shorter HMAC key could be guessed by trying names against known hashes
 
 
 class ConfigError(ValueError):
@@ -47,7 +48,7 @@ class Settings:
     body_timeout: float  # seconds to receive a request body (408 after)
     limits: Limits
     redact_key: bytes | None = field(default=None, repr=False)  # HMAC key of /redact's hash operator
-    api_keys: keys.KeyRing | None = field(default=None, repr=False)  # None: no key needed
+    api_keys: apikeys.KeyRing | None = field(default=None, repr=False)  # None: no key needed
     rate_limit: str | None = None  # e.g. "600/minute" (limits' notation); None: no limit
     rate_limit_storage: str = field(default="memory://", repr=False)  # may carry a password
     metrics_port: int | None = None  # /metrics without a key on this port, served by gunicorn's master
@@ -84,22 +85,14 @@ def _path(v: Any) -> str:
     return str(v)
 
 
-def _secret(v: Any) -> bytes | None:
-    if v is None:
-        return None
-    if not isinstance(v, str) or len(v.encode("utf-8")) < MIN_KEY_BYTES:
-        raise ValueError(f"expected at least {MIN_KEY_BYTES} bytes (a random string; it is never shown)")
-    return v.encode("utf-8")
-
-
-def _keys_file(v: Any) -> keys.KeyRing | None:
+def _keys_file(v: Any) -> apikeys.KeyRing | None:
     if v is None:
         return None
     if not isinstance(v, (str, Path)) or not str(v):
         raise ValueError("expected the path of a file of sha256 key digests")
     try:
-        return keys.load(v)
-    except keys.KeyFileError as e:
+        return apikeys.load(v)
+    except apikeys.KeyFileError as e:
         raise ValueError(str(e)) from None
 
 
@@ -149,7 +142,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "ARTIFACT": (str(DEFAULT_ARTIFACT), _path),
     "LOG_LEVEL": ("info", _log_level),
     "BODY_TIMEOUT": (30, _positive_seconds),
-    "REDACT_KEY": (None, _secret),  # no key: /redact's hash operator answers 422
+    "REDACT_KEY": (None, hash_key),  # no key: /redact's hash operator answers 422
     "API_KEYS_FILE": (None, _keys_file),  # no file: every route is open
     "RATE_LIMIT": (None, _rate_limit),  # no limit
     "RATE_LIMIT_STORAGE": ("memory://", _storage),  # memory://: each worker counts alone

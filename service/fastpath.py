@@ -10,11 +10,10 @@ tests/test_fastpath.py checks the two agree on generated requests.
 """
 from __future__ import annotations
 
-from model.tokenizer import tokenize
+from model.tokenizer import join_tokens, tokenize
 
 from .config import Limits
 from .inputs import Input, TagRequest
-from .response import join_tokens
 from .schemas import _BAD_CHARS
 
 

@@ -16,8 +16,9 @@ from gunicorn import glogging
 
 # numpy is imported only by the preloaded app, after this: one BLAS/OpenMP
 # thread per worker, since the workers already fill the cores.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+from model.threads import pin_threads
+
+pin_threads(1)
 
 # Prometheus multiprocess mode: each worker writes its metrics to files here.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -1,6 +1,8 @@
-"""Every request's accounting, as app-wide hooks of one blueprint: its
-duration, the Prometheus counters and its one JSON log line. The tokens
-tagged are read from the validated body the ``body`` decorator kept."""
+"""What every request gets, as app-wide hooks of one blueprint: its accounting
+(duration, the Prometheus counters, names redacted, its one JSON log line) and the
+security headers of every answer. The tokens tagged are read from the validated
+body the ``body`` decorator kept (``g.body``), the names redacted from the
+results /redact kept (``g.results``)."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +14,12 @@ from . import requestlog
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger("nametag")
+
+# Scripts, styles, images and requests from this origin only: no inline script or style,
+# no plugins, no framing, no <base> tricks.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                           "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+                           "frame-ancestors 'none'")
 
 
 @bp.before_app_request
@@ -34,10 +42,20 @@ def account(response):
     if tokens:
         metrics.tokens.inc(tokens)
         metrics.inputs.inc(len(body.inputs))
+    if status == 200 and "results" in g and hasattr(body, "operator"):
+        metrics.redactions.labels(body.operator.name).inc(sum(len(r["items"]) for r in g.results))
     fields = {"method": req.method, "path": req.path, "status": status,
               "duration_ms": round(duration * 1000, 3), "tokens": tokens}
     key = g.get("key_name")
     if key is not None:  # the accepted API key's name (never the key)
         fields["key"] = key
     requestlog.request(log, fields)
+    return response
+
+
+@bp.after_app_request
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
     return response

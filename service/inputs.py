@@ -9,10 +9,9 @@ from typing import NamedTuple
 from marshmallow import ValidationError
 
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, Operator, RedactError
-from model.tokenizer import Token, tokenize
+from model.tokenizer import Token, join_tokens, tokenize
 
 from .config import Limits
-from .response import join_tokens
 
 
 class Input(NamedTuple):

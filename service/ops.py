@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app
 
 from . import openapi, schemas
-from .api import doc, loaded, settings
+from .current import loaded, settings
+from .decorators import doc
 
 bp = Blueprint("ops", __name__)
 

@@ -1,21 +1,15 @@
 """GET /: the web page (``service/static/``: one HTML, one script, one style sheet; no
-CDN, no build step), and the security headers every answer carries."""
+CDN, no build step)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from flask import Blueprint, Response
 
-from .api import doc
+from .decorators import doc
 
 bp = Blueprint("page", __name__)
 PAGE = Path(__file__).with_name("static") / "index.html"  # its script and style sheet: /static/
-
-# Scripts, styles, images and requests from this origin only: no inline script or style,
-# no plugins, no framing, no <base> tricks.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                           "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-                           "frame-ancestors 'none'")
 
 
 @bp.get("/")
@@ -32,11 +26,3 @@ def index():
 
 def page_response() -> Response:
     return Response(PAGE.read_bytes(), mimetype="text/html")  # read whole: no file left open
-
-
-@bp.after_app_request
-def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response

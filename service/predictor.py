@@ -1,16 +1,17 @@
 """The loaded model, KServe style: ``load`` fails loudly (``ArtifactError``);
 ``tag`` and ``redact`` are preprocess (done by ``service.inputs``) -> predict
--> postprocess (``service.response``)."""
+-> postprocess (``model.answer``)."""
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+from model import answer
 from model.artifact import Artifact, load
-from model.redact import Operator, Pseudonyms, Span, redact
+from model.names import Span, names
+from model.redact import Operator, Pseudonyms, redact
 from model.tagger import Tagged, Tagger
 
-from . import response
 from .config import Limits
 from .inputs import Input, TagRequest
 
@@ -39,14 +40,14 @@ class Predictor:
         tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
         if times is not None:
             times.predict.observe(time.perf_counter() - t0)
-        return [(inp, t, response.names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions))
+        return [(inp, t, names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions))
                 for inp, t in zip(req.inputs, tagged)]
 
     def tag(self, req: TagRequest, times=None) -> list[dict]:
         """One /tag result per input, in order."""
         found = self.find(req, times=times)
         t1 = time.perf_counter()
-        results = [response.result(inp.text, inp.tokens, t, spans, req.offsets, self._ref) for inp, t, spans in found]
+        results = [answer.result(inp.text, inp.tokens, t, spans, req.offsets, self._ref) for inp, t, spans in found]
         if times is not None:
             times.postprocess.observe(time.perf_counter() - t1)
         return results
@@ -57,7 +58,7 @@ class Predictor:
         found = self.find(req, mentions=True, times=times)
         t1 = time.perf_counter()
         pseudonyms = Pseudonyms()
-        results = [response.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets, self._ref)
+        results = [answer.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets, self._ref)
                    for inp, _, spans in found]
         if times is not None:
             times.postprocess.observe(time.perf_counter() - t1)

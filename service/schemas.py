@@ -10,9 +10,11 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from model.calibrate import THRESHOLDS
+from model.calibration_fit import THRESHOLDS
 from model.heads import HEADS
-from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OFFSET_UNITS, OPERATORS, SOURCES
+from model.names import SOURCES
+from model.offsets import OFFSET_UNITS
+from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS
 
 MAX_LIST_ENTRIES = 1000  # allow_list, deny_list
 MAX_ENTRY_CHARS = 200

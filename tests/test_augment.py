@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from model.augment import NamePool, augment, case_modes, combine, name_pool, recase, replace_mentions
-from model.data import B, I, O, Corpus
+from model.data import Corpus
+from model.tags import B, I, O
 
 POOL = NamePool(first=("Aisha", "Wei", "Kwame"), last=("Okafor", "Nakamura", "Haddad"))
 

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from harness import DEFAULT_ARTIFACT, SEED_TEXT, free_port
-from service import create_app, keys
+from model import apikeys as keys
+from service import create_app
 
 from bulk_support import nametag
 

@@ -1,4 +1,4 @@
-"""model/calibration.py and model/calibrate.py: the fit, the artifact round trip, the CLI,
+"""model/calibration.py and model/calibration_fit.py: the fit, the artifact round trip, the CLI,
 and train.py calibrating what it writes."""
 from __future__ import annotations
 
@@ -114,14 +114,14 @@ def test_cli_rewrites_calibration_and_table(tmp_path):
     assert meta["calibration"]["fitted_on"] == [f"{tmp_path.name}/tiny.conll"]  # train.py calibrated it
     weights = (tmp_path / "m" / "weights.npz").read_bytes()
     other = tiny_conll(tmp_path / "other.conll", seed=5)
-    p = subprocess.run([sys.executable, "-m", "model.calibrate", "--artifact", str(tmp_path / "m"),
+    p = subprocess.run([sys.executable, "-m", "model.calibration_fit", "--artifact", str(tmp_path / "m"),
                         "--dev", str(corpus), str(other)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     art = load(tmp_path / "m")
     assert len(art.calibration.token) == 2 and art.calibration.domain is not None
     assert [r["threshold"] for r in art.meta["operating_table"]["rows"]] == [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, None]
     assert (tmp_path / "m" / "weights.npz").read_bytes() == weights
-    bad = subprocess.run([sys.executable, "-m", "model.calibrate", "--artifact", str(tmp_path / "nowhere"),
+    bad = subprocess.run([sys.executable, "-m", "model.calibration_fit", "--artifact", str(tmp_path / "nowhere"),
                           "--dev", str(corpus)], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and bad.stderr.startswith("calibrate: error:")
     assert DATA.exists()

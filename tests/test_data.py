@@ -1,7 +1,8 @@
 """Corpus readers: the tag schemes and file quirks of ../shared/data, and clear errors."""
 import pytest
 
-from model.data import B, I, O, DataError, read_conll, read_corpus, read_jsonl, to_person_iob2
+from model.tags import B, I, O
+from model.data import DataError, read_conll, read_corpus, read_jsonl, to_person_iob2
 from harness import DATA
 
 

@@ -9,7 +9,8 @@ from seqeval.metrics import classification_report
 from harness import DATA, DEFAULT_ARTIFACT, ROOT, SEED_TOKENS
 
 from model.artifact import load
-from model.data import TAGS, read_corpus
+from model.data import read_corpus
+from model.tags import TAGS
 from model.decode import spans, threshold_tags, viterbi
 from model.scoring import score
 from model.tagger import Tagger

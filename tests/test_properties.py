@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from model.tagger import Tagged
-from model.tokenizer import tokenize
-from service.response import join_tokens, result
+from model.answer import result
+from model.tokenizer import join_tokens, tokenize
 from service.config import Limits
 
 MAX_CHARS = Limits().max_chars

@@ -21,7 +21,7 @@ import time
 import pytest
 
 from harness import SEED_TEXT, connections, free_port, wait_workers
-from service import keys
+from model import apikeys as keys
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,5 @@
-"""model/redact.py: the operators, the lists, offsets, and the offset guarantee as a property."""
+"""model/redact.py (the operators), model/names.py (the lists, later mentions) and
+model/offsets.py, and the offset guarantee as a property."""
 from __future__ import annotations
 
 import hashlib
@@ -8,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.redact import (DENY_LIST, MODEL, Operator, Pseudonyms, RedactError, Span, apply_lists,
-                          offsets, redact)
+from model.names import DENY_LIST, MODEL, Span, apply_lists, later_mentions
+from model.offsets import offsets
+from model.redact import Operator, Pseudonyms, RedactError, redact
 
 SEED = "Harry Potter and Hermione Granger invented a new spell."
 SEED_SPANS = [Span(0, 12, 0.99), Span(17, 33, 0.98)]
@@ -113,7 +115,6 @@ def test_every_item_points_at_its_name_and_its_replacement(case, operator, unit)
 
 
 def test_later_mentions_of_a_found_name_are_taken_too():
-    from model.redact import later_mentions
     from model.tokenizer import tokenize
     text = "Will Smith met Ann. Later Smith and Will left; you will see J. Smith and will."
     spans = [Span(0, 10, 0.9)]

@@ -8,11 +8,11 @@ from marshmallow import ValidationError
 
 from harness import SEED_LABELS, SEED_TEXT, SEED_TOKENS
 from model.tagger import Tagged
-from model.tokenizer import tokenize
+from model.answer import result
+from model.tokenizer import join_tokens, tokenize
 from service import create_app, inputs, schemas
 from service.config import Limits
 from service.errors import flatten
-from service.response import join_tokens, result
 
 
 

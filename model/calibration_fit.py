@@ -1,6 +1,6 @@
 """Fit an artifact's score calibration and operating table on dev sets, and store them.
 
-    python -m model.calibrate --artifact artifacts/NAME --dev DEV.conll [OTHER_DEV.conll]
+    python -m model.calibration_fit --artifact artifacts/NAME --dev DEV.conll [OTHER_DEV.conll]
 
 One dev set per domain (at most two; the first is the model's own, e.g.
 CoNLL-2003 dev, the second another domain, e.g. WNUT-17 dev). Never a test set.

@@ -1,36 +1,15 @@
-"""apifairy-style view decorators and the helpers views share: ``body`` reads,
-validates and adapts the JSON body; ``doc`` records what a route answers, for
-/openapi.json; ``loaded`` is the one readiness check; ``settings`` the one
-configuration object."""
+"""apifairy-style view decorators: ``body`` reads, validates and adapts the JSON
+body; ``doc`` records what a route answers, for /openapi.json."""
 from __future__ import annotations
 
 import time
 from functools import wraps
 
-from flask import current_app, g, request
-from werkzeug.exceptions import ServiceUnavailable, UnsupportedMediaType
+from flask import g, request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from .body import parse_json, read_body
-from .config import Settings
-from .metrics import StageTimes
-from .predictor import Predictor
-
-
-def settings() -> Settings:
-    return current_app.extensions["nametag.settings"]
-
-
-def loaded() -> Predictor:
-    """The app's Predictor, or 503 while the model is not loaded."""
-    predictor = current_app.extensions["nametag"]
-    if predictor is None:
-        raise ServiceUnavailable("The model is not loaded yet.")
-    return predictor
-
-
-def stage_times() -> StageTimes:
-    """This route's preprocess / predict / postprocess histograms."""
-    return current_app.extensions["nametag.metrics"].stages(request.url_rule.rule)
+from .current import settings, stage_times
 
 
 def body(schema, adapt=None, fast=None):

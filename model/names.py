@@ -1,0 +1,111 @@
+"""Which names to report or take out of one input: the tagger's entities as character
+spans, the later mentions of the names found, and the caller's allow and deny lists.
+Pure functions, no Flask, no model; one place for POST /tag, POST /redact and the bulk
+command.
+
+    model_spans(tokens, tagged)                       -> the tagger's entities as Spans
+    later_mentions(text, spans, tokens)               -> + missed mentions of found names
+    apply_lists(text, spans, allow_list, deny_list)   -> the spans to report or redact
+    names(text, tokens, tagged, ...)                  -> all of the above, in that order
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from .tagger import Tagged
+from .tokenizer import Token
+
+MODEL, DENY_LIST = "model", "deny_list"  # where a span comes from
+SOURCES = (MODEL, DENY_LIST)
+
+
+class Span(NamedTuple):
+    start: int  # code-point offsets into the text, end exclusive
+    end: int
+    score: float
+    source: str = MODEL
+
+
+def normalise(name: str) -> str:
+    """A name case-folded, its whitespace collapsed: how two mentions are compared."""
+    return " ".join(name.casefold().split())
+
+
+def model_spans(tokens: list[Token], tagged: Tagged) -> list[Span]:
+    """The model's entities as character spans. An entity is a maximal name span
+    of the IOB2 tags (B-PER starts a new one, so two adjacent names stay two);
+    its score is the tagger's entity score, or the mean of its token scores."""
+    out = []
+    for i, (s, e) in enumerate(tagged.spans):
+        score = tagged.entity_scores[i] if tagged.entity_scores else sum(tagged.scores[s:e]) / (e - s)
+        out.append(Span(tokens[s].start, tokens[e - 1].end, score, MODEL))
+    return out
+
+
+def names(text: str, tokens: list[Token], tagged: Tagged, allow_list=(), deny_list=(),
+          mentions: bool = False) -> list[Span]:
+    """The names to report (or take out) in one input: the model's entities, plus, when
+    redacting (`mentions`), the later mentions of the names found, after the allow and
+    deny lists. One place for POST /tag, POST /redact and the bulk command."""
+    spans = model_spans(tokens, tagged)
+    if mentions:
+        spans = later_mentions(text, spans, tokens)
+    return apply_lists(text, spans, allow_list, deny_list, tokens)
+
+
+def deny_matches(text: str, deny_list: list[str], tokens=None) -> list[Span]:
+    """Every whole-word, case-insensitive occurrence of a deny-list entry (score 1).
+    Where entries overlap at one place, the longest wins. With the text's tokens
+    (anything with .start and .end), a match must also begin and end on token
+    boundaries ("Brien" is not a word of the token "O'Brien")."""
+    entries = sorted({e for e in deny_list if e.strip()}, key=len, reverse=True)
+    if not entries:
+        return []
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, entries)) + r")(?!\w)", re.IGNORECASE)
+    found = [Span(m.start(), m.end(), 1.0, DENY_LIST) for m in pattern.finditer(text)]
+    if tokens is not None:
+        starts, ends = {t.start for t in tokens}, {t.end for t in tokens}
+        found = [s for s in found if s.start in starts and s.end in ends]
+    return found
+
+
+def later_mentions(text: str, spans: list[Span], tokens) -> list[Span]:
+    """spans plus every other occurrence, as a whole token, of a name found in them or of
+    the first or last word of a full name found ("Hermione Granger ... Hermione"), where
+    the model missed it: a person identified once stays identified. Only capitalised
+    words of two letters or more (not "J."), matched case-sensitively, so that finding
+    "Will Smith" does not take out "will". Each added span is scored like the name it
+    follows and comes from the model."""
+    words: dict[str, float] = {}
+    for s in spans:
+        name = text[s.start:s.end].split()
+        for w in {name[0], name[-1], " ".join(name)}:
+            if len(w) >= 2 and w[:1].isupper() and w[-1] != ".":
+                words[w] = max(words.get(w, 0.0), s.score)
+    if not words:
+        return spans
+    found = sorted(spans)
+    taken = [(s.start, s.end) for s in found]
+    for t in tokens:
+        w = text[t.start:t.end]
+        if w in words and not any(a < t.end and t.start < b for a, b in taken):
+            found.append(Span(t.start, t.end, words[w], MODEL))
+    return sorted(found)
+
+
+def apply_lists(text: str, spans: list[Span], allow_list=(), deny_list=(), tokens=None) -> list[Span]:
+    """The spans to report or redact, sorted and disjoint: the model's spans plus
+    the deny list's matches (a match overlapping model spans replaces them by
+    their union, from the deny list), minus every span whose text is on the
+    allow list (exact, case-insensitive; the allow list wins). tokens: see
+    ``deny_matches``."""
+    out = sorted(spans)
+    for d in deny_matches(text, list(deny_list), tokens):
+        hit = [s for s in out if s.start < d.end and d.start < s.end]
+        if len(hit) == 1 and hit[0].start <= d.start and d.end <= hit[0].end:
+            continue  # already inside a model span
+        start, end = min([d.start] + [s.start for s in hit]), max([d.end] + [s.end for s in hit])
+        out = sorted([s for s in out if s not in hit] + [Span(start, end, 1.0, DENY_LIST)])
+    allowed = {normalise(a) for a in allow_list}
+    return [s for s in out if normalise(text[s.start:s.end]) not in allowed]

@@ -1,0 +1,27 @@
+"""POST /redact."""
+from __future__ import annotations
+
+from flask import Blueprint, g
+
+from . import inputs, schemas
+from .current import loaded, settings, stage_times
+from .decorators import body, doc
+from .inputs import RedactRequest
+
+bp = Blueprint("redact", __name__)
+
+
+@bp.post("/redact")
+@body(schemas.redact_request, lambda data, limits: inputs.redact_request(data, limits, settings().redact_key))
+@doc({200: ("One result per text; a batch gets {\"results\": [...]} in input order.",
+            (schemas.redact_result, schemas.redact_batch)),
+      503: ("The model is not loaded yet.", schemas.problem)})
+def redact(req: RedactRequest):
+    """Take the people's names out of a text or a batch of texts.
+
+    Each name is replaced as the operator says; for every item,
+    input[start:end] == text and output[out_start:out_end] == replacement.
+    """
+    predictor = loaded()
+    g.results = predictor.redact(req.tag, req.operator, stage_times()) if req.inputs else []
+    return {"results": g.results} if req.tag.batch else g.results[0]
