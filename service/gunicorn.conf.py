@@ -7,6 +7,7 @@ plus the app's NAMETAG_* variables. GUNICORN_CMD_ARGS overrides anything here.
 """
 import atexit
 import glob
+import logging
 import os
 import shutil
 import sys
@@ -48,15 +49,36 @@ accesslog = None  # the app writes one JSON line per request instead
 errorlog = "-"
 
 
+class NoRequestData(logging.Filter):
+    """What gunicorn's error log must not write, since it may quote a request: an
+    exception's message given as a message or an argument (at debug level, "Ignored
+    premature client disconnection. %s" gives NoMoreData, whose message holds the bytes
+    read), and the reason after "Invalid request from ip=...: " (the request line or a
+    header as received: a text in the query string, a key in a malformed header)."""
+
+    INVALID = "Invalid request from ip="
+
+    def filter(self, record):
+        if isinstance(record.msg, BaseException):
+            record.msg = type(record.msg).__name__
+        elif isinstance(record.msg, str) and record.msg.startswith(self.INVALID):
+            record.msg = record.msg.split(": ", 1)[0] + ": the request is refused with 400 (not shown: " \
+                "it may quote the request)"
+        if isinstance(record.args, tuple):
+            record.args = tuple(type(a).__name__ if isinstance(a, BaseException) else a for a in record.args)
+        return True
+
+
 class Logger(glogging.Logger):
-    """gunicorn's logger; its error log writes no exception message and no message
-    arguments with a traceback (service.requestlog.SafeFormatter): gunicorn's
-    "Error handling request %s" would write the URL with its query string."""
+    """gunicorn's logger, writing no request data (NoRequestData) and no traceback
+    with an exception's message or a message's arguments (service.requestlog.SafeFormatter):
+    gunicorn's "Error handling request %s" would write the URL with its query string."""
 
     def setup(self, cfg):
         super().setup(cfg)
         from service.requestlog import SafeFormatter
 
+        self.error_log.addFilter(NoRequestData())
         for handler in self.error_log.handlers:
             handler.setFormatter(SafeFormatter(self.error_fmt, self.datefmt))
 
@@ -126,6 +148,6 @@ KEEPALIVE_REQUESTS = 25
 
 
 def pre_request(worker, req):
-    worker.log.debug("%s %s", req.method, req.path)  # gunicorn's default pre_request
+    worker.log.debug("%s request", req.method)  # gunicorn's default pre_request, less the path
     if req.req_number % KEEPALIVE_REQUESTS == 0:
         req.must_close = True

@@ -44,7 +44,9 @@ def account(response):
         metrics.inputs.inc(len(body.inputs))
     if status == 200 and "results" in g and hasattr(body, "operator"):
         metrics.redactions.labels(body.operator.name).inc(sum(len(r["items"]) for r in g.results))
-    fields = {"method": req.method, "path": req.path, "status": status,
+    # the route, not the path: a path the caller made up (/tag/Harry Potter, a static file
+    # name) is theirs, and no request's own data reaches a log (service.requestlog)
+    fields = {"method": req.method, "path": route, "status": status,
               "duration_ms": round(duration * 1000, 3), "tokens": tokens}
     key = g.get("key_name")
     if key is not None:  # the accepted API key's name (never the key)
