@@ -21,7 +21,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from . import bulk, quality, redaction, report, serving, speed, training  # noqa: E402
+from . import auth, bulk, quality, redaction, report, serving, speed, training  # noqa: E402
 from harness import ROOT, ServerError  # noqa: E402
 
 from .common import BenchError  # noqa: E402
@@ -32,14 +32,14 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="CI smoke run: small samples, under 2 minutes")
     ap.add_argument("--out", default=None, help="directory for RESULTS.md and results.json")
     ap.add_argument("--only", nargs="+",
-                    choices=("quality", "speed", "http", "cost", "training", "bulk", "redaction"),
+                    choices=("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth"),
                     help="run only these parts (for development; RESULTS.md then says which are missing)")
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server, load client and training run we started is stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     out = Path(args.out) if args.out else ROOT / "bench" / ("out" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
-    parts = args.only or ["quality", "speed", "http", "cost", "training", "bulk", "redaction"]
+    parts = args.only or ["quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth"]
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -57,6 +57,7 @@ def main(argv=None) -> int:
             "training": ("training", lambda: training.run(args.quick, log)),
             "bulk": ("bulk tagging (the nametag command)", lambda: bulk.run(args.quick, log)),
             "redaction": ("redaction: calibration, /redact against /tag", lambda: redaction.run(args.quick, log)),
+            "auth": ("API keys: /tag with keys on against keys off", lambda: auth.run(args.quick, log)),
         }
         for part, (what, run) in steps.items():
             if part in parts:

@@ -9,7 +9,7 @@ from importlib import metadata
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
-from . import redaction
+from . import auth, redaction
 
 PACKAGES = ("numpy", "torch", "flask", "werkzeug", "gunicorn", "marshmallow")
 
@@ -107,11 +107,12 @@ def render(r: dict) -> str:
                   f"{e['artifact']}. Those sections come from that run, the others from the run above.", ""]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
                      ("training", _training), ("bulk", _bulk),
-                     ("redaction", lambda r: redaction.render(r, _pass))):
+                     ("redaction", lambda r: redaction.render(r, _pass)),
+                     ("auth", lambda r: auth.render(r, _pass))):
         if part in r:
             lines += fn(r)
         else:
-            lines += [f"## {part.capitalize()}", "", "not run (`--only`)", ""]
+            lines += [f"## {'API keys' if part == 'auth' else part.capitalize()}", "", "not run (`--only`)", ""]
     return "\n".join(lines) + "\n"
 
 

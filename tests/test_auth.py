@@ -145,7 +145,7 @@ def test_a_key_not_sent_as_bearer_is_missing(keyed, header):
     ("POST", "/tag", {"text": SEED_TEXT}),
     ("POST", "/tag", {"inputs": [{"text": SEED_TEXT}, {"tokens": ["Ron", "Weasley"]}]}),
     ("POST", "/redact", {"text": SEED_TEXT, "operator": "pseudonym"}),
-    ("GET", "/model", None), ("GET", "/openapi.json", None), ("GET", "/", None)])
+    ("GET", "/model", None), ("GET", "/", None)])  # /openapi.json says which routes need a key
 def test_the_right_key_gets_the_same_answer_as_with_keys_off(client, keyed, method, path, body):
     off = client.open(path, method=method, json=body)
     for key in (ALICE, BOB):
@@ -347,3 +347,17 @@ def test_a_metrics_port_in_use_stops_the_start(start_gunicorn):
     err = server.stderr()
     assert f"nametag: cannot serve metrics on 127.0.0.1:{port}: Address already in use" in err
     assert "Traceback" not in err
+
+
+def test_the_openapi_document_says_which_routes_need_a_key(keyed, limited, keys_file):
+    doc = keyed.get("/openapi.json", headers=bearer(ALICE)).get_json()
+    assert doc["components"]["securitySchemes"]["apiKey"] == {**doc["components"]["securitySchemes"]["apiKey"],
+                                                              "type": "http", "scheme": "bearer"}
+    for path, ops in doc["paths"].items():
+        for op in ops.values():
+            open_route = path in ("/healthz", "/readyz")
+            assert ("security" in op) != open_route and ("401" in op["responses"]) != open_route, path
+            assert "429" not in op["responses"]
+    limited_doc = limited(API_KEYS_FILE=str(keys_file)).get("/openapi.json", headers=bearer(ALICE)).get_json()
+    assert "429" in limited_doc["paths"]["/tag"]["post"]["responses"]
+    assert "429" not in limited_doc["paths"]["/healthz"]["get"]["responses"]

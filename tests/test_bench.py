@@ -15,7 +15,7 @@ from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
-            "## Cost", "## Training", "## Bulk tagging", "## Redaction"]
+            "## Cost", "## Training", "## Bulk tagging", "## Redaction", "## API keys"]
 
 
 @pytest.mark.slow
@@ -49,6 +49,7 @@ def test_quick_bench_writes_every_section(tmp_path):
     cal = r["redaction"]["calibration"]
     assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
     assert r["redaction"]["cost"]["/redact"]["requests"] > 0
+    assert r["auth"]["keys on"]["requests"] > 0 and r["auth"]["keys off"]["requests"] > 0
 
 
 def test_memo_app_answers_as_the_service(client):
