@@ -5,7 +5,8 @@ address when keys are off, shared by every route but the probes and the static
 files. The count lives in ``NAMETAG_RATE_LIMIT_STORAGE``: ``memory://`` counts in
 each worker process alone (with 2 workers a client may get up to twice the
 limit); ``redis://`` shares one count across workers and replicas, and while
-Redis cannot be reached each worker counts in memory until it can again.
+Redis cannot be reached (no answer within REDIS_TIMEOUT) each worker counts in
+memory until it can again (flask-limiter checks it again after 1, 2, 4... seconds).
 Over the limit: 429 problem+json (``service.errors``) with ``Retry-After`` and
 ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset``.
 """
@@ -18,6 +19,7 @@ from .auth import ANONYMOUS, OPEN
 from .config import Settings
 
 bp = Blueprint("ratelimit", __name__)
+REDIS_TIMEOUT = 2.0  # seconds
 
 
 def client() -> str:
@@ -48,10 +50,12 @@ def setup(app: Flask, settings: Settings) -> Limiter | None:
     if settings.rate_limit is None:
         return None
     app.register_blueprint(bp)
+    shared = not settings.rate_limit_storage.startswith("memory://")
     limiter = Limiter(
         key_func=client, application_limits=[settings.rate_limit], application_limits_exempt_when=exempt,
         storage_uri=settings.rate_limit_storage, strategy="fixed-window", key_prefix="nametag",
-        headers_enabled=True, on_breach=breached,
-        in_memory_fallback_enabled=not settings.rate_limit_storage.startswith("memory://"))
+        headers_enabled=True, on_breach=breached, in_memory_fallback_enabled=shared,
+        # a Redis that does not answer costs a request at most this long, then the worker counts in memory
+        storage_options={"socket_connect_timeout": REDIS_TIMEOUT, "socket_timeout": REDIS_TIMEOUT} if shared else {})
     limiter.init_app(app)
     return limiter

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from harness import SEED_TEXT, connections, free_port, wait_workers
+from harness import SEED_TEXT, Gunicorn, connections, free_port, wait_workers
 from model import apikeys as keys
 
 pytestmark = pytest.mark.slow
@@ -46,24 +46,43 @@ def redis_ping(port: int) -> bool:
         return False
 
 
+class Redis:
+    """redis-server on a free loopback port, its files in `where`; stop() by its pid."""
+
+    def __init__(self, where):
+        need_redis()
+        self.port, self.where = free_port(), where
+        self.proc = start_redis(self.port, where)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
 @pytest.fixture(scope="module")
 def redis_port(tmp_path_factory):
-    need_redis()
-    port, where = free_port(), tmp_path_factory.mktemp("redis")
+    redis = Redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield redis.port
+    finally:
+        redis.stop()
+
+
+def start_redis(port: int, where) -> subprocess.Popen:
     proc = subprocess.Popen(
         [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(where), "--save", "",
          "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--logfile", str(where / "log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 20
-        while not redis_ping(port):
-            assert proc.poll() is None, f"redis-server exited {proc.returncode}: {(where / 'log').read_text()}"
-            assert time.monotonic() < deadline, "redis-server did not answer PING in 20 s"
-            time.sleep(0.02)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(20)
+    deadline = time.monotonic() + 20
+    while not redis_ping(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()
+            proc.wait(20)
+            pytest.fail(f"redis-server did not answer PING in 20 s (exit {proc.returncode}): "
+                        f"{(where / 'log').read_text() if (where / 'log').exists() else ''}")
+        time.sleep(0.02)
+    return proc
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +165,25 @@ def test_with_memory_storage_each_worker_counts_alone(start_gunicorn, keys_file)
     server.wait_ready()
     answers = twelve_alternating(server, ALICE)
     assert [a.status for a in answers] == [200] * 10 + [429] * 2  # five on each worker
+
+
+def test_without_redis_each_worker_counts_in_memory_and_keeps_answering(tmp_path, keys_file):
+    redis = Redis(tmp_path)
+    env = {"NAMETAG_API_KEYS_FILE": str(keys_file), "NAMETAG_RATE_LIMIT": "5/minute",
+           "NAMETAG_RATE_LIMIT_STORAGE": f"redis://127.0.0.1:{redis.port}/0"}
+    try:
+        with Gunicorn(env=env, workers=1, log_dir=tmp_path) as server:
+            server.wait_ready()
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            before = [tag(conn, ALICE).status for _ in range(3)]  # counted in Redis
+            redis.stop()
+            after = [tag(conn, ALICE).status for _ in range(6)]  # counted in the worker's memory, from 0
+            conn.close()
+            out = server.stdout()
+    finally:
+        redis.stop()
+    assert before == [200] * 3 and after == [200] * 5 + [429]
+    warnings = [json.loads(line) for line in out.splitlines() if '"level":"warning"' in line]
+    assert [(w["logger"], w["msg"]) for w in warnings] == [
+        ("flask-limiter", "Rate limit storage unreachable - falling back to in-memory storage")]
+    assert "Traceback" not in out + server.stderr()
