@@ -6,13 +6,15 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := ../shared/data
 
-.PHONY: install tools serve test bench bench-quick train evaluate lock clean
+.PHONY: install tools serve test test-quick bench bench-quick train evaluate lock clean
 
 $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.lock
-	$(BIN)/pip install -q --no-deps -e .
+	# Editable, so the `nametag` command runs this checkout. setuptools' notice that an editable
+	# install exists (a warning with a box of stars) is silenced: it is the point of the install.
+	PYTHONWARNINGS=ignore $(BIN)/pip install -q --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
@@ -30,19 +32,26 @@ serve: install
 test: install tools
 	$(BIN)/python -m pytest -q
 
+# The unit and Flask-client tests: no trained models, gunicorn, Docker, browser or Dask (about 2 minutes).
+test-quick: install
+	$(BIN)/python -m pytest -q -m "not slow and not docker"
+
 bench: install tools
 	$(BIN)/python -m bench
 
 bench-quick: install tools
 	$(BIN)/python -m bench --quick
 
-# Retrain the shipped default model: CoNLL-2003 + WNUT-17, GloVe vectors, case and name augmentation
+# Train the default model's recipe: CoNLL-2003 + WNUT-17, GloVe vectors, case and name augmentation
 # (about 5 minutes on an idle 2-core machine; train.py pins BLAS to one thread itself).
+# Writes artifacts/trained (OUT=DIR to choose); the shipped artifacts/default is never overwritten
+# unless OUT=artifacts/default is given.
+OUT ?= artifacts/trained
 train: install
 	$(BIN)/python train.py --train $(DATA)/conll2003/train.conll $(DATA)/wnut17/train.conll \
 		--dev $(DATA)/conll2003/dev.conll $(DATA)/wnut17/dev.conll \
 		--vectors 100000 --p-lower 0.15 --p-upper 0.1 --p-replace 0.3 --epochs 6 --patience 2 \
-		--out artifacts/default --name nametag-conll03-wnut17-glove
+		--out $(OUT) --name nametag-conll03-wnut17-glove
 
 evaluate: install
 	$(BIN)/python -m model.evaluate --artifact artifacts/default --data $(DATA)/conll2003/test.conll

@@ -1,4 +1,4 @@
-"""``nametag tag INPUT... -o OUTPUT``: find people's names in files, on one core,
+"""nametag tag INPUT... -o OUTPUT: find people's names in files, on one core,
 all cores (--workers N) or a Dask cluster (--scheduler tcp://HOST:8786).
 
 ``nametag keys new NAME``: a new API key for the service, printed once, with the
@@ -37,9 +37,12 @@ EXIT_USAGE = 2
 # LocalCluster workers: one BLAS thread, as dask sets by default, but without the 10 ms
 # statistical profiler and without MALLOC_TRIM_THRESHOLD_, which stops glibc from raising
 # its mmap threshold, so every large NumPy temporary is mmap'd and zeroed afresh: each
-# cost the workers CPU that one process does not spend.
+# cost the workers CPU that one process does not spend. Their HTTP servers answer health
+# checks only: Dask's Prometheus route would import prometheus_client into every worker.
 LOCAL_WORKER_CONFIG = {
     "distributed.worker.profile.enabled": False,
+    "distributed.worker.http.routes": ["distributed.http.health"],
+    "distributed.nanny.http.routes": ["distributed.http.health"],
     "distributed.nanny.pre-spawn-environ": thread_env(1),
 }
 
@@ -237,7 +240,7 @@ def tag(args) -> int:
                                 (part.records, part.tokens, part.names, len(part.bad))):
                     totals[k] += v
         bar.bar.close()
-        secs = time.perf_counter() - t1
+        secs, wall = time.perf_counter() - t1, time.perf_counter() - t0
         if client is not None:
             stats["workers"] = client.run(peak_rss_mib)
     finally:
@@ -247,10 +250,10 @@ def tag(args) -> int:
             if cluster is not None:
                 cluster.close()
     print(f"nametag: {totals['records']:,} records, {totals['tokens']:,} tokens, {totals['names']:,} names "
-          f"in {secs:.1f} s ({totals['tokens'] / max(secs, 1e-9):,.0f} tokens/s); "
+          f"in {wall:.1f} s, start-up included ({totals['tokens'] / max(secs, 1e-9):,.0f} tokens/s while tagging); "
           f"{totals['skipped']:,} lines skipped; wrote {args.output}", file=sys.stderr)
     if args.stats:
-        stats.update(totals, seconds=secs, peak_rss_mib=peak_rss_mib(),
+        stats.update(totals, seconds=secs, wall_s=wall, peak_rss_mib=peak_rss_mib(),
                      workers_peak_rss_mib=list(stats.pop("workers").values()))
         with open(args.stats, "w") as fh:
             json.dump(stats, fh, indent=1)

@@ -14,6 +14,9 @@ from . import requestlog
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger("nametag")
+# Probes (Docker's HEALTHCHECK, Kubernetes' probes) ask every few seconds: their lines are
+# debug, so the info log holds the requests people and programs sent.
+PROBES = frozenset({"/healthz", "/readyz"})
 
 # Scripts, styles, images and requests from this origin only: no inline script or style,
 # no plugins, no framing, no <base> tricks.
@@ -51,7 +54,7 @@ def account(response):
     key = g.get("key_name")
     if key is not None:  # the accepted API key's name (never the key)
         fields["key"] = key
-    requestlog.request(log, fields)
+    requestlog.request(log, fields, logging.DEBUG if route in PROBES else logging.INFO)
     return response
 
 

@@ -123,16 +123,16 @@ class StdoutHandler(logging.StreamHandler):
             stream.flush()
 
 
-def request(log: logging.Logger, fields: dict) -> None:
-    """The request's one JSON line at info level (see the module docstring)."""
-    if not log.isEnabledFor(logging.INFO):
+def request(log: logging.Logger, fields: dict, level: int = logging.INFO) -> None:
+    """The request's one JSON line at level (info; see the module docstring)."""
+    if not log.isEnabledFor(level):
         return
     handlers = log.handlers
     if len(handlers) == 1 and isinstance(handlers[0], StdoutHandler) and not log.filters and not log.propagate \
-            and not handlers[0].filters and logging.INFO >= handlers[0].level:
-        handlers[0].write_line(_line(time.time(), "info", log.name, "request", fields))
+            and not handlers[0].filters and level >= handlers[0].level:
+        handlers[0].write_line(_line(time.time(), logging.getLevelName(level).lower(), log.name, "request", fields))
     else:
-        log.info("request", extra={"fields": fields})
+        log.log(level, "request", extra={"fields": fields})
 
 
 # Loggers of the libraries under the app that may log while serving: Flask's app logger

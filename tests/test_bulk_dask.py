@@ -1,6 +1,7 @@
 """The nametag command and the Dask API on a real LocalCluster of 2 worker processes."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -26,9 +27,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def dask_client():
-    """A LocalCluster of 2 worker processes, one thread each, and its client."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+    """A LocalCluster of 2 worker processes, one thread each, configured as the command's, and its client."""
+    from bulk.cli import LOCAL_WORKER_CONFIG
+    with dask.config.set(LOCAL_WORKER_CONFIG):
+        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
     client = distributed.Client(cluster)
     yield client
     client.close()
@@ -147,3 +150,30 @@ def test_the_model_is_loaded_once_per_worker_process_and_never_shipped(dask_clie
     rec = tag_bag(dask.bag.from_sequence([{"k": 1, "text": "Ada Lovelace"}, "Alan Turing"]), tokens=True).compute()
     assert rec[0]["k"] == 1 and rec[0]["entities"][0]["text"] == "Ada Lovelace" and "labels" in rec[0]
     assert rec[1]["text"] == "Alan Turing" and rec[1]["entities"][0]["end"] == 11
+
+
+def _service_modules() -> list[str]:
+    """The web-service packages this process has imported."""
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("flask", "prometheus_client", "service",
+                                                                "marshmallow", "apispec", "werkzeug"))
+
+
+def test_a_dask_worker_tags_without_loading_the_web_service(dask_client):
+    """The bulk command's workers import model/ and bulk/ only: tagging a block loads
+    neither Flask nor prometheus_client (nor any module of the service)."""
+    from bulk.dask_api import tag_bag
+    records = tag_bag(dask.bag.from_sequence(texts(40), npartitions=2)).compute()
+    assert len(records) == 40 and any(r["entities"] for r in records)
+    loaded = dask_client.run(_service_modules)
+    assert len(loaded) == 2 and all(mods == [] for mods in loaded.values()), loaded
+
+
+def test_the_summary_time_includes_the_cluster_start_up(tmp_path):
+    """The closing line's seconds are the wall time of the whole run, start-up included."""
+    src = write_jsonl(tmp_path / "in.jsonl", texts(50))
+    r = nametag("tag", src, "-o", tmp_path / "out.jsonl", "--workers", "2", "--stats", tmp_path / "s.json")
+    assert r.returncode == 0, r.stderr
+    stats = json.loads((tmp_path / "s.json").read_text())
+    assert stats["wall_s"] >= stats["startup_s"] + stats["seconds"]
+    said = float(re.search(r"names in ([\d.]+) s, start-up included", r.stderr).group(1))
+    assert said == round(stats["wall_s"], 1)

@@ -77,7 +77,10 @@ def post_json(port: int, path: str, body: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def image():
-    """Build the image once under a unique tag; removed at the end (the build cache stays)."""
+    """Build the image once under a unique tag; removed at the end with its build stage.
+
+    The build stage is built first under a tag of its own, so the final build reuses it
+    instead of leaving it behind as a dangling <none> image; both tags are removed after."""
     if shutil.which("docker") is None:
         pytest.skip("no docker command; run ../shared/tools/docker-env.sh to install and start an engine")
     try:
@@ -88,12 +91,19 @@ def image():
         reason = (info.stderr.strip().splitlines() or ["no server version"])[-1]
         pytest.skip(f"no Docker engine reachable ({reason}); run ../shared/tools/docker-env.sh")
     tag = f"nametag-test:{uuid.uuid4().hex[:12]}"
+    stage = f"{tag}-build"
+    dangling = set(docker("images", "-q", "-f", "dangling=true").stdout.split())
     t0 = time.monotonic()
-    r = docker("build", "--network", "host", "-t", tag, str(ROOT), timeout=BUILD_TIMEOUT, check=False)
-    assert r.returncode == 0, f"docker build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
-    print(f"\ndocker build: {time.monotonic() - t0:.1f} s")
-    yield tag
-    docker("rmi", "-f", tag, check=False)
+    try:
+        for args in (("--target", "build", "-t", stage), ("-t", tag)):
+            r = docker("build", "--network", "host", *args, str(ROOT), timeout=BUILD_TIMEOUT, check=False)
+            assert r.returncode == 0, f"docker build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+        print(f"\ndocker build: {time.monotonic() - t0:.1f} s")
+        yield tag
+    finally:
+        docker("rmi", "-f", tag, stage, check=False)
+    left = set(docker("images", "-q", "-f", "dangling=true").stdout.split()) - dangling
+    assert not left, f"the build left dangling images behind: {sorted(left)}"
 
 
 @pytest.fixture

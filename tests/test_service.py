@@ -347,6 +347,17 @@ def test_one_json_log_line_per_request(client, capsys):
     assert all(r["duration_ms"] >= 0 and r["level"] == "info" for r in lines)
 
 
+@pytest.mark.parametrize("level, logged", [("info", []), ("debug", [("/healthz", "debug"), ("/readyz", "debug")])])
+def test_probes_are_logged_only_at_debug(make_app, capsys, level, logged):
+    """Docker's and Kubernetes' probes ask every few seconds: at info level they write nothing."""
+    client = make_app(LOG_LEVEL=level).test_client()
+    capsys.readouterr()
+    assert client.get("/healthz").status_code == 200 and client.get("/readyz").status_code == 200
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["path"], r["level"]) for r in lines] == logged
+    make_app(LOG_LEVEL="info")  # the logger is process-wide: back to the tests' level
+
+
 def test_missing_artifact_refuses_to_start(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         create_app({"ARTIFACT": str(tmp_path / "nowhere")})
