@@ -33,8 +33,7 @@ else:
     # forked workers inherit it, hence the pid check.
     atexit.register(lambda: os.getpid() == _master and shutil.rmtree(_prom_dir, ignore_errors=True))
 
-host = os.environ.get("HOST", "127.0.0.1")
-bind = f"{host}:{os.environ.get('PORT', '8000')}"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or len(os.sched_getaffinity(0)))
 # gthread (keep-alive, and /healthz answers while a thread tags) that listens only while
 # it has a free thread, so a burst of connections spreads over the workers (service/worker.py)
@@ -110,6 +109,7 @@ def when_ready(server):
         _refuse(str(e))
     if port is None:
         return
+    host = os.environ.get("HOST", "127.0.0.1")  # as bind's
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
     registry = CollectorRegistry()
