@@ -129,8 +129,6 @@ def _storage(v: Any) -> str:
 def _port(v: Any) -> int | None:
     if v is None:
         return None
-    if isinstance(v, str) and not v.strip():
-        return None  # set but empty: off, as unset
     port = _positive_int(v)
     if port > 65535:
         raise ValueError("expected a TCP port, 1-65535")

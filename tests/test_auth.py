@@ -279,7 +279,7 @@ def test_no_limit_by_default(client):
     ("RATE_LIMIT", "lots", "'lots'"), ("RATE_LIMIT", "", "''"), ("RATE_LIMIT", "5/fortnight", "'5/fortnight'"),
     ("RATE_LIMIT_STORAGE", "memcached://host:11211", "'memcached://host:11211'"),
     ("RATE_LIMIT_STORAGE", "redis://:hunter2secret@host:notaport/0", "'redis://***@host:notaport/0'"),
-    ("METRICS_PORT", "0", "'0'"), ("METRICS_PORT", "65536", "'65536'"), ("METRICS_PORT", "metrics", "'metrics'"),
+    ("METRICS_PORT", "0", "'0'"), ("METRICS_PORT", "", "''"), ("METRICS_PORT", "65536", "'65536'"), ("METRICS_PORT", "metrics", "'metrics'"),
 ])
 def test_a_bad_setting_stops_the_start_with_one_line(monkeypatch, capsys, key, value, shown):
     monkeypatch.setenv(f"NAMETAG_{key}", value)

@@ -510,5 +510,5 @@ def test_with_keys_on_the_page_asks_for_a_key_and_keeps_it_in_this_tab_only(brow
     browser.find_element(By.ID, "key-forget").click()  # and it can be forgotten
     wait_state(browser, want=("key",))
     assert stored_key(browser) is None and names(browser) == []
-    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
-    assert all(" 401 " in m or "401 (UNAUTHORIZED)" in m for m in severe), severe  # only the refused requests
+    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE" and url in e["message"]]
+    assert severe and all("status of 401" in m for m in severe), severe  # only the refused requests
