@@ -1,7 +1,8 @@
 """``python -m bench [--quick] [--out DIR]``: quality, speed and cost side by side, in one run.
 
-Writes DIR/RESULTS.md and DIR/results.json (default DIR: bench/, or bench/out/
-with --quick). Exits non-zero, and writes no results, when any part fails:
+Writes bench/results.json and docs/benchmarks.md (rendered from it by ``bench.report``);
+with --quick or --out DIR: DIR/results.json and DIR/benchmarks.md (default DIR with
+--quick: bench/out/). Exits non-zero, and writes no results, when any part fails:
 an HTTP error during a load run, two forward passes that disagree, a training
 run that does not finish.
 """
@@ -30,10 +31,11 @@ from .common import BenchError  # noqa: E402
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="CI smoke run: small samples, under 2 minutes")
-    ap.add_argument("--out", default=None, help="directory for RESULTS.md and results.json")
+    ap.add_argument("--out", default=None, help="directory for results.json and benchmarks.md (default: bench/ and docs/)")
     ap.add_argument("--only", nargs="+",
                     choices=("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth"),
-                    help="run only these parts (for development; RESULTS.md then says which are missing)")
+                    help="run only these parts: into bench/ they replace those parts of the committed run, "
+                         "and the page says which were re-run, when")
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server, load client and training run we started is stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -73,14 +75,15 @@ def main(argv=None) -> int:
     if args.only and not args.quick and args.out is None:
         results = update(out / "results.json", results)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
-    (out / "RESULTS.md").write_text(report.render(results))
-    log(f"wrote {out / 'RESULTS.md'} in {results['wall_s']:.0f} s")
+    page = out / "benchmarks.md" if args.quick or args.out else report.PAGE
+    page.write_text(report.render(results))
+    log(f"wrote {out / 'results.json'} and {page} in {results['wall_s']:.0f} s")
     return 0
 
 
 def update(path: Path, new: dict) -> dict:
     """A part run alone (`--only`) into bench/: replaces those parts of the committed full
-    run's results, which keep the rest; RESULTS.md says which parts were re-run, when."""
+    run's results, which keep the rest; the page says which parts were re-run, when."""
     try:
         old = json.loads(path.read_text())
     except (OSError, ValueError):

@@ -1,16 +1,25 @@
-"""The environment a run happened in, and RESULTS.md from the results dict."""
+"""The environment a run happened in, and the benchmarks page from the results dict.
+
+``python -m bench`` writes bench/results.json and docs/benchmarks.md (its ``--out DIR``
+and ``--quick`` runs: DIR/results.json and DIR/benchmarks.md). ``python -m bench.report``
+renders docs/benchmarks.md again from bench/results.json, without running anything;
+tests/test_docs.py checks that the committed page is exactly that rendering."""
 from __future__ import annotations
 
 import datetime
 import os
 import platform
 import subprocess
+import sys
 from importlib import metadata
+from pathlib import Path
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
 from . import auth, redaction
 
+RESULTS = ROOT / "bench" / "results.json"  # the committed run
+PAGE = ROOT / "docs" / "benchmarks.md"  # rendered from it
 PACKAGES = ("numpy", "torch", "flask", "werkzeug", "gunicorn", "marshmallow")
 
 
@@ -87,12 +96,14 @@ def render(r: dict) -> str:
         "",
         f"Written by `python -m bench{' --quick' if r['quick'] else ''}` (`make bench"
         f"{'-quick' if r['quick'] else ''}`) on {env['date']}, in {r['wall_s']:.0f} s. "
-        + ("**Quick mode: small samples, a CI smoke run — do not quote these numbers.**" if r["quick"] else ""),
+        + ("**Quick mode: small samples, a CI smoke run — do not quote these numbers.**" if r["quick"] else
+           "Every figure below is in `bench/results.json`; `python -m bench.report` renders this page from "
+           "it again without running anything."),
         "",
         f"Machine: {env['cores']} cores ({env['cpu']}), {env['memory_gib']} GiB; "
         f"load average at start {', '.join(f'{x:.1f}' for x in env['load_avg_at_start'])}, at the end "
-        f"{', '.join(f'{x:.1f}' for x in r.get('load_avg_at_end', []))} (other jobs shared the machine: "
-        "read the ratios, measured side by side, before the absolute figures). "
+        f"{', '.join(f'{x:.1f}' for x in r.get('load_avg_at_end', []))} (read the ratios, measured side by "
+        "side, before the absolute figures). "
         f"Python {env['python']}, {env['blas']}; "
         + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + f". Commit {env['git']}; "
         f"model `artifacts/default` = {env['artifact']}.",
@@ -129,7 +140,7 @@ def _quality(r: dict) -> list[str]:
            + f". Shipped model's dev F1 (selection): {q['dev_f1']}.", ""]
     out += table(q)
     seed = q["seed"]
-    out += ["", f"Seed example `{' '.join(seed['tokens'])}`: labels {seed['got']} "
+    out += ["", f"Example sentence `{' '.join(seed['tokens'])}`: labels {seed['got']} "
             f"(want {seed['want']}) — {_pass(seed['ok'])}.", ""]
     return out
 
@@ -152,7 +163,7 @@ def _speed(r: dict) -> list[str]:
            "| network | batch 1, tokens/s | batch 64, tokens/s |", "|---|---:|---:|",
            f"| **ours** (`model/inference.py`, what the Tagger runs) | **{_n(t['ours']['b1'])}** | "
            f"**{_n(t['ours']['b64'])}** |",
-           f"| before (`network.forward` + `probabilities`, the Tagger's path until this change) | "
+           f"| before (`network.forward` + `probabilities`, the training path, which the Tagger ran before) | "
            f"{_n(t['before']['b1'])} | {_n(t['before']['b64'])} |"]
     if has_torch:
         out.append(f"| torch {s['torch']} (`nn.EmbeddingBag` + 2 × `nn.RNN` + `nn.Linear`) | "
@@ -248,7 +259,7 @@ def _http(r: dict) -> list[str]:
 
     def per_round(key, fmt):
         return ", ".join(fmt.format(v) for v in rounds[key])
-    out += ["", "| bar (issue #13) | measured | per round | bar | aim |", "|---|---:|---|---:|---:|",
+    out += ["", "| request-path bar | measured | per round | bar | aim |", "|---|---:|---|---:|---:|",
             f"| one sentence, concurrency 16: ours req/s ÷ floor req/s | **{bars['rps_c16']:.2f}** "
             f"{_pass(ok['rps_c16'])} | {per_round('rps_c16', '{:.2f}')} | ≥ 0.60 | 0.75 |",
             f"| one sentence, concurrency 1: ours p50 ÷ floor p50 | **{bars['p50_c1']:.2f}** "
@@ -293,7 +304,7 @@ def _stages(st: dict | None) -> list[str]:
            "features + network + decoding + the Tagger's own glue, postprocess = building the response: "
            "the three stage histograms in `/metrics`. \"Flask and Werkzeug\" is what the stages leave of "
            "the whole request (request and response objects, routing, hooks). "
-           + (f"Before: the service at commit {st['before_commit']} (before issue #13's changes, with the "
+           + (f"Before: the service at commit {st['before_commit']} (before the request-path work, with the "
               f"model of that commit), profiled the same way in the same run, the two alternating for "
               f"{st.get('rounds', 1)} round(s) (per stage the median of the rounds)." if before else
               f"Before: not measured ({st.get('before_reason')})."), "",
@@ -351,7 +362,8 @@ def _training(r: dict) -> list[str]:
             "the same bytes on the BLAS kernel it was trained on"
             + (f" ({', '.join(map(str, t['kernels']['shipped']))}; this machine's: "
                f"{', '.join(map(str, t['kernels']['here']))})" if t.get("kernels") else "")
-            + ", other bytes and dev F1 within the seed spread on another (README, *Reproducibility*). "
+            + ", other bytes and dev F1 within the seed spread on another (see the model card, "
+            "[Reproducibility](model.md#reproducibility)). "
             "An epoch includes its dev evaluation; set-up is reading the data and building the feature "
             "tables. Each run is bounded in time (a run stopped at the limit says so)." if not t["quick"] else
             "**Quick mode**: 300 training sentences, no name lists, n_a = 16, one epoch — a smoke test of "
@@ -417,3 +429,23 @@ def _bulk(r: dict) -> list[str]:
             f"{_pass(t['one process'] == t['2 workers'] == t['evaluate'] and t['identical'])}.",
             f"- The command's summary line (JSONL): `{j['summary']}`", ""]
     return out
+
+
+def write_page(results_path: Path = RESULTS, page: Path = PAGE) -> Path:
+    """Render the benchmarks page from a results.json, without running anything."""
+    import json
+
+    page.write_text(render(json.loads(results_path.read_text(encoding="utf-8"))), encoding="utf-8")
+    return page
+
+
+def main(argv=None) -> int:
+    """``python -m bench.report [RESULTS_JSON [PAGE]]``: docs/benchmarks.md from bench/results.json."""
+    args = sys.argv[1:] if argv is None else argv
+    paths = [Path(a) for a in args[:2]]
+    print(f"wrote {write_page(*paths)}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

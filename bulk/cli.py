@@ -1,5 +1,7 @@
 """nametag tag INPUT... -o OUTPUT: find people's names in files, on one core,
 all cores (--workers N) or a Dask cluster (--scheduler tcp://HOST:8786).
+``nametag restore INPUT... -o OUTPUT``: put the names back into pseudonymised texts
+(``bulk.restore``).
 
 ``nametag keys new NAME``: a new API key for the service, printed once, with the
 line that accepts it in the service's NAMETAG_API_KEYS_FILE.
@@ -28,6 +30,7 @@ from contextlib import contextmanager  # noqa: E402
 from model.artifact import ArtifactError, load  # noqa: E402
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator, RedactError, hash_key  # noqa: E402
 from model import apikeys  # noqa: E402
+from model.restore import DEFAULT_TTL_S, Sealer, restore_key, ttl_seconds  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, Lists, format_of  # noqa: E402
 from .run import DEFAULT_BLOCKSIZE, InputError, run_cluster, run_local, sources  # noqa: E402
@@ -75,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redact", choices=OPERATORS, metavar="OPERATOR",
                    help="JSONL out with the names taken out of the text: replace, mask, pseudonym or "
                         "hash (its HMAC key from NAMETAG_REDACT_KEY), as POST /redact")
+    p.add_argument("--restorable", action="store_true",
+                   help="--redact pseudonym: write each record's restore_token beside it, sealed under "
+                        "NAMETAG_RESTORE_KEY as POST /redact with restorable (see nametag restore)")
     p.add_argument("--replacement", default=DEFAULT_REPLACEMENT,
                    help=f"--redact replace: what a name becomes (default: {DEFAULT_REPLACEMENT})")
     p.add_argument("--mask-char", default=DEFAULT_MASK_CHAR,
@@ -96,12 +102,25 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="use a running Dask cluster (tcp://HOST:8786); paths may be fsspec URLs")
     p.add_argument("--stats", metavar="FILE", help="also write the run's figures as JSON (for the bench)")
+    r = sub.add_parser("restore", help="put the names back: JSONL of texts and restore tokens in, JSONL out",
+                       description=restore_doc(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("inputs", nargs="+", metavar="INPUT", help=".jsonl file, or - for standard input")
+    r.add_argument("-o", "--output", required=True, help="output .jsonl file, or - for stdout")
+    r.add_argument("--text-key", default="text", help="the key holding the text (default: text)")
+    r.add_argument("--token-key", default="restore_token",
+                   help="the key holding its restore token (default: restore_token)")
+    r.add_argument("--strict", action="store_true", help="a malformed line or a bad token is an error (exit 2)")
     k = sub.add_parser("keys", help="API keys for the service (its NAMETAG_API_KEYS_FILE)")
     ksub = k.add_subparsers(dest="keys_command", required=True)
     new = ksub.add_parser("new", help="a new random key, printed once, and the line that accepts it")
     new.add_argument("name", metavar="NAME", help="who the key is for: 1-64 letters, digits, '.', '_' or '-' "
                                                   "(shown in the service's metrics, logs and rate-limit counts)")
     return ap
+
+
+def restore_doc() -> str:
+    from . import restore
+    return restore.__doc__
 
 
 def new_key(args) -> int:
@@ -174,6 +193,28 @@ def redaction(args, out_format: str) -> Operator | None:
     return Operator(args.redact, args.replacement, args.mask_char, key)
 
 
+def sealer(need: str) -> Sealer:
+    """The restore keys from the environment, as the service reads them (Fatal, naming the
+    variable but never its value, when missing or bad). need: what asks for it."""
+    try:
+        key = restore_key(os.environ.get("NAMETAG_RESTORE_KEY") or None)
+        previous = restore_key(os.environ.get("NAMETAG_RESTORE_KEY_PREVIOUS") or None)
+        ttl = ttl_seconds(os.environ.get("NAMETAG_RESTORE_TTL_S") or DEFAULT_TTL_S)
+    except ValueError as e:
+        raise Fatal(f"NAMETAG_RESTORE_KEY, NAMETAG_RESTORE_KEY_PREVIOUS or NAMETAG_RESTORE_TTL_S: {e}") from None
+    if key is None:
+        raise Fatal(f"{need} needs NAMETAG_RESTORE_KEY (the service's restore key) in the environment")
+    return Sealer(key, previous, ttl)
+
+
+def restorable(args, op: Operator | None) -> Sealer | None:
+    if not args.restorable:
+        return None
+    if op is None or op.name != "pseudonym":
+        raise Fatal("--restorable needs --redact pseudonym (only pseudonyms can be restored)")
+    return sealer("--restorable")
+
+
 def lists(args, out_format: str) -> Lists:
     """--allow and --deny, which change the entities of JSONL output (CoNLL has only tags)."""
     if (args.allow or args.deny) and out_format != "jsonl":
@@ -202,8 +243,9 @@ def tag(args) -> int:
     out_format = format_of(args.output, args.format, OUTPUT_FORMATS, "output") \
         if args.output != "-" or args.format else "jsonl"
     srcs = sources(args.inputs, args.input_format)
-    opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens, redaction(args, out_format),
-                   lists(args, out_format))
+    op = redaction(args, out_format)
+    opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens, op, lists(args, out_format),
+                   restorable(args, op))
     client, stats = None, {"workers": {}}
     try:
         if args.workers is None and args.scheduler is None:
@@ -260,11 +302,38 @@ def tag(args) -> int:
     return 0
 
 
+def restore(args) -> int:
+    from .formats import Bad
+    from .restore import restore_lines
+    seal = sealer("nametag restore")
+    counts = dict(records=0, skipped=0)
+    for path in args.inputs:
+        if path != "-" and not os.path.isfile(path):
+            raise InputError(f"{path}: no such file")
+    with atomic_output(args.output) as fh:
+        for path in args.inputs:
+            with (open(0, encoding="utf-8", closefd=False) if path == "-" else open(path, encoding="utf-8")) as src:
+                for out in restore_lines(src, seal, args.text_key, args.token_key):
+                    if isinstance(out, Bad):
+                        where = f"{path}:{out.line}: {out.reason.rstrip('.')}"
+                        if args.strict:
+                            raise Fatal(where)
+                        print(f"nametag: warning: {where}; skipped", file=sys.stderr)
+                        counts["skipped"] += 1
+                        continue
+                    fh.write(out.encode("utf-8"))
+                    counts["records"] += 1
+    print(f"nametag: {counts['records']:,} records restored, {counts['skipped']:,} lines skipped; "
+          f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def run(argv=None) -> int:
     """The command, without touching signal handlers: its exit status."""
     args = build_parser().parse_args(argv)
     try:
-        return new_key(args) if args.command == "keys" else tag(args)
+        command = {"keys": new_key, "restore": restore}.get(args.command, tag)
+        return command(args)
     except (Fatal, InputError, ArtifactError, ValueError, OSError) as e:
         print(f"nametag: error: {' '.join(str(e).split())}", file=sys.stderr)
         return EXIT_USAGE

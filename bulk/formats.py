@@ -27,6 +27,7 @@ from typing import NamedTuple
 from model.answer import redaction_item, result
 from model.names import names
 from model.redact import Operator, Pseudonyms, redact
+from model.restore import Sealer, extend
 from model.tagger import Tagged, split_sentences
 from model.tags import TAGS
 from model.tokenizer import Token, join_tokens, tokenize
@@ -190,15 +191,21 @@ def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists())
     return dumps(tagged_record(doc, tagged, tokens, lists)) + "\n"
 
 
-def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, text_key: str) -> tuple[dict, int]:
+def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, text_key: str,
+                    sealer: Sealer | None = None) -> tuple[dict, int]:
     """The record with its text redacted as POST /redact does it (``redactions``: one item
     per name replaced, code-point offsets into the input and the output text); pseudonyms
-    are numbered per record. Also the number of names replaced."""
+    are numbered per record. With a sealer (pseudonym operator), also the record's
+    ``restore_token``, as POST /redact with restorable. Also the number of names replaced."""
     offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
     spans = names(doc.text, offsets, tagged, lists.allow, lists.deny, mentions=True)
-    red = redact(doc.text, spans, operator, Pseudonyms())
+    ps = Pseudonyms()
+    red = redact(doc.text, spans, operator, ps)
     items = [redaction_item(i) for i in red.items]
-    return dict(doc.record, **{text_key: red.text}, redactions=items), len(items)
+    record = dict(doc.record, **{text_key: red.text}, redactions=items)
+    if sealer is not None:
+        record["restore_token"] = sealer.seal(extend(None, ps, [(doc.text, red)]))
+    return record, len(items)
 
 
 def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:

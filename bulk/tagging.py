@@ -20,6 +20,7 @@ from typing import NamedTuple
 from model.artifact import DEFAULT_ARTIFACT, load
 from model.tagger import Tagged, Tagger
 from model.redact import Operator
+from model.restore import Sealer
 
 from .formats import DOCSTART, PARSERS, RENDERERS, Bad, Doc, Lists, dumps, redacted_record
 CHUNK_TOKENS = 16384  # tokens per Tagger call: big batches, bounded memory
@@ -58,6 +59,7 @@ class Options(NamedTuple):
     tokens: bool = False
     redact: Operator | None = None  # JSONL out, the text redacted instead of entities added
     lists: Lists = Lists()  # --allow and --deny, for entities and redaction alike
+    sealer: Sealer | None = None  # --restorable: each redacted record gets its restore token
 
 
 class Part(NamedTuple):
@@ -116,7 +118,7 @@ def tag_block(pieces: Iterable[str], opts: Options, first: bool = True,
                 out.append(render(doc, tagged, opts.tokens, opts.lists))
                 names += len(tagged.spans)
             else:
-                record, n = redacted_record(doc, tagged, opts.redact, opts.lists, opts.text_key)
+                record, n = redacted_record(doc, tagged, opts.redact, opts.lists, opts.text_key, opts.sealer)
                 out.append(dumps(record) + "\n")
                 names += n
         records, tokens = records + len(docs), tokens + n_tok

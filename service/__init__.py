@@ -12,7 +12,7 @@ from flask import Flask
 
 from model.artifact import ArtifactError
 
-from . import auth, config, errors, hooks, jsonio, ops, page, ratelimit, redact, requestlog, tag
+from . import auth, config, errors, hooks, jsonio, ops, page, ratelimit, redact, requestlog, restore, tag
 from .metrics import Metrics
 from .predictor import Predictor
 
@@ -43,7 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         metrics.model.labels(art.name, art.version, art.config.head).set(1)
     app.extensions.update({"nametag": predictor, "nametag.settings": settings, "nametag.metrics": metrics})
     # auth before the limiter: the limit counts by the accepted key's name
-    for bp in (errors.bp, hooks.bp, auth.bp, tag.bp, redact.bp, ops.bp, page.bp):
+    for bp in (errors.bp, hooks.bp, auth.bp, tag.bp, redact.bp, restore.bp, ops.bp, page.bp):
         app.register_blueprint(bp)
     ratelimit.setup(app, settings)
     return app

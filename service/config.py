@@ -18,6 +18,7 @@ from typing import Any, Callable, Mapping
 
 from model.artifact import DEFAULT_ARTIFACT
 from model.redact import hash_key
+from model.restore import DEFAULT_TTL_S, Sealer, restore_key, ttl_seconds
 
 from model import apikeys
 
@@ -48,6 +49,7 @@ class Settings:
     body_timeout: float  # seconds to receive a request body (408 after)
     limits: Limits
     redact_key: bytes | None = field(default=None, repr=False)  # HMAC key of /redact's hash operator
+    sealer: Sealer | None = field(default=None, repr=False)  # restore tokens: None without NAMETAG_RESTORE_KEY
     api_keys: apikeys.KeyRing | None = field(default=None, repr=False)  # None: no key needed
     rate_limit: str | None = None  # e.g. "600/minute" (limits' notation); None: no limit
     rate_limit_storage: str = field(default="memory://", repr=False)  # may carry a password
@@ -141,6 +143,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "LOG_LEVEL": ("info", _log_level),
     "BODY_TIMEOUT": (30, _positive_seconds),
     "REDACT_KEY": (None, hash_key),  # no key: /redact's hash operator answers 422
+    "RESTORE_KEY": (None, restore_key),  # no key: restorable and /restore answer 422
+    "RESTORE_KEY_PREVIOUS": (None, restore_key),  # read-only, while tokens of the key before are alive
+    "RESTORE_TTL_S": (DEFAULT_TTL_S, ttl_seconds),
     "API_KEYS_FILE": (None, _keys_file),  # no file: every route is open
     "RATE_LIMIT": (None, _rate_limit),  # no limit
     "RATE_LIMIT_STORAGE": ("memory://", _storage),  # memory://: each worker counts alone
@@ -148,6 +153,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     **{f"MAX_{attr.removeprefix('max_').upper()}": (default, _positive_int)
        for attr, default in Limits().to_json().items()},
 }
+SECRETS = {"REDACT_KEY", "RESTORE_KEY", "RESTORE_KEY_PREVIOUS"}  # never shown, not even when bad
 LIMIT_KEYS = {key: key.lower() for key in SETTINGS if key.startswith("MAX_")}  # env key -> Limits field
 DEFAULTS = {key: default for key, (default, _) in SETTINGS.items()}
 
@@ -161,7 +167,7 @@ def environ(env: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def _shown(key: str, v: Any) -> str:
     """A bad value as an error message may show it: a secret never reaches a log."""
-    if key == "REDACT_KEY":
+    if key in SECRETS:
         return "<hidden>"
     if key == "RATE_LIMIT_STORAGE" and isinstance(v, str):
         return repr(re.sub(r"(?<=://)[^@/]*@", "***@", v))  # a password in the address
@@ -187,8 +193,19 @@ def from_mapping(config: Mapping) -> Settings:
         body_timeout=value(config, "BODY_TIMEOUT"),
         limits=Limits(**{attr: value(config, key) for key, attr in LIMIT_KEYS.items()}),
         redact_key=value(config, "REDACT_KEY"),
+        sealer=_sealer(config),
         api_keys=value(config, "API_KEYS_FILE"),
         rate_limit=value(config, "RATE_LIMIT"),
         rate_limit_storage=value(config, "RATE_LIMIT_STORAGE"),
         metrics_port=value(config, "METRICS_PORT"),
     )
+
+
+def _sealer(config: Mapping) -> Sealer | None:
+    key, previous, ttl = (value(config, k) for k in ("RESTORE_KEY", "RESTORE_KEY_PREVIOUS", "RESTORE_TTL_S"))
+    if key is None:
+        if previous is not None:
+            raise ConfigError(f"bad configuration {PREFIX}_RESTORE_KEY_PREVIOUS=<hidden>: a previous key is "
+                              f"read only beside a current one; set {PREFIX}_RESTORE_KEY too")
+        return None
+    return Sealer(key, previous, ttl)

@@ -8,6 +8,8 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .inputs import TokenRefused
+
 bp = Blueprint("errors", __name__)
 log = logging.getLogger("nametag")
 PROBLEM_JSON = "application/problem+json"
@@ -42,6 +44,12 @@ def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
 def validation_error(e: ValidationError):
     return problem(422, "The request body does not match the schema.",
                    flatten(e.normalized_messages()))
+
+
+@bp.app_errorhandler(TokenRefused)
+def token_refused(e: TokenRefused):
+    """A restore token that does not open: the reason is the detail (and the field's message)."""
+    return problem(422, e.messages[0], {"restore_token": list(e.messages)})
 
 
 @bp.app_errorhandler(HTTPException)

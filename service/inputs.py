@@ -9,6 +9,7 @@ from typing import NamedTuple
 from marshmallow import ValidationError
 
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, Operator, RedactError
+from model.restore import Book, Sealer, TokenError
 from model.tokenizer import Token, join_tokens, tokenize
 
 from .config import Limits
@@ -35,6 +36,8 @@ class TagRequest(NamedTuple):
 class RedactRequest(NamedTuple):
     tag: TagRequest  # what to find
     operator: Operator  # what to put in its place
+    restorable: bool = False  # answer a restore token too (operator pseudonym)
+    book: Book | None = None  # the opened restore_token of an earlier answer: numbering goes on from it
 
     @property
     def inputs(self) -> list[Input]:
@@ -43,6 +46,34 @@ class RedactRequest(NamedTuple):
     @property
     def n_tokens(self) -> int:
         return self.tag.n_tokens
+
+
+class RestoreRequest(NamedTuple):
+    texts: list[str]
+    batch: bool
+    book: Book
+    offsets: str = "codepoint"
+
+
+NO_RESTORE_KEY = "This deployment has no NAMETAG_RESTORE_KEY configured, so it makes and opens no restore tokens."
+
+
+class TokenRefused(ValidationError):
+    """A restore_token that cannot be opened (or no key to open it): 422 whose detail is the
+    reason. ``outcome``: a TokenError's reason, or "no_key"."""
+
+    def __init__(self, message: str, outcome: str):
+        super().__init__(message, "restore_token")
+        self.outcome = outcome
+
+
+def open_token(token: str, sealer: Sealer | None) -> Book:
+    if sealer is None:
+        raise TokenRefused(NO_RESTORE_KEY, "no_key")
+    try:
+        return sealer.open(token)
+    except TokenError as e:
+        raise TokenRefused(str(e), e.reason) from None
 
 
 def one_input(data: dict, limits: Limits) -> Input:
@@ -93,11 +124,36 @@ def tag_request(data: dict, limits: Limits) -> TagRequest:
                       tuple(data.get("deny_list", ())), data.get("offsets", "codepoint"))
 
 
-def redact_request(data: dict, limits: Limits, key: bytes | None) -> RedactRequest:
-    """key: the deployment's NAMETAG_REDACT_KEY, which the hash operator needs (422 without)."""
+def redact_request(data: dict, limits: Limits, key: bytes | None, sealer: Sealer | None = None) -> RedactRequest:
+    """key: the deployment's NAMETAG_REDACT_KEY, which the hash operator needs (422 without);
+    sealer: its restore tokens (None without NAMETAG_RESTORE_KEY: restorable answers 422)."""
     try:
         op = Operator(data.get("operator", "replace"), data.get("replacement", DEFAULT_REPLACEMENT),
                       data.get("mask_char", DEFAULT_MASK_CHAR), key)
     except RedactError as e:
         raise ValidationError(f"{str(e)[0].upper()}{str(e)[1:]}.", "operator") from None
-    return RedactRequest(tag_request(data, limits), op)
+    restorable = data.get("restorable", False)
+    if restorable and op.name != "pseudonym":
+        raise ValidationError("Only the pseudonym operator can be restored: send \"operator\": \"pseudonym\".",
+                              "restorable")
+    if restorable and sealer is None:
+        raise ValidationError("Restorable redaction needs NAMETAG_RESTORE_KEY, and this deployment has none "
+                              "configured.", "restorable")
+    if "restore_token" in data and not restorable:
+        raise ValidationError("A restore_token continues a restorable redaction: send \"restorable\": true too.",
+                              "restore_token")
+    book = open_token(data["restore_token"], sealer) if "restore_token" in data else None
+    return RedactRequest(tag_request(data, limits), op, restorable, book)
+
+
+def restore_request(data: dict, limits: Limits, sealer: Sealer | None) -> RestoreRequest:
+    """The texts to restore (within the per-text and per-batch limits) and the opened token."""
+    batch = "inputs" in data
+    texts = [i["text"] for i in data["inputs"]] if batch else [data["text"]]
+    if batch and len(texts) > limits.max_inputs:
+        raise ValidationError(f"{len(texts)} inputs, more than the limit of {limits.max_inputs}.", "inputs")
+    errors = {i: {"text": [f"Longer than {limits.max_chars} characters."]}
+              for i, t in enumerate(texts) if len(t) > limits.max_chars}
+    if errors:
+        raise ValidationError({"inputs": errors} if batch else errors[0])
+    return RestoreRequest(texts, batch, open_token(data["restore_token"], sealer), data.get("offsets", "codepoint"))

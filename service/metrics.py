@@ -39,6 +39,9 @@ class Metrics:
         self.inputs = Counter("nametag_inputs_tagged", "Inputs (texts or token lists) tagged", registry=r)
         self.redactions = Counter("nametag_redactions", "Names replaced by /redact, by operator",
                                   ["operator"], registry=r)
+        self.restores = Counter("nametag_restores", "POST /restore requests by outcome: restored, or why the "
+                                "token was refused (damaged, foreign_key, expired, no_key)",
+                                ["outcome"], registry=r)
         self.model = Gauge("nametag_model_info", "The loaded model (always 1)",
                            ["name", "version", "head"], multiprocess_mode="max", registry=r)
         stage = {"labelnames": ["route"], "buckets": STAGE_BUCKETS, "registry": r}

@@ -28,7 +28,8 @@ def generate(app: Flask) -> dict:
                    info={"description": "Finds people's names in English text. Limits of this "
                                         f"deployment: {limits.to_json()}."})
     for schema in (schemas.tag_request, schemas.tag_result, schemas.tag_batch, schemas.redact_request,
-                   schemas.redact_result, schemas.redact_batch, schemas.model_info,
+                   schemas.redact_result, schemas.redact_batch, schemas.restore_request,
+                   schemas.restore_result, schemas.restore_batch, schemas.model_info,
                    schemas.status, schemas.problem):
         spec.components.schema(_schema_name(schema), schema=schema)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -80,7 +81,9 @@ def generate(app: Flask) -> dict:
     predictor = app.extensions["nametag"]
     _input_rules(out["components"]["schemas"], limits,
                  predictor.artifact.config.head_policy if predictor else None)
-    _redact_rules(out["components"]["schemas"], limits, app.extensions["nametag.settings"].redact_key is not None)
+    settings = app.extensions["nametag.settings"]
+    _redact_rules(out["components"]["schemas"], limits, settings.redact_key is not None)
+    _restore_rules(out["components"]["schemas"], limits, settings.sealer is not None)
     out["components"]["schemas"]["TagRequest"]["description"] = (
         "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
         f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "
@@ -92,6 +95,10 @@ def generate(app: Flask) -> dict:
         f"The same limits as /tag: per text at most {limits.max_chars} characters and "
         f"{limits.max_tokens} tokens; at most {limits.max_inputs} inputs and "
         f"{limits.max_total_tokens} tokens in all per batch; body at most {limits.max_body_bytes} bytes.")
+    out["components"]["schemas"]["RestoreRequest"]["description"] = (
+        f"Exactly one of `text` or `inputs` (each item a `text`), and `restore_token`. Per text at most "
+        f"{limits.max_chars} characters; at most {limits.max_inputs} inputs; body at most "
+        f"{limits.max_body_bytes} bytes.")
     return out
 
 
@@ -127,3 +134,23 @@ def _redact_rules(schemas: dict, limits, has_key: bool) -> None:
         op = schemas["RedactRequest"]["properties"]["operator"]
         op["enum"] = [v for v in op["enum"] if v != "hash"]
         op["description"] += " This deployment has no key: hash is not offered."
+
+
+def _restore_rules(schemas: dict, limits, has_key: bool) -> None:
+    """restorable only with the pseudonym operator, restore_token only with restorable; a
+    deployment without NAMETAG_RESTORE_KEY offers neither (and its /restore opens nothing)."""
+    props = schemas["RedactRequest"]["properties"]
+    schemas["RedactRequest"]["allOf"] = [
+        {"if": {"properties": {"restorable": {"const": True}}, "required": ["restorable"]},
+         "then": {"properties": {"operator": {"const": "pseudonym"}}, "required": ["operator"]}},
+        {"if": {"required": ["restore_token"]},
+         "then": {"properties": {"restorable": {"const": True}}, "required": ["restorable"]}}]
+    if not has_key:
+        props["restorable"]["const"] = False
+        props["restorable"]["description"] += " This deployment has no key: restorable is not offered."
+    for name in ("RestoreRequest", "RestoreInput"):
+        text = schemas[name]["properties"]["text"]
+        text["maxLength"] = limits.max_chars
+        text["description"] += " No NUL characters."
+    schemas["RestoreRequest"]["properties"]["inputs"]["maxItems"] = limits.max_inputs
+    schemas["RestoreRequest"]["oneOf"] = [{"required": [k]} for k in ("text", "inputs")]

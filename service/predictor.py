@@ -9,7 +9,8 @@ from pathlib import Path
 from model import answer
 from model.artifact import Artifact, load
 from model.names import Span, names
-from model.redact import Operator, Pseudonyms, redact
+from model.redact import Operator, redact
+from model.restore import Book, extend, pseudonyms
 from model.tagger import Tagged, Tagger
 
 from .config import Limits
@@ -52,17 +53,20 @@ class Predictor:
             times.postprocess.observe(time.perf_counter() - t1)
         return results
 
-    def redact(self, req: TagRequest, op: Operator, times=None) -> list[dict]:
+    def redact(self, req: TagRequest, op: Operator, times=None, book: Book | None = None,
+               restorable: bool = False) -> tuple[list[dict], Book | None]:
         """One /redact result per input, in order; pseudonyms consistent across all of them
-        (one Pseudonyms per call)."""
+        (one Pseudonyms per call, going on from `book` when given). With `restorable`, also
+        the book of every pseudonym's name (``model.restore``), else None."""
         found = self.find(req, mentions=True, times=times)
         t1 = time.perf_counter()
-        pseudonyms = Pseudonyms()
-        results = [answer.redaction(inp.text, redact(inp.text, spans, op, pseudonyms), req.offsets, self._ref)
-                   for inp, _, spans in found]
+        ps = pseudonyms(book)
+        redacted = [(inp.text, redact(inp.text, spans, op, ps)) for inp, _, spans in found]
+        results = [answer.redaction(text, red, req.offsets, self._ref) for text, red in redacted]
+        new_book = extend(book, ps, redacted) if restorable else None
         if times is not None:
             times.postprocess.observe(time.perf_counter() - t1)
-        return results
+        return results, new_book
 
     def info(self, limits: Limits) -> dict:
         meta, cfg = self.artifact.meta, self.artifact.config

@@ -12,7 +12,8 @@ bp = Blueprint("redact", __name__)
 
 
 @bp.post("/redact")
-@body(schemas.redact_request, lambda data, limits: inputs.redact_request(data, limits, settings().redact_key))
+@body(schemas.redact_request,
+      lambda data, limits: inputs.redact_request(data, limits, settings().redact_key, settings().sealer))
 @doc({200: ("One result per text; a batch gets {\"results\": [...]} in input order.",
             (schemas.redact_result, schemas.redact_batch)),
       503: ("The model is not loaded yet.", schemas.problem)})
@@ -21,7 +22,10 @@ def redact(req: RedactRequest):
 
     Each name is replaced as the operator says; for every item,
     input[start:end] == text and output[out_start:out_end] == replacement.
+    With restorable (operator pseudonym), the answer carries a restore_token for POST /restore.
     """
-    predictor = loaded()
-    g.results = predictor.redact(req.tag, req.operator, stage_times()) if req.inputs else []
-    return {"results": g.results} if req.tag.batch else g.results[0]
+    g.results, book = loaded().redact(req.tag, req.operator, stage_times(), req.book, req.restorable)
+    out = {"results": g.results} if req.tag.batch else g.results[0]
+    if book is not None:
+        out["restore_token"] = settings().sealer.seal(book)
+    return out

@@ -36,6 +36,15 @@ class TextField(fields.String):
         return s
 
 
+class StrictBoolean(fields.Boolean):
+    """true or false, nothing else ("yes", 1 and "true" are refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: send true or false.")
+        return value
+
+
 class TokensField(fields.Field):
     """A list of non-blank strings; one pass instead of a field per token, since
     batches carry thousands of them."""
@@ -76,6 +85,12 @@ def _entries(what: str):
         metadata={"description": f"{what} At most {MAX_LIST_ENTRIES} entries of 1 to {MAX_ENTRY_CHARS} characters."})
 
 
+def _offsets():
+    return fields.String(load_default="codepoint", validate=validate.OneOf(OFFSET_UNITS), metadata={
+        "description": "The unit of every offset in the answer: code points (Python, the default), "
+                       "UTF-16 code units (JavaScript, Java, .NET) or UTF-8 bytes."})
+
+
 class OptionsSchema(Schema):
     """The per-request controls that /tag and /redact share."""
 
@@ -88,9 +103,7 @@ class OptionsSchema(Schema):
                           "case-insensitive.")
     deny_list = _entries("Strings always reported or redacted wherever they occur as whole words, "
                          "case-insensitive, even where the model misses them.")
-    offsets = fields.String(load_default="codepoint", validate=validate.OneOf(OFFSET_UNITS), metadata={
-        "description": "The unit of every offset in the answer: code points (Python, the default), "
-                       "UTF-16 code units (JavaScript, Java, .NET) or UTF-8 bytes."})
+    offsets = _offsets()
 
 
 class TagRequestSchema(InputSchema, OptionsSchema):
@@ -137,6 +150,16 @@ class RedactRequestSchema(OptionsSchema):
                        f"{MAX_REPLACEMENT_CHARS} characters."})
     mask_char = fields.String(load_default=DEFAULT_MASK_CHAR, validate=validate.Length(equal=1), metadata={
         "description": f"For operator mask (default {DEFAULT_MASK_CHAR}): exactly one character."})
+    restorable = StrictBoolean(load_default=False, metadata={
+        "description": "With operator pseudonym only: the answer also carries a `restore_token`, which "
+                       "POST /restore takes with a text (an LLM's answer) to put the names back. The "
+                       "service keeps nothing: the token holds the names, sealed (AES-GCM) under the "
+                       "deployment's NAMETAG_RESTORE_KEY (422 when none is configured), and expires."})
+    restore_token = fields.String(metadata={
+        "description": "With restorable: the restore_token of an earlier answer. People already in it "
+                       "keep their pseudonyms (later first-name or surname mentions too), new people get "
+                       "the next numbers, and the answer's token holds them all. 422 when it does not open "
+                       "(altered, truncated, sealed under another key, expired)."})
 
     @pre_load
     def _no_tokens(self, data, **kwargs):
@@ -199,15 +222,72 @@ class RedactionSchema(Schema):
     source = fields.String(required=True, metadata={"enum": list(SOURCES)})
 
 
+RESTORE_TOKEN_OUT = ("With restorable: the token to send to POST /restore (or back to POST /redact to go "
+                     "on numbering): base64url, holding every pseudonym's name, sealed; one per request.")
+
+
 class RedactResultSchema(Schema):
     text = fields.String(required=True, metadata={"description": "the input with every name replaced"})
     items = fields.List(fields.Nested(RedactionSchema), required=True, metadata={
         "description": "one per replaced name, in text order"})
     model = fields.Nested(ModelRefSchema, required=True)
+    restore_token = fields.String(metadata={"description": RESTORE_TOKEN_OUT})
 
 
 class RedactBatchSchema(Schema):
     results = fields.List(fields.Nested(RedactResultSchema), required=True)
+    restore_token = fields.String(metadata={"description": RESTORE_TOKEN_OUT})
+
+
+class RestoreInputSchema(Schema):
+    text = TextField(required=True, metadata={"description": "A text holding pseudonyms, e.g. an LLM's answer."})
+
+
+class RestoreRequestSchema(Schema):
+    """One text or a batch (`inputs`), and the restore_token of the redaction it came from."""
+
+    text = TextField(metadata={"description": "A text holding pseudonyms, e.g. an LLM's answer."})
+    inputs = fields.List(fields.Nested(RestoreInputSchema), metadata={
+        "description": "A batch: each item one text, answered in the same order, all with the one token."})
+    restore_token = fields.String(required=True, metadata={
+        "description": "The restore_token POST /redact answered (with restorable: true)."})
+    offsets = _offsets()
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if ("text" in data) == ("inputs" in data):
+            raise ValidationError("Give exactly one of 'text' or 'inputs'.", "_schema")
+
+
+class RestoredItemSchema(Schema):
+    start = fields.Integer(required=True, metadata={"description": "the placeholder in the input"})
+    end = fields.Integer(required=True, metadata={"description": "exclusive"})
+    out_start = fields.Integer(required=True, metadata={"description": "its name in the output"})
+    out_end = fields.Integer(required=True, metadata={"description": "exclusive"})
+    placeholder = fields.String(required=True, metadata={
+        "description": "input[start:end], as found: <PERSON_1>, <person_1>, PERSON_1, ..."})
+    pseudonym = fields.String(required=True, metadata={"description": "the pseudonym it stands for: <PERSON_1>"})
+    text = fields.String(required=True, metadata={"description": "the name: output[out_start:out_end]"})
+
+
+class PseudonymCountSchema(Schema):
+    pseudonym = fields.String(required=True, metadata={"description": "<PERSON_n>"})
+    count = fields.Integer(required=True, metadata={"description": "how many times it was found"})
+
+
+class RestoreResultSchema(Schema):
+    text = fields.String(required=True, metadata={"description": "the input with every known pseudonym replaced "
+                                                                 "by its name"})
+    items = fields.List(fields.Nested(RestoredItemSchema), required=True, metadata={
+        "description": "one per placeholder replaced, in text order"})
+    restored = fields.List(fields.Nested(PseudonymCountSchema), required=True, metadata={
+        "description": "the pseudonyms restored, in number order"})
+    unknown = fields.List(fields.Nested(PseudonymCountSchema), required=True, metadata={
+        "description": "placeholders the token does not hold, left as they are"})
+
+
+class RestoreBatchSchema(Schema):
+    results = fields.List(fields.Nested(RestoreResultSchema), required=True)
 
 
 class LimitsSchema(Schema):
@@ -273,6 +353,9 @@ tag_batch = TagBatchSchema()
 redact_request = RedactRequestSchema()
 redact_result = RedactResultSchema()
 redact_batch = RedactBatchSchema()
+restore_request = RestoreRequestSchema()
+restore_result = RestoreResultSchema()
+restore_batch = RestoreBatchSchema()
 model_info = ModelInfoSchema()
 status = StatusSchema()
 problem = ProblemSchema()

@@ -25,7 +25,7 @@ def test_quick_bench_writes_every_section(tmp_path):
     p = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(tmp_path)], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
-    md = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
+    md = (tmp_path / "benchmarks.md").read_text(encoding="utf-8")
     for section in SECTIONS:
         assert section in md
     assert "Quick mode" in md

@@ -437,10 +437,92 @@ def test_redaction_preview_beside_the_original(browser, gunicorn_server, operato
     assert not browser.find_elements(By.CSS_SELECTOR, "#redacted *:not(mark)")
 
 
-# ---- with API keys on: the page asks for a key and keeps it in the tab's session storage only
+# ---- the restore box: paste an LLM's answer, see the names back
+
+RESTORE_KEY = "page-restore-key-0123456789abcdefghijkl"
+MERKEL = "Angela Merkel met Emmanuel Macron in Berlin."
+
 
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory):
+    """The service with a restore key (gunicorn, 2 workers: the token may be opened by the other)."""
+    server = Gunicorn(env={"NAMETAG_RESTORE_KEY": RESTORE_KEY}, workers=2,
+                      log_dir=tmp_path_factory.mktemp("gunicorn-keyed"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_restored(browser, want=("done",)) -> None:
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_element(By.ID, "restore-box").get_attribute("data-state") in want)
+
+
+def paste_answer_and_restore(browser, answer: str, how: str = "button") -> None:
+    browser.execute_script("document.getElementById('restore-box').dataset.state = 'typing';")
+    box = browser.find_element(By.ID, "llm-answer")
+    box.clear()
+    box.send_keys(answer)
+    if how == "button":
+        browser.find_element(By.ID, "restore-button").click()
+    else:
+        box.send_keys(Keys.CONTROL, Keys.ENTER)
+
+
+def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_server):
+    open_page(browser, keyed_server.url)
+    type_and_submit(browser, MERKEL)
+    assert browser.find_element(By.ID, "restore-box").is_displayed() is False  # replace: nothing to restore
+    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
+    wait_redacted(browser, "pseudonym")
+    assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
+    assert browser.find_element(By.ID, "restore-box").is_displayed()
+    answer = "Sure! <PERSON_2> thanked <PERSON_1>'s team, and PERSON_1 smiled. <PERSON_3> was not there."
+    paste_answer_and_restore(browser, answer)
+    wait_restored(browser)
+    restored = browser.find_element(By.ID, "restored").get_property("textContent")
+    assert restored == ("Sure! Emmanuel Macron thanked Angela Merkel's team, and Angela Merkel smiled. "
+                        "<PERSON_3> was not there.")
+    assert names(browser, "restored") == ["Emmanuel Macron", "Angela Merkel", "Angela Merkel"]
+    summary = browser.find_element(By.ID, "restore-summary").text
+    assert "<PERSON_1> ×2" in summary and "<PERSON_2> ×1" in summary and "<PERSON_3>" in summary
+    # the exact redacted text comes back as the original, by the keyboard too
+    paste_answer_and_restore(browser, "<PERSON_1> met <PERSON_2> in Berlin.", how="ctrl+enter")
+    wait_restored(browser)
+    assert browser.find_element(By.ID, "restored").get_property("textContent") == MERKEL
+    assert not browser.find_elements(By.CSS_SELECTOR, "#restored *:not(mark)")  # text nodes and marks only
+
+
+def test_restore_box_shows_markup_as_text(browser, keyed_server):
+    open_page(browser, keyed_server.url)
+    type_and_submit(browser, MERKEL)
+    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
+    wait_redacted(browser, "pseudonym")
+    paste_answer_and_restore(browser, XSS.replace("Harry Potter", "<PERSON_1>"))
+    wait_restored(browser)
+    assert browser.find_element(By.ID, "restored").get_property("textContent") == XSS.replace(
+        "Harry Potter", "Angela Merkel")
+    time.sleep(0.5)  # an image error handler would have run by now
+    assert browser.execute_script("return window.__pwned") is None
+    assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script")
+
+
+def test_without_a_restore_key_the_page_says_so_and_still_previews(browser, gunicorn_server):
+    open_page(browser, gunicorn_server.url)
+    type_and_submit(browser, MERKEL)
+    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
+    wait_redacted(browser, "pseudonym")
+    assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
+    assert not browser.find_element(By.ID, "restore-box").is_displayed()
+    assert "NAMETAG_RESTORE_KEY" in browser.find_element(By.ID, "restore-off").text
+
+
+# ---- with API keys on: the page asks for a key and keeps it in the tab's session storage only
+
+@pytest.fixture(scope="module")
+def api_keyed_server(tmp_path_factory):
     """The service with API keys on (one key, named "page"), under gunicorn."""
     where = tmp_path_factory.mktemp("keyed")
     key = apikeys.new_key()
@@ -464,8 +546,8 @@ def stored_key(browser):
     return browser.execute_script("return window.sessionStorage.getItem('nametag.apiKey')")
 
 
-def test_with_keys_on_the_page_asks_for_a_key_and_keeps_it_in_this_tab_only(browser, keyed_server):
-    url = keyed_server.url
+def test_with_keys_on_the_page_asks_for_a_key_and_keeps_it_in_this_tab_only(browser, api_keyed_server):
+    url = api_keyed_server.url
     shell = requests.get(url + "/", headers={"Accept": "text/html,*/*;q=0.8"}, timeout=10)
     assert shell.status_code == 401 and shell.headers["WWW-Authenticate"].startswith("Bearer")
     assert requests.get(url + "/model", timeout=10).status_code == 401
@@ -478,21 +560,21 @@ def test_with_keys_on_the_page_asks_for_a_key_and_keeps_it_in_this_tab_only(brow
     enter_key(browser, "not-the-key")  # a wrong key: asked again, with the reason
     WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "key-error").is_displayed())
     assert "not accepted" in browser.find_element(By.ID, "key-error").text and stored_key(browser) is None
-    enter_key(browser, keyed_server.key)
+    enter_key(browser, api_keyed_server.key)
     wait_state(browser)
     assert names(browser)[:2] == SEED_NAMES and not form.is_displayed()
     assert browser.find_element(By.ID, "key-status").is_displayed()
     wait_redacted(browser, "replace")  # /redact gets the key too
     # kept in this tab's session storage, nowhere else, and never shown
-    assert stored_key(browser) == keyed_server.key
+    assert stored_key(browser) == api_keyed_server.key
     assert browser.execute_script("return window.localStorage.length") == 0
     assert browser.get_cookies() == [] and browser.execute_script("return document.cookie") == ""
-    assert keyed_server.key not in browser.page_source
+    assert api_keyed_server.key not in browser.page_source
     curl = browser.find_element(By.ID, "curl").get_property("textContent")
     assert 'Authorization: Bearer $NAMETAG_API_KEY' in curl
     if shutil.which("curl"):  # the command, with the key in that variable, gets the page's answer
         out = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30, check=True,
-                             env={**os.environ, "NAMETAG_API_KEY": keyed_server.key}).stdout
+                             env={**os.environ, "NAMETAG_API_KEY": api_keyed_server.key}).stdout
         assert json.loads(out) == json.loads(browser.find_element(By.ID, "raw").get_property("textContent"))
     # a reload in the same tab keeps it; another tab has to be given it
     browser.refresh()

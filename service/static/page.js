@@ -8,7 +8,10 @@ const $ = (id) => document.getElementById(id);
 const state = {
   table: [],        // /model's operating table: [{threshold: null | number, precision, recall}], default first
   redact: true,     // false once POST /redact answered 404 (a service without redaction)
+  restorable: true, // false once /redact refused restorable (no NAMETAG_RESTORE_KEY on the server)
+  token: null,      // the restore token of the latest pseudonym preview
   seq: 0,           // the latest request: older answers are dropped
+  redactSeq: 0,     // the latest /redact preview (a new operator asks again): older answers are dropped
   text: "",         // the text of the latest answer
   body: null,       // the latest POST /tag body
 };
@@ -200,17 +203,26 @@ async function tag() {
 
 async function redact(seq) {
   if (!state.body) return;
-  const body = Object.assign({}, state.body, {operator: $("operator").value});
+  const operator = $("operator").value;
+  const body = Object.assign({}, state.body, {operator});
+  if (operator === "pseudonym" && state.restorable) body.restorable = true;
   const box = $("redact-box");
+  const mine = ++state.redactSeq;
   box.dataset.state = "busy";
   box.dataset.operator = body.operator;
   let answer;
   try {
     answer = await post("redact", body);
+    if (body.restorable && answer.res.status === 422 && answer.data && answer.data.errors &&
+        answer.data.errors.restorable) { // no restore key on this server: preview without restoring
+      state.restorable = false;
+      delete body.restorable;
+      answer = await post("redact", body);
+    }
   } catch (e) {
     answer = {res: null, error: e};
   }
-  if (seq !== state.seq) return;
+  if (seq !== state.seq || mine !== state.redactSeq) return;
   if (answer.res && answer.res.status === 404) { // this service has no /redact: no preview
     state.redact = false;
     box.hidden = true;
@@ -222,6 +234,8 @@ async function redact(seq) {
     return;
   }
   box.hidden = false;
+  state.token = (answer.res && answer.res.ok && answer.data.restore_token) || null;
+  showRestoreBox(operator);
   if (!answer.res || !answer.res.ok) {
     $("redacted").replaceChildren(document.createTextNode(problemText(answer)));
     box.dataset.state = "error";
@@ -231,6 +245,58 @@ async function redact(seq) {
   highlight($("original"), body.text, items.map((it) => ({start: it.start, end: it.end, score: it.score})), "name");
   highlight($("redacted"), answer.data.text,
     items.map((it) => ({start: it.out_start, end: it.out_end, score: it.score})), "replacement");
+  box.dataset.state = "done";
+}
+
+// ---- the restore box: an LLM's answer with the pseudonyms, back to the names
+
+function showRestoreBox(operator) {
+  const on = operator === "pseudonym" && state.token !== null;
+  $("restore-box").hidden = !on;
+  $("restore-off").hidden = !(operator === "pseudonym" && !state.restorable);
+  if (!on) {
+    $("restored").replaceChildren();
+    $("restore-summary").textContent = "";
+    delete $("restore-box").dataset.state;
+  }
+}
+
+function restoreSummary(data) {
+  const restored = (data.restored || []).map((r) => `${r.pseudonym} ×${r.count}`);
+  const unknown = (data.unknown || []).map((r) => r.pseudonym);
+  let text = restored.length ? `Restored ${restored.join(", ")}.` : "No pseudonym of this text found.";
+  if (unknown.length) text += ` Not in this text, left as they are: ${unknown.join(", ")}.`;
+  return text;
+}
+
+async function restoreAnswer() {
+  const token = state.token;
+  if (!token) return;
+  const text = $("llm-answer").value;
+  const box = $("restore-box");
+  box.dataset.state = "busy";
+  let answer;
+  try {
+    answer = await post("restore", {text, restore_token: token});
+  } catch (e) {
+    answer = {res: null, error: e};
+  }
+  if (token !== state.token) return; // the text was redacted again meanwhile: that answer is stale
+  if (answer.res && answer.res.status === 401) {
+    box.dataset.state = "error";
+    askKey();
+    return;
+  }
+  if (!answer.res || !answer.res.ok) {
+    $("restored").replaceChildren(document.createTextNode(problemText(answer)));
+    $("restore-summary").textContent = "";
+    box.dataset.state = "error";
+    return;
+  }
+  const items = answer.data.items || [];
+  highlight($("restored"), answer.data.text,
+    items.map((it) => ({start: it.out_start, end: it.out_end})), "restored");
+  $("restore-summary").textContent = restoreSummary(answer.data);
   box.dataset.state = "done";
 }
 
@@ -369,6 +435,13 @@ async function start() {
     useKey();
   });
   $("key-forget").addEventListener("click", forgetKey);
+  $("restore-button").addEventListener("click", restoreAnswer);
+  $("llm-answer").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      restoreAnswer();
+    }
+  });
   for (const button of document.querySelectorAll("button.copy")) {
     button.addEventListener("click", () => copy(button.dataset.copy));
   }
