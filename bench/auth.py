@@ -64,7 +64,7 @@ def run(quick: bool = False, log=print) -> dict:
                         f"p50 {res['p50_ms']:6.3f} ms  p99 {res['p99_ms']:6.3f} ms")
     ratios = [on["p50_ms"] / off["p50_ms"] for on, off in zip(runs["keys on"], runs["keys off"])]
     ratio = median(ratios)
-    # other jobs only ever add latency: the quietest round of each is the least disturbed
+    # other load on the machine only ever adds latency: the quietest round of each is the least disturbed
     best = min(x["p50_ms"] for x in runs["keys on"]) / min(x["p50_ms"] for x in runs["keys off"])
     return {"rounds": rounds, "seconds": seconds, "sentence": SENTENCE, "keys": KEYS, "bar": BAR,
             "check_us": round(in_process, 2), "best_round_ratio": round(best, 4),
@@ -86,6 +86,6 @@ def render(r: dict, passed) -> list[str]:
             f"The check itself, timed in process (hash, {a['keys']} constant-time comparisons, the counter): "
             f"{a['check_us']:.1f} µs per request, {a['check_us'] / 10 / a['keys off']['p50_ms']:.1f} % of "
             f"the p50 with keys off; the per-round ratios spread wider than that when the two servers "
-            f"share a busy machine. The quietest round of each (the lowest p50: other jobs only add "
-            f"latency): {min(a['keys on']['p50s_ms']):.3f} ms on over {min(a['keys off']['p50s_ms']):.3f} ms "
+            f"share a busy machine. The quietest round of each (the lowest p50: other load on the machine "
+            f"only adds latency): {min(a['keys on']['p50s_ms']):.3f} ms on over {min(a['keys off']['p50s_ms']):.3f} ms "
             f"off = {a['best_round_ratio']:.3f}×.", ""]
