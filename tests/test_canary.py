@@ -8,16 +8,15 @@ JSON, bad chunking, a malformed request line, a malformed header), 401 (no key, 
 marker as the key), 404, 405, 408, 413, 415, 422, 429, 500 (the model raising with the
 text in its message, its cause and its frames' locals), a crash past Flask that
 gunicorn handles (the marker in the URL), and a client gone in the middle of its
-body. The servers are real gunicorns (tests/canary_app.py) with API keys, a rate limit
-and the metrics port on, at log level debug, the most they write. Their stdout,
-stderr and /metrics (on the main port and the metrics port) hold the marker 0 times,
-and the API key 0 times; the answers did get the marker (the texts came back), and
-the logs show each path ran.
+body. The servers are real gunicorns (tests/canary_app.py) with API keys, a rate limit,
+restore tokens and the metrics port on, at log level debug, the most they write. Their
+stdout, stderr and /metrics (on the main port and the metrics port) hold the marker 0
+times, and the API key, the restore key and a restore token 0 times; the answers did
+get the marker (the texts came back), and the logs show each path ran.
 """
 from __future__ import annotations
 
 import json
-import re
 import socket
 import uuid
 
@@ -39,6 +38,7 @@ pytestmark = pytest.mark.slow
 
 MARKER = f"zqcanary{uuid.uuid4().hex[:10]}"  # one word, in no vocabulary, new each run
 KEY = apikeys.new_key()
+RESTORE_KEY = f"canary-restore-{uuid.uuid4().hex}"  # /redact's restore tokens and /restore on: their paths too
 SEED = 20261204
 MAX_EXAMPLES = 250  # per route and generation mode
 APP = "tests.canary_app:create_app()"
@@ -62,7 +62,7 @@ def servers(tmp_path_factory, start_gunicorn_module):
     where = tmp_path_factory.mktemp("canary")
     (where / "keys").write_text(apikeys.file_line(KEY, "canary") + "\n")
     common = {"NAMETAG_API_KEYS_FILE": str(where / "keys"), "NAMETAG_LOG_LEVEL": "debug",
-              "NAMETAG_BODY_TIMEOUT": "1"}
+              "NAMETAG_BODY_TIMEOUT": "1", "NAMETAG_RESTORE_KEY": RESTORE_KEY}
     main = start_gunicorn_module(APP, {**common, "NAMETAG_RATE_LIMIT": "100000/minute"})
     limited = start_gunicorn_module(APP, {**common, "NAMETAG_RATE_LIMIT": "2/minute"})
     for server in (main, limited):
@@ -185,6 +185,12 @@ def test_the_marker_reaches_no_log_and_no_metric(servers):
                       408, 400, 400, 400, 400]
     echoed = requests.post(main.url + "/tag", json={"text": f"Ron met {MARKER}."}, headers=auth(), timeout=30)
     assert MARKER in echoed.text  # the marker did reach the server, and came back in the answer
+    sealed = requests.post(main.url + "/redact", json={"text": f"Ron Weasley met {MARKER}.", "operator": "pseudonym",
+                                                       "restorable": True}, headers=auth(), timeout=30).json()
+    restored = requests.post(main.url + "/restore", json={"text": f"{sealed['text']} {MARKER}",
+                                                          "restore_token": sealed["restore_token"]},
+                             headers=auth(), timeout=30)
+    assert restored.status_code == 200 and "Ron Weasley" in restored.json()["text"]
     text = f"Harry Potter met {MARKER}."
     over = [requests.post(limited.url + "/tag", json={"text": text}, headers=auth(), timeout=30).status_code
             for _ in range(6)]
@@ -199,8 +205,9 @@ def test_the_marker_reaches_no_log_and_no_metric(servers):
             for what, text in (("stdout", server.stdout()), ("stderr", server.stderr()))}
     places = {**logs, "main /metrics": scraped[0], "main metrics port": scraped[1],
               "limited metrics port": scraped[2]}
-    hits = {where: len(re.findall(MARKER, text)) + text.count(KEY) for where, text in places.items()}
-    figures("canary", requests=sum(statuses.values()) + len(errors) + 7, statuses=statuses,
+    hits = {where: sum(text.count(secret) for secret in (MARKER, KEY, RESTORE_KEY, sealed["restore_token"]))
+            for where, text in places.items()}
+    figures("canary", requests=sum(statuses.values()) + len(errors) + 9, statuses=statuses,
             bytes_searched=sum(map(len, places.values())), hits=sum(hits.values()))
     assert hits == {where: 0 for where in places}
 
