@@ -1,4 +1,5 @@
-"""Quality of a model, three ways: PER entity P/R/F1 (conlleval rules, exact spans).
+"""Quality of a model, three ways: entity P/R/F1 (conlleval's and seqeval's rules, exact
+spans and types; a model of several types gets each type's scores and their micro-average).
 
 * **sentence**: one sentence per input, through ``Tagger.tag_documents`` exactly
   as ``POST /tag`` calls it with one input per sentence (no document around it);
@@ -31,14 +32,19 @@ from harness import DATA, DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS
 WAYS = ("sentence", "document", "evaluate")
 
 
+# WNUT-17's types as a CoNLL-style model names them (for a model of several types)
+WNUT_LABEL_MAP = {"LOCATION": "LOC", "CORPORATION": "ORG", "GROUP": "ORG", "PRODUCT": "MISC",
+                  "CREATIVE-WORK": "MISC"}
+
+
 def _head(corpus: Corpus, n: int | None) -> Corpus:
     if n is None:
         return corpus
-    return Corpus(corpus.sentences[:n], corpus.tags[:n], corpus.docs[:n])
+    return Corpus(corpus.sentences[:n], corpus.tags[:n], corpus.docs[:n], corpus.types)
 
 
 def recased(corpus: Corpus, mode: str) -> Corpus:
-    return Corpus([recase(s, mode) for s in corpus.sentences], corpus.tags, corpus.docs)
+    return Corpus([recase(s, mode) for s in corpus.sentences], corpus.tags, corpus.docs, corpus.types)
 
 
 def by_sentence(tagger: Tagger, corpus: Corpus) -> list[list[int]]:
@@ -72,14 +78,14 @@ def three_ways(tagger: Tagger, corpus: Corpus, ways=WAYS) -> dict:
     fns = {"sentence": by_sentence, "document": by_document, "evaluate": by_evaluate}
     out = {"sentences": len(corpus), "tokens": corpus.n_tokens}
     for w in ways:
-        out[w] = score(corpus.tags, fns[w](tagger, corpus)).to_json()
+        out[w] = score(corpus.tags, fns[w](tagger, corpus), corpus.types).to_json()
     return out
 
 
-def sets(split: str, n: int | None = None) -> dict[str, tuple[Corpus, tuple[str, ...]]]:
-    """name -> (corpus, the ways worth measuring on it)."""
-    conll = _head(read_corpus(DATA / "conll2003" / f"{split}.conll"), n)
-    wnut = _head(read_corpus(DATA / "wnut17" / f"{split}.conll"), n)
+def sets(split: str, n: int | None = None, types: tuple[str, ...] = ("PER",)) -> dict[str, tuple[Corpus, tuple[str, ...]]]:
+    """name -> (corpus, the ways worth measuring on it), read for the model's types."""
+    conll = _head(read_corpus(DATA / "conll2003" / f"{split}.conll", types=types), n)
+    wnut = _head(read_corpus(DATA / "wnut17" / f"{split}.conll", types=types, label_map=WNUT_LABEL_MAP), n)
     return {
         f"conll_{split}": (conll, WAYS),
         f"conll_{split}_lower": (recased(conll, "lower"), WAYS),
@@ -99,7 +105,8 @@ def run(quick: bool = False, artifact=DEFAULT_ARTIFACT, split: str = "test") -> 
         "dev_f1": tagger.artifact.meta.get("metrics", {}).get("dev", {}).get("f1"),
         "seed": {"tokens": SEED_TOKENS, "want": SEED_LABELS, "got": seed.labels, "ok": seed.labels == SEED_LABELS},
     }
-    for name, (corpus, ways) in sets(split, n).items():
+    out["types"] = list(tagger.config.types)
+    for name, (corpus, ways) in sets(split, n, tagger.config.types).items():
         out[name] = three_ways(tagger, corpus, ways)
     return out
 
@@ -116,6 +123,12 @@ def table(q: dict) -> list[str]:
             s = q[key].get(w)
             cells.append("–" if s is None else f"**{s['f1']:.4f}** ({s['precision']:.3f} / {s['recall']:.3f})")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
+        for typ in (q[key].get("sentence") or {}).get("per_type") or {}:  # several types: each its own row
+            cells = []
+            for w in WAYS:
+                s = (q[key].get(w) or {}).get("per_type", {}).get(typ)
+                cells.append("–" if s is None else f"{s['f1']:.4f} ({s['precision']:.3f} / {s['recall']:.3f})")
+            out.append(f"| &nbsp;&nbsp;{typ} | " + " | ".join(cells) + " |")
     return out
 
 

@@ -1,5 +1,7 @@
 """nametag tag INPUT... -o OUTPUT: find people's names in files, on one core,
 all cores (--workers N) or a Dask cluster (--scheduler tcp://HOST:8786).
+nametag train --train FILE... (--dev FILE... | --dev-split SHARE) --out DIR: train
+a model on your own annotations, or fine-tune one (--from DIR).
 ``nametag restore INPUT... -o OUTPUT``: put the names back into pseudonymised texts
 (``bulk.restore``).
 
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="nametag", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("train", add_help=False,
+                   help="train a model on your annotations (CoNLL or JSONL), or fine-tune one with --from "
+                        "(see nametag train --help)")
     p = sub.add_parser("tag", help="tag files: JSONL, text or CoNLL in; JSONL or CoNLL out")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help=".jsonl, .txt or .conll file, a directory of them, or - for standard input")
@@ -81,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restorable", action="store_true",
                    help="--redact pseudonym: write each record's restore_token beside it, sealed under "
                         "NAMETAG_RESTORE_KEY as POST /redact with restorable (see nametag restore)")
-    p.add_argument("--replacement", default=DEFAULT_REPLACEMENT,
-                   help=f"--redact replace: what a name becomes (default: {DEFAULT_REPLACEMENT})")
+    p.add_argument("--replacement", default=None,
+                   help=f"--redact replace: what a name becomes (default: its type, {DEFAULT_REPLACEMENT} "
+                        f"for a person, [LOC], [ORG], ... for the other types)")
     p.add_argument("--mask-char", default=DEFAULT_MASK_CHAR,
                    help=f"--redact mask: the character (default: {DEFAULT_MASK_CHAR})")
     p.add_argument("--allow", action="append", default=[], metavar="NAME",
@@ -330,6 +336,10 @@ def restore(args) -> int:
 
 def run(argv=None) -> int:
     """The command, without touching signal handlers: its exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["train"]:  # its own options: model/train_cli.py, shared with train.py
+        from model.train_cli import main as train_main
+        return train_main(argv[1:], prog="nametag train", default_labels="all")
     args = build_parser().parse_args(argv)
     try:
         command = {"keys": new_key, "restore": restore}.get(args.command, tag)

@@ -29,7 +29,7 @@ from model.names import names
 from model.redact import Operator, Pseudonyms, redact
 from model.restore import Sealer, extend
 from model.tagger import Tagged, split_sentences
-from model.tags import TAGS
+from model.tags import tags_of
 from model.tokenizer import Token, join_tokens, tokenize
 
 INPUT_FORMATS = {".jsonl": "jsonl", ".txt": "txt", ".conll": "conll"}
@@ -211,8 +211,9 @@ def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, 
 def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:
     """The model's tags, one token a line (the CLI refuses --allow/--deny for CoNLL output)."""
     parts = [f"{DOCSTART} O\n\n"] if doc.header else []
+    tags = tags_of(tagged.types)
     for s, e in doc.sentences:
-        parts.extend(f"{doc.words[i]} {TAGS[tagged.tags[i]]}\n" for i in range(s, e))
+        parts.extend(f"{doc.words[i]} {tags[tagged.tags[i]]}\n" for i in range(s, e))
         parts.append("\n")
     return "".join(parts)
 

@@ -16,7 +16,7 @@ from .redact import Item, Redacted
 from .tagger import Tagged
 from .tokenizer import Token
 
-ENTITY_LABEL = "PER"
+ENTITY_LABEL = "PER"  # the type the 0/1 labels follow, when the model has it
 SCORE_DIGITS = 4  # float32 probabilities: more digits would only be noise
 
 
@@ -24,18 +24,21 @@ def result(text: str, tokens: list[Token], tagged: Tagged, spans: list[Span] | N
            unit: str = "codepoint", model: dict | None = None) -> dict:
     """tokens, labels and entities of one input (and `model`, the model's reference, when given).
 
-    spans: the entities to report (default: the model's); a token is labelled 1
-    when it lies in one. Every offset is given in ``unit`` (``model.offsets``).
+    spans: the entities to report (default: the model's), each labelled with its type;
+    a token is labelled 1 when it lies in a person's name (a PER entity) or, for a model
+    without PER, in any entity. Every offset is given in ``unit`` (``model.offsets``).
     """
     spans = model_spans(tokens, tagged) if spans is None else spans
     at = offsets(text, unit)
     starts, ends = [t.start for t in tokens], [t.end for t in tokens]
     labels, entities = [0] * len(tokens), []
+    people = ENTITY_LABEL in tagged.types  # labels: inside a person's name, or inside any entity without PER
     for sp in spans:
         s, e = bisect_right(ends, sp.start), bisect_left(starts, sp.end)  # the tokens it covers
-        labels[s:e] = [1] * (e - s)
+        if sp.label == ENTITY_LABEL or not people:
+            labels[s:e] = [1] * (e - s)
         entities.append({"text": text[sp.start:sp.end], "start": at(sp.start), "end": at(sp.end),
-                         "token_start": s, "token_end": e, "label": ENTITY_LABEL,
+                         "token_start": s, "token_end": e, "label": sp.label,
                          "score": round(float(sp.score), SCORE_DIGITS), "source": sp.source})
     out = {
         "tokens": [{"text": t.text, "start": at(t.start), "end": at(t.end), "label": y,
@@ -51,10 +54,10 @@ def result(text: str, tokens: list[Token], tagged: Tagged, spans: list[Span] | N
 
 def redaction_item(item: Item, at_in: Callable[[int], int] = int, at_out: Callable[[int], int] = int) -> dict:
     """One replaced name: its offsets in the input (at_in) and of its replacement in
-    the output (at_out), its text, replacement, score and source."""
+    the output (at_out), its text, replacement, entity type, score and source."""
     return {"start": at_in(item.start), "end": at_in(item.end), "out_start": at_out(item.out_start),
             "out_end": at_out(item.out_end), "text": item.text, "replacement": item.replacement,
-            "score": round(float(item.score), SCORE_DIGITS), "source": item.source}
+            "label": item.label, "score": round(float(item.score), SCORE_DIGITS), "source": item.source}
 
 
 def redaction(text: str, redacted: Redacted, unit: str = "codepoint", model: dict | None = None) -> dict:

@@ -3,7 +3,8 @@
     weights.npz   the parameter dict, one .npy member per parameter (float32),
                   plus the pretrained vectors when the model has them
                   (G_q int8 (V+1, n_g), G_scale float32 (V+1, 1): model/vectors.py)
-    meta.json     format version, model config, feature tables, label set,
+    meta.json     format version, model config (with its entity types), feature
+                  tables, label set (the IOB2 tags),
                   the vectors' words and licence, training flags and data
                   checksums, metrics, sha256 of weights.npz
 
@@ -30,7 +31,6 @@ import numpy as np
 from .calibration import Calibration
 from .features import FeatureTables
 from .network import Config, param_shapes
-from .tags import TAGS
 from .vectors import LICENSE, Vectors
 
 FORMAT_VERSION = 1
@@ -54,6 +54,11 @@ class Artifact:
     @property
     def name(self) -> str:
         return self.meta.get("name", "")
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        """The entity types the model finds, in tag order ("PER" for the person model)."""
+        return self.config.types
 
     @property
     def version(self) -> str:
@@ -97,7 +102,7 @@ def save(out_dir: str | Path, params, config: Config, tables: FeatureTables, met
         arrays.update(vectors.arrays())
         meta = dict(meta, vectors=dict(LICENSE, words=list(vectors.words)))
     weights = _npz_bytes(arrays)
-    full = dict(meta, format_version=FORMAT_VERSION, config=config.to_json(), labels=list(TAGS),
+    full = dict(meta, format_version=FORMAT_VERSION, config=config.to_json(), labels=list(config.tags),
                 features=tables.to_json(), weights_sha256=hashlib.sha256(weights).hexdigest())
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
@@ -150,6 +155,9 @@ def load(art_dir: str | Path) -> Artifact:
         raise ArtifactError(f"{art_dir / META}: bad config or feature tables ({e})") from None
     except ValueError as e:  # e.g. an unknown head
         raise ArtifactError(f"{art_dir / META}: {e}") from None
+    if meta.get("labels", list(config.tags)) != list(config.tags):
+        raise ArtifactError(f"{art_dir / META}: labels {meta.get('labels')!r} do not match the config's "
+                            f"types {list(config.types)}")
     if tables.n_x != config.n_x:
         raise ArtifactError(f"{art_dir / META}: feature tables give n_x={tables.n_x}, config says {config.n_x}")
     params = _read_params(art_dir / WEIGHTS, weights)
@@ -166,6 +174,9 @@ def load(art_dir: str | Path) -> Artifact:
             calibration = Calibration.from_json(meta["calibration"])
         except ValueError as e:
             raise ArtifactError(f"{art_dir / META}: {e}") from None
+        if calibration.entity_by_type is not None and calibration.types != config.types:
+            raise ArtifactError(f"{art_dir / META}: calibration types {list(calibration.types)} "
+                                f"differ from the model's {list(config.types)}")
     return Artifact(params, config, tables, meta, vectors, calibration)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import Corpus
-from .tags import O
+from .tags import O, PER, begin
 
 
 @dataclass(frozen=True)
@@ -99,10 +99,22 @@ def replace_mentions(corpus: Corpus, pool: NamePool, p_doc: float, rng: np.rando
         idx = by_doc[d]
         if rng.random() >= p_doc:
             continue
-        mapping = mention_map([corpus.sentences[i] for i in idx], [corpus.tags[i] for i in idx], pool, rng)
-        for i in idx:
-            sentences[i] = [_swap(w, mapping) if tg else w for w, tg in zip(sentences[i], corpus.tags[i])]
-    return Corpus(sentences, [list(t) for t in corpus.tags], list(corpus.docs))
+        person = [person_tags(corpus.tags[i], corpus.types) for i in idx]
+        mapping = mention_map([corpus.sentences[i] for i in idx], person, pool, rng)
+        for i, tags in zip(idx, person):
+            sentences[i] = [_swap(w, mapping) if tg else w for w, tg in zip(sentences[i], tags)]
+    return Corpus(sentences, [list(t) for t in corpus.tags], list(corpus.docs), corpus.types)
+
+
+def person_tags(tags: list[int], types: tuple[str, ...]) -> list[int]:
+    """The person tags of a sentence (0 O, 1 B-PER, 2 I-PER), every other type O:
+    only people's names are swapped."""
+    if types == (PER,):
+        return tags
+    if PER not in types:
+        return [O] * len(tags)
+    b = begin(types.index(PER))
+    return [1 if t == b else 2 if t == b + 1 else O for t in tags]
 
 
 def _swap(w: str, mapping: dict[str, str]) -> str:
@@ -131,14 +143,17 @@ def augment(corpus: Corpus, pool: NamePool | None, p_replace: float, p_lower: fl
         else:
             modes = case_modes(len(corpus), p_lower, p_upper, rng)
         corpus = Corpus([recase(s, m) for s, m in zip(corpus.sentences, modes)],
-                        corpus.tags, corpus.docs)
+                        corpus.tags, corpus.docs, corpus.types)
     return corpus
 
 
 def combine(corpora: list[Corpus], one_doc_per_sentence: list[bool]) -> Corpus:
     """Concatenate corpora; documents renumbered so they stay apart. A corpus without
     document markers (WNUT-17: posts) gets one document per sentence."""
-    out, base = Corpus(), 0
+    types = corpora[0].types if corpora else Corpus().types
+    if any(c.types != types for c in corpora):
+        raise ValueError(f"corpora with different types: {sorted({c.types for c in corpora})}")
+    out, base = Corpus(types=types), 0
     for c, per_sentence in zip(corpora, one_doc_per_sentence):
         docs = list(range(len(c))) if per_sentence else list(c.docs)
         out.sentences += c.sentences

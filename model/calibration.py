@@ -15,6 +15,11 @@ Each σ(w · x) is a small logistic regression on a few features (below), the
 first of which is the logit of the model's own score, so with one domain and
 the weights (1, 0, ..., 0) the scores are unchanged. With one dev set, d = 0.
 
+A model of several entity types has one entity calibrator per type
+(``entity_by_type``, (K, n_domains, n_features + 1)): an entity's score is
+P(exactly this span, of this type), fitted on that type's entities; the token
+score stays P(the token is in an entity of any type).
+
 ``ece`` is the expected calibration error used by the bench and the fit.
 """
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .decode import spans as tag_spans
+from .decode import typed_spans
 from .features import FeatureTables, name_key, normalise, shape, visible
 
 EPS = 1e-6
@@ -188,6 +193,8 @@ class Calibration:
     token: np.ndarray  # (n_domains, len(TOKEN_FEATURES) + 1)
     entity: np.ndarray  # (n_domains, len(ENTITY_FEATURES) + 1)
     fitted_on: tuple[str, ...] = ()  # the dev files, one per domain
+    entity_by_type: np.ndarray | None = None  # (K, n_domains, len(ENTITY_FEATURES) + 1): several types only
+    types: tuple[str, ...] = ()  # the types of entity_by_type, in tag order
 
     @classmethod
     def identity(cls) -> Calibration:
@@ -213,21 +220,33 @@ class Calibration:
         d = self.domain_weights(batch) if d is None else d
         return self._mix(self.token, batch.token_features(p_name), d[batch.sentence])
 
-    def entities(self, batch: SentenceBatch, p_name: np.ndarray, spans, d: np.ndarray | None = None) -> np.ndarray:
+    def entities(self, batch: SentenceBatch, p_name: np.ndarray, spans, d: np.ndarray | None = None,
+                 kinds=None) -> np.ndarray:
         """Calibrated P(entity span is exactly a name), from the model's token scores (N,).
-        spans : (n_spans, 2) [start, end) in the batch's token positions."""
+        spans : (n_spans, 2) [start, end) in the batch's token positions.
+        kinds : (n_spans,) each span's type k, for a calibration with ``entity_by_type``."""
         spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
         if not len(spans):
             return np.zeros(0)
         d = self.domain_weights(batch) if d is None else d
-        return self._mix(self.entity, batch.entity_features(p_name, spans), d[batch.sentence[spans[:, 0]]])
+        X, d_span = batch.entity_features(p_name, spans), d[batch.sentence[spans[:, 0]]]
+        if self.entity_by_type is None or kinds is None:
+            return self._mix(self.entity, X, d_span)
+        kinds = np.asarray(kinds, dtype=np.int64)
+        out = np.empty(len(spans))
+        for k in np.unique(kinds).tolist():
+            at = kinds == k
+            out[at] = self._mix(self.entity_by_type[k], X[at], d_span[at])
+        return out
 
     def to_json(self) -> dict:
         return {"domain": None if self.domain is None else self.domain.tolist(),
                 "token": self.token.tolist(), "entity": self.entity.tolist(),
                 "token_features": list(TOKEN_FEATURES), "entity_features": list(ENTITY_FEATURES),
                 "sentence_features": list(SENTENCE_FEATURES), "hash_buckets": HASH_BUCKETS,
-                "fitted_on": list(self.fitted_on)}
+                "fitted_on": list(self.fitted_on),
+                **({} if self.entity_by_type is None else
+                   {"entity_types": list(self.types), "entity_by_type": self.entity_by_type.tolist()})}
 
     @classmethod
     def from_json(cls, obj: dict) -> Calibration:
@@ -248,7 +267,17 @@ class Calibration:
             domain = _matrix([obj.get("domain")], "domain")[0]
             if len(domain) != len(SENTENCE_FEATURES) + HASH_BUCKETS + 1:
                 raise ValueError("calibration: wrong number of domain weights")
-        return cls(domain, token, entity, tuple(obj.get("fitted_on", ())))
+        by_type, types = None, ()
+        if "entity_by_type" in obj:
+            types = obj.get("entity_types")
+            if (not isinstance(types, list) or not isinstance(obj["entity_by_type"], list)
+                    or len(types) != len(obj["entity_by_type"])):
+                raise ValueError("calibration: entity_by_type needs one weight matrix per entity_types entry")
+            types = tuple(types)
+            by_type = np.stack([_matrix(w, f"entity_by_type[{k}]") for k, w in enumerate(obj["entity_by_type"])])
+            if by_type.shape[1:] != entity.shape:
+                raise ValueError("calibration: entity_by_type weights differ in shape from entity's")
+        return cls(domain, token, entity, tuple(obj.get("fitted_on", ())), by_type, types)
 
 
 def _matrix(v, name: str) -> np.ndarray:
@@ -262,9 +291,14 @@ def _matrix(v, name: str) -> np.ndarray:
 
 
 def entity_outcomes(tags_pred: list[int], tags_gold: list[int]) -> list[tuple[tuple[int, int], bool]]:
-    """Each predicted entity span and whether it exactly matches a gold span."""
-    gold = set(tag_spans(tags_gold))
-    return [(s, s in gold) for s in tag_spans(tags_pred)]
+    """Each predicted entity span and whether it exactly matches a gold span (and type)."""
+    return [((s, e), ok) for s, e, _, ok in typed_outcomes(tags_pred, tags_gold)]
+
+
+def typed_outcomes(tags_pred: list[int], tags_gold: list[int]) -> list[tuple[int, int, int, bool]]:
+    """(start, end, type, right) of each predicted entity: right when a gold entity has the same span and type."""
+    gold = set(typed_spans(tags_gold))
+    return [(s, e, k, (s, e, k) in gold) for s, e, k in typed_spans(tags_pred)]
 
 
 def ece(conf, right, bins: int = 10) -> float:

@@ -22,9 +22,9 @@ import numpy as np
 
 from . import artifact as artifact_io
 from .artifact import ArtifactError
-from .calibration import (Calibration, SentenceBatch, ece, entity_outcomes, fit_logistic)
+from .calibration import (Calibration, SentenceBatch, ece, fit_logistic, typed_outcomes)
 from .data import Corpus, DataError, read_corpus
-from .decode import spans
+from .decode import typed_spans
 from .scoring import score
 from .tagger import Tagger
 
@@ -45,11 +45,13 @@ class _Domain:
         raw = head.name_scores(np.concatenate(probs)) if probs else np.zeros(0)
         self.tok_X = batch.token_features(raw)[:, :-1]  # fit_logistic adds the bias
         self.tok_y = np.array([t > 0 for tags in corpus.tags for t in tags], dtype=bool)
-        spans_at, self.ent_y = [], []
+        spans_at, self.ent_y, kinds = [], [], []
         for start, gold, p in zip(batch.bounds.tolist(), corpus.tags, probs):
-            for (s, e), ok in entity_outcomes(head.decode(p), gold):
+            for s, e, k, ok in typed_outcomes(head.decode(p), gold):
                 spans_at.append((start + s, start + e))
                 self.ent_y.append(ok)
+                kinds.append(k)
+        self.ent_kind = np.array(kinds, dtype=np.int64)
         self.ent_X = batch.entity_features(raw, np.array(spans_at, dtype=np.int64).reshape(-1, 2))[:, :-1]
         self.ent_y = np.array(self.ent_y, dtype=bool)
         self.sentence_X = batch.domain_features()
@@ -57,8 +59,10 @@ class _Domain:
     def token_data(self):
         return self.tok_X, self.tok_y.astype(np.float64)
 
-    def entity_data(self):
-        return self.ent_X, self.ent_y.astype(np.float64)
+    def entity_data(self, k: int | None = None):
+        """The entities' features and outcomes; k: of type k only."""
+        at = slice(None) if k is None else self.ent_kind == k
+        return self.ent_X[at], self.ent_y[at].astype(np.float64)
 
 
 def fit(tagger: Tagger, corpora: list[Corpus], names: list[str]) -> Calibration:
@@ -73,16 +77,21 @@ def fit(tagger: Tagger, corpora: list[Corpus], names: list[str]) -> Calibration:
         X = np.concatenate([d.sentence_X for d in domains])
         y = np.concatenate([np.zeros(len(domains[0].sentence_X)), np.ones(len(domains[1].sentence_X))])
         domain = fit_logistic(X, y, l2=L2_DOMAIN, identity_first=False)
-    return Calibration(domain, token, entity, tuple(names))
+    types = tagger.config.types
+    by_type = None
+    if len(types) > 1:  # each type its own entity calibrator
+        by_type = np.stack([np.stack([fit_logistic(*d.entity_data(k), l2=L2) for d in domains])
+                            for k in range(len(types))])
+    return Calibration(domain, token, entity, tuple(names), by_type, types if by_type is not None else ())
 
 
 def entity_scores(tagger: Tagger, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
     """Each predicted entity's score and whether it is exactly right, one sentence per input."""
     conf, right = [], []
     for tokens, gold, t in zip(corpus.sentences, corpus.tags, tagger.tag_sentences(corpus.sentences)):
-        gold_spans = set(spans(gold))
+        gold_spans = set(typed_spans(gold))
         conf += t.entity_scores
-        right += [s in gold_spans for s in t.spans]
+        right += [s in gold_spans for s in typed_spans(t.tags)]
     return np.array(conf), np.array(right, dtype=bool)
 
 
@@ -91,17 +100,26 @@ def operating_table(tagger: Tagger, corpus: Corpus) -> list[dict]:
     rows = []
     for threshold in THRESHOLDS + (None,):
         pred = [t.tags for t in tagger.tag_sentences(corpus.sentences, threshold=threshold)]
-        s = score(corpus.tags, pred)
-        rows.append({"threshold": threshold, "precision": round(s.precision, 4), "recall": round(s.recall, 4),
-                     "f1": round(s.f1, 4)})
+        s = score(corpus.tags, pred, corpus.types)
+        row = {"threshold": threshold, "precision": round(s.precision, 4), "recall": round(s.recall, 4),
+               "f1": round(s.f1, 4)}
+        if s.per_type is not None:  # several types: each type's own, beside the micro-average
+            row["per_type"] = {t: {k: round(v[k], 4) for k in ("precision", "recall", "f1")}
+                               for t, v in s.per_type.items()}
+        rows.append(row)
     return rows
 
 
-def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lambda s: None) -> dict:
+def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lambda s: None,
+                 label_map: dict[str, str] | None = None, corpora: list[Corpus] | None = None,
+                 names: list[str] | None = None, sha256: str | None = None) -> dict:
     """The meta.json entries "calibration" and "operating_table" of a model (loaded, or
-    just trained and not yet written) fitted on the dev files."""
-    corpora = [read_corpus(f) for f in dev_files]
-    names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
+    just trained and not yet written) fitted on the dev files (read for the model's types),
+    or on dev corpora already read (`corpora`, with their `names` and the first one's `sha256`)."""
+    if corpora is None:
+        corpora = [read_corpus(f, types=art.config.types, label_map=label_map) for f in dev_files]
+        names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
+        sha256 = hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest()
     raw_tagger = Tagger(art, calibrated=False)
     cal = fit(raw_tagger, corpora, names)
     tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, art.vectors, cal))
@@ -110,7 +128,7 @@ def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lam
         before, after = entity_scores(raw_tagger, corpus), entity_scores(tagger, corpus)
         ece_dev[name] = {"before": round(ece(*before), 4), "after": round(ece(*after), 4)}
         log(f"calibrate: {name}: entity ECE {ece_dev[name]['before']:.4f} -> {ece_dev[name]['after']:.4f}")
-    table = {"data": names[0], "sha256": hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest(),
+    table = {"data": names[0], "sha256": sha256,
              "rows": operating_table(tagger, corpora[0])}
     return {"calibration": dict(cal.to_json(), ece_dev=ece_dev), "operating_table": table}
 

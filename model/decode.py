@@ -1,9 +1,10 @@
-"""From per-token probabilities to tags and name spans.
+"""From per-token probabilities to tags and entity spans.
 
 Softmax head: constrained Viterbi over log ŷ<t>, so the tags always form valid
-IOB2 spans (no O -> I-PER, no sentence-initial I-PER). Taking the argmax and
-repairing afterwards loses the common case of a first name tagged O and its
-surname I-PER.
+IOB2 spans (no O -> I-X, no B-X -> I-Y, no sentence-initial I-X). Taking the
+argmax and repairing afterwards loses the common case of a first name tagged O
+and its surname I-PER. One type (PER) runs ``best_path`` on plain floats;
+several types run ``best_path_typed``, the same recursion in NumPy.
 Sigmoid head: a threshold; a name is a maximal run of tokens above it. Either head
 with a caller's threshold: ``threshold_tags`` on the (calibrated) name probability.
 """
@@ -13,7 +14,7 @@ import math
 
 import numpy as np
 
-from .tags import B, I, O
+from .tags import B, I, O, begin, inside
 
 
 def log_probs(probs: np.ndarray) -> list[list[float]]:
@@ -49,6 +50,57 @@ def best_path(log_p: list[list[float]]) -> list[int]:
     return path[::-1]
 
 
+def transitions(n_types: int) -> np.ndarray:
+    """allowed[i, j]: tag j may follow tag i (n_y, n_y): anything may precede O or B-X;
+    only B-X or I-X may precede I-X."""
+    n_y = 1 + 2 * n_types
+    allowed = np.ones((n_y, n_y), dtype=bool)
+    for k in range(n_types):
+        allowed[:, inside(k)] = False
+        allowed[[begin(k), inside(k)], inside(k)] = True
+    return allowed
+
+
+def best_path_typed(log_p: np.ndarray, allowed: np.ndarray) -> list[int]:
+    """Constrained Viterbi over any number of types. log_p : (T_x, n_y); allowed : (n_y, n_y).
+    Ties go to the lower tag id."""
+    T_x, n_y = log_p.shape
+    if not T_x:
+        return []
+    penalty = np.where(allowed, 0.0, -np.inf)  # (n_y, n_y)
+    score = np.where(allowed[0], log_p[0], -np.inf)  # O may precede: the sentence-initial tags
+    back = np.empty((T_x, n_y), dtype=np.int64)
+    for t in range(1, T_x):
+        cand = score[:, None] + penalty  # (n_y from, n_y to)
+        back[t] = np.argmax(cand, axis=0)
+        score = cand[back[t], np.arange(n_y)] + log_p[t]
+    path = [int(np.argmax(score))]
+    for t in range(T_x - 1, 0, -1):
+        path.append(int(back[t, path[-1]]))
+    return path[::-1]
+
+
+def threshold_tags_typed(p_name: np.ndarray, threshold: float, probs: np.ndarray) -> list[int]:
+    """``threshold_tags`` over several types: a token at or above threshold is in an
+    entity of its likeliest type (B + I); an entity starts after a token outside one,
+    where the type changes, or where B of its type is likelier than I.
+    probs : (T_x, n_y) the softmax; p_name : (T_x,)."""
+    inside_ = (~(np.asarray(p_name) < threshold)).tolist()
+    b, i = probs[:, 1::2], probs[:, 2::2]  # (T_x, K)
+    kind = np.argmax(b + i, axis=1)
+    rows = np.arange(len(probs))
+    new = (b[rows, kind] > i[rows, kind]).tolist()
+    tags, prev_k = [], -1
+    for t, k in enumerate(kind.tolist()):
+        if not inside_[t]:
+            tags.append(O)
+            prev_k = -1
+            continue
+        tags.append(begin(k) if prev_k != k or new[t] else inside(k))
+        prev_k = k
+    return tags
+
+
 def threshold_tags(p_name: np.ndarray, threshold: float = 0.5, new_name=None) -> list[int]:
     """IOB2 tags from one probability per token: a token at or above threshold is in
     a name; a name starts after a token outside one, or where new_name[t] is true
@@ -67,12 +119,19 @@ def threshold_tags(p_name: np.ndarray, threshold: float = 0.5, new_name=None) ->
 
 
 def spans(tags: list[int]) -> list[tuple[int, int]]:
-    """Entity spans (start, end exclusive) of a valid IOB2 tag sequence."""
-    out, start = [], None
+    """Entity spans (start, end exclusive) of an IOB2 tag sequence, any type."""
+    return [(s, e) for s, e, _ in typed_spans(tags)]
+
+
+def typed_spans(tags: list[int]) -> list[tuple[int, int, int]]:
+    """Entity spans (start, end exclusive, type k) of an IOB2 tag sequence, by
+    conlleval's rules: an entity starts at B-X, or at I-X not preceded by B-X or
+    I-X, and runs over the I-X that follow."""
+    out, start, k = [], None, -1
     for t, tag in enumerate(list(tags) + [O]):
-        if start is not None and tag != I:
-            out.append((start, t))
+        if start is not None and tag != inside(k):
+            out.append((start, t, k))
             start = None
-        if tag == B or (tag == I and start is None):
-            start = t
+        if start is None and tag != O:
+            start, k = t, (tag - 1) // 2
     return out

@@ -1,25 +1,30 @@
 """The output head as one policy: what ``ŷ<t> = g(W_ya a<t> + b_y)`` means.
 
-    softmax   n_y = 3, ŷ<t> over (O, B-PER, I-PER); cross-entropy; decoded by
-              constrained Viterbi, so the tags are always valid IOB2; with a
-              caller's threshold, a token is in a name when its name probability
-              is at least the threshold, and a name starts where B-PER is likelier
-              than I-PER.
+    softmax   n_y = 1 + 2K over K entity types, ŷ<t> over (O, B-T1, I-T1, ...)
+              (K = 1: O, B-PER, I-PER); cross-entropy; decoded by constrained
+              Viterbi, so the tags are always valid IOB2; with a caller's
+              threshold, a token is in an entity when its entity probability is
+              at least the threshold, of its likeliest type, and an entity starts
+              where B is likelier than I.
     sigmoid   n_y = 1, ŷ<t> = P(token is in a name); the seed's binary
               cross-entropy; decoded by a threshold (``DEFAULT_THRESHOLD``):
-              a name is a maximal run of tokens at or above it.
+              a name is a maximal run of tokens at or above it. One type only
+              (it cannot tell types apart): PER-only models.
 
 Everything that depends on the head asks its ``Head`` here; no other module
 compares head names. A config names its head by string (so does meta.json);
-``get`` turns the name into the policy and is where it is validated.
+``get`` turns the name (and the number of types) into the policy and is where
+it is validated.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import layers as L
+import functools
+
 from .tags import B, I
-from .decode import best_path, log_probs, threshold_tags
+from .decode import best_path, best_path_typed, log_probs, threshold_tags, threshold_tags_typed, transitions
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -32,6 +37,8 @@ class Head:
     n_y: int
     takes_threshold: bool  # whether a caller may choose the decoding threshold
 
+    max_types: int = 1
+
     def loss(self, scores: np.ndarray, y: np.ndarray, mask: np.ndarray):
         """J and dscores (T_x, m, n_y) from scores (T_x, m, n_y), IOB2 tag ids y (T_x, m), mask (T_x, m)."""
         raise NotImplementedError
@@ -41,7 +48,7 @@ class Head:
         raise NotImplementedError
 
     def name_scores(self, probs: np.ndarray) -> np.ndarray:
-        """The probability that each token is part of a name: probs (T_x, n_y) -> (T_x,)."""
+        """The probability that each token is part of an entity (any type): probs (T_x, n_y) -> (T_x,)."""
         raise NotImplementedError
 
     def decode(self, probs: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
@@ -59,7 +66,11 @@ class Head:
 
 
 class Softmax(Head):
-    name, n_y, takes_threshold = "softmax", 3, True
+    name, n_y, takes_threshold, max_types = "softmax", 3, True, 1 << 10
+
+    def __init__(self, n_types: int = 1):
+        self.n_types, self.n_y = n_types, 1 + 2 * n_types
+        self.allowed = transitions(n_types)
 
     def loss(self, scores, y, mask):
         return L.softmax_loss(scores, y, mask)
@@ -68,16 +79,26 @@ class Softmax(Head):
         return L.softmax(scores)
 
     def name_scores(self, probs):
-        return probs[:, B] + probs[:, I]
+        if self.n_types == 1:
+            return probs[:, B] + probs[:, I]
+        return probs[:, 1:].sum(axis=1)
 
     def decode_many(self, probs, bounds, threshold=None, p_name=None):
         cuts = list(zip(bounds[:-1], bounds[1:]))
         if threshold is None:
+            if self.n_types > 1:
+                log_p = np.log(np.maximum(probs.astype(np.float64), 1e-30))
+                return [best_path_typed(log_p[s:e], self.allowed) for s, e in cuts]
             log_p = log_probs(probs)
             return [best_path(log_p[s:e]) for s, e in cuts]
         p = self.name_scores(probs) if p_name is None else p_name
+        if self.n_types > 1:
+            return [threshold_tags_typed(p[s:e], threshold, probs[s:e]) for s, e in cuts]
         new_name = probs[:, B] > probs[:, I]
         return [threshold_tags(p[s:e], threshold, new_name[s:e]) for s, e in cuts]
+
+    def __repr__(self) -> str:
+        return f"heads.get({self.name!r}, {self.n_types})"
 
 
 class Sigmoid(Head):
@@ -103,8 +124,13 @@ class Sigmoid(Head):
 HEADS: dict[str, Head] = {h.name: h for h in (Softmax(), Sigmoid())}
 
 
-def get(name: str) -> Head:
-    """The policy of the head called name; ValueError for any other name."""
+@functools.lru_cache(maxsize=64)
+def get(name: str, n_types: int = 1) -> Head:
+    """The policy of the head called name over n_types entity types; ValueError for
+    any other name, or more types than the head can tell apart."""
     if not isinstance(name, str) or name not in HEADS:
         raise ValueError(f"unknown head {name!r} (known: {', '.join(HEADS)})")
-    return HEADS[name]
+    head = HEADS[name]
+    if not 1 <= n_types <= head.max_types:
+        raise ValueError(f"the {name} head takes 1 to {head.max_types} entity types, not {n_types}")
+    return head if n_types == 1 else type(head)(n_types)

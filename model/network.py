@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import heads, layers as L
+from .tags import PER, tags_of
 
 
 @dataclass(frozen=True)
@@ -27,20 +28,36 @@ class Config:
     head: str = "softmax"  # a name in heads.HEADS
     bidirectional: bool = True
     n_g: int = 0  # size of the pretrained vectors g<t> (0: none)
+    types: tuple[str, ...] = (PER,)  # the entity types, in tag order (model/tags.py)
 
     def __post_init__(self):
-        heads.get(self.head)  # ValueError for an unknown head
+        if isinstance(self.types, list):  # as meta.json stores it
+            object.__setattr__(self, "types", tuple(self.types))
+        if (not isinstance(self.types, tuple) or not self.types
+                or not all(isinstance(t, str) and t for t in self.types) or len(set(self.types)) != len(self.types)):
+            raise ValueError(f"types must be distinct non-empty names, not {self.types!r}")
+        heads.get(self.head, len(self.types))  # ValueError for an unknown head or too many types
 
     @property
     def head_policy(self) -> heads.Head:
-        return heads.get(self.head)
+        return heads.get(self.head, len(self.types))
 
     @property
     def n_y(self) -> int:
         return self.head_policy.n_y
 
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tags_of(self.types)
+
     def to_json(self) -> dict:
-        return asdict(self)
+        """The config as meta.json stores it; a person-name model's has no "types" (it is the default)."""
+        out = asdict(self)
+        if self.types == (PER,):
+            del out["types"]
+        else:
+            out["types"] = list(self.types)
+        return out
 
 
 def param_shapes(cfg: Config) -> dict[str, tuple[int, ...]]:

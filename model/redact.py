@@ -7,10 +7,12 @@ code-point offsets into the text, sorted and disjoint):
 
 Operators (``Operator``):
 
-    replace    every name becomes ``replacement`` ("[PERSON]")
+    replace    every name becomes ``replacement``; by default its type: "[PERSON]"
+               for a person, "[LOC]", "[ORG]", ... for the other types
     mask       every character of the name but whitespace becomes ``mask_char``
                ("*"): the length and the spaces between its words stay
-    pseudonym  ``<PERSON_1>``, ``<PERSON_2>``, ... consistent across one
+    pseudonym  ``<PERSON_1>``, ``<PERSON_2>``, ... (``<LOC_1>``, ... for other
+               types, numbered per type) consistent across one
                ``Pseudonyms`` (pass the same one for every text of a request):
                the same name (case-insensitive) gets the same pseudonym, and a
                one-word mention that is the first or last word of an earlier
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .names import Span, normalise
+from .tags import PER
 
 OPERATORS = ("replace", "mask", "pseudonym", "hash")
 DEFAULT_REPLACEMENT = "[PERSON]"
@@ -47,6 +50,7 @@ class Item(NamedTuple):
     replacement: str
     score: float
     source: str
+    label: str = PER  # the entity type
 
 
 class Redacted(NamedTuple):
@@ -68,10 +72,15 @@ def hash_key(value: str | None) -> bytes | None:
     return value.encode("utf-8")
 
 
+def type_replacement(label: str) -> str:
+    """The replace operator's default for an entity type: [PERSON] for PER, else [TYPE]."""
+    return DEFAULT_REPLACEMENT if label == PER else f"[{label}]"
+
+
 @dataclass(frozen=True)
 class Operator:
     name: str = "replace"
-    replacement: str = DEFAULT_REPLACEMENT
+    replacement: str | None = None  # None: the entity's type (``type_replacement``)
     mask_char: str = DEFAULT_MASK_CHAR
     key: bytes | None = field(default=None, repr=False)  # for hash
 
@@ -91,8 +100,12 @@ class Pseudonyms:
     by_name: dict[str, int] = field(default_factory=dict)  # normalised full name -> number
     by_word: dict[str, int] = field(default_factory=dict)  # first/last word of a full name -> number
     count: int = 0
+    prefix: str = "PERSON"
+    by_type: dict[str, Pseudonyms] = field(default_factory=dict)  # another type -> its own numbering
 
-    def __call__(self, name: str) -> str:
+    def __call__(self, name: str, label: str = PER) -> str:
+        if label != PER:  # each other type numbered on its own: <LOC_1>, <ORG_1>, ...
+            return self.by_type.setdefault(label, Pseudonyms(prefix=label))(name)
         key = normalise(name)
         words = key.split(" ")
         n = self.by_name.get(key)
@@ -104,16 +117,16 @@ class Pseudonyms:
         self.by_name.setdefault(key, n)
         if len(words) > 1:
             self.by_word[words[0]] = self.by_word[words[-1]] = n
-        return f"<PERSON_{n}>"
+        return f"<{self.prefix}_{n}>"
 
 
-def replacement(name: str, op: Operator, pseudonyms: Pseudonyms) -> str:
+def replacement(name: str, op: Operator, pseudonyms: Pseudonyms, label: str = PER) -> str:
     if op.name == "replace":
-        return op.replacement
+        return type_replacement(label) if op.replacement is None else op.replacement
     if op.name == "mask":
         return "".join(c if c.isspace() else op.mask_char for c in name)
     if op.name == "pseudonym":
-        return pseudonyms(name)
+        return pseudonyms(name, label)
     digest = hmac.new(op.key, normalise(name).encode("utf-8"), hashlib.sha256).hexdigest()
     return digest[:HASH_DIGITS]
 
@@ -126,10 +139,10 @@ def redact(text: str, spans: list[Span], op: Operator, pseudonyms: Pseudonyms | 
     parts, items, pos, out_pos = [], [], 0, 0
     for s in spans:
         name = text[s.start:s.end]
-        rep = replacement(name, op, pseudonyms)
+        rep = replacement(name, op, pseudonyms, s.label)
         parts += [text[pos:s.start], rep]
         out_pos += s.start - pos
-        items.append(Item(s.start, s.end, out_pos, out_pos + len(rep), name, rep, s.score, s.source))
+        items.append(Item(s.start, s.end, out_pos, out_pos + len(rep), name, rep, s.score, s.source, s.label))
         out_pos += len(rep)
         pos = s.end
     parts.append(text[pos:])

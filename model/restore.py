@@ -145,6 +145,8 @@ def extend(previous: Book | None, ps: Pseudonyms, redactions: Iterable[tuple[str
     pairs = list(redactions)
     for _, red in pairs:
         for item in red.items:
+            if item.label != "PER":  # the book holds people only: other types' pseudonyms are not restored
+                continue
             n = _number(item.replacement)
             if n == len(people) + 1:
                 people.append(" ".join(item.text.split()))  # an answer gets it on one line

@@ -15,7 +15,8 @@ import numpy as np
 from . import inference
 from .artifact import Artifact
 from .calibration import SentenceBatch, word_facts
-from .decode import spans
+from .decode import spans, typed_spans
+from .tags import PER, begin
 from .features import document_sets, featurize, pad
 from .vectors import pad_rows
 
@@ -24,18 +25,28 @@ SENTENCE_END = {".", "!", "?"}
 
 @dataclass
 class Tagged:
-    tags: list[int]  # IOB2 ids: 0 O, 1 B-PER, 2 I-PER
-    scores: list[float]  # probability that the token is part of a name (calibrated when the artifact is)
-    entity_scores: list[float] | None = None  # per span, in order: P(exactly a name); None: not computed
+    tags: list[int]  # IOB2 ids over the model's types (model/tags.py): 0 O, 1 B-PER, 2 I-PER for one type
+    scores: list[float]  # probability that the token is part of an entity (calibrated when the artifact is)
+    entity_scores: list[float] | None = None  # per span, in order: P(exactly this entity); None: not computed
+    types: tuple[str, ...] = (PER,)  # the model's entity types: tag 1 + 2k / 2 + 2k is B / I of types[k]
 
     @property
     def labels(self) -> list[int]:
-        """The seed's y: 1 for a token inside a person's name."""
-        return [int(t > 0) for t in self.tags]
+        """The seed's y: 1 for a token inside a person's name when the model finds people,
+        else 1 inside any entity."""
+        if PER not in self.types:
+            return [int(t > 0) for t in self.tags]
+        b = begin(self.types.index(PER))
+        return [int(t in (b, b + 1)) for t in self.tags]
 
     @property
     def spans(self) -> list[tuple[int, int]]:
         return spans(self.tags)
+
+    @property
+    def typed_spans(self) -> list[tuple[int, int, int]]:
+        """(start, end, type k) of each entity, in order."""
+        return typed_spans(self.tags)
 
 
 def split_sentences(tokens: list[str]) -> list[tuple[int, int]]:
@@ -105,14 +116,18 @@ class Tagger:
         if sentences is None or self.calibration is None:
             tags = head.decode_many(flat, cuts, threshold)
             found = _spans_in_batch(tags, cuts)
-            return _per_sentence(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in found], found, cuts)
+            return _per_sentence(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in found], found, cuts,
+                                 self.config.types)
         batch = SentenceBatch(sentences, self.word_facts)
         d = self.calibration.domain_weights(batch)
         p_name = self.calibration.tokens(batch, raw, d)
         tags = head.decode_many(flat, cuts, threshold, p_name)
         found = _spans_in_batch(tags, cuts)
-        entity = self.calibration.entities(batch, raw, found, d)
-        return _per_sentence(tags, p_name.tolist(), entity.tolist(), found, cuts)
+        kinds = None
+        if self.calibration.entity_by_type is not None:
+            kinds = [k for t in tags for _, _, k in typed_spans(t)]
+        entity = self.calibration.entities(batch, raw, found, d, kinds)
+        return _per_sentence(tags, p_name.tolist(), entity.tolist(), found, cuts, self.config.types)
 
     def tag_sentences(self, sentences: list[list[str]], docs: list[int] | None = None,
                       threshold: float | None = None) -> list[Tagged]:
@@ -134,7 +149,7 @@ class Tagger:
                 sentences.append(tokens[s:e])
                 docs.append(d)
         tagged = self.tag_sentences(sentences, docs, threshold)
-        out = [Tagged([], [], []) for _ in documents]
+        out = [Tagged([], [], [], self.config.types) for _ in documents]
         for d, t in zip(docs, tagged):  # a sentence never starts inside a name: spans stay whole
             out[d].tags.extend(t.tags)
             out[d].scores.extend(t.scores)
@@ -148,13 +163,13 @@ def _spans_in_batch(tags: list[list[int]], bounds: list[int]) -> list[tuple[int,
 
 
 def _per_sentence(tags: list[list[int]], scores: list[float], entity_scores: list[float],
-                  found: list[tuple[int, int]], bounds: list[int]) -> list[Tagged]:
+                  found: list[tuple[int, int]], bounds: list[int], types: tuple[str, ...] = (PER,)) -> list[Tagged]:
     """The batch's flat token and entity scores cut back into one Tagged per sentence."""
     out, k = [], 0
     for t, s, e in zip(tags, bounds, bounds[1:]):
         n = k
         while n < len(found) and found[n][0] < e:
             n += 1
-        out.append(Tagged(t, scores[s:e], entity_scores[k:n]))
+        out.append(Tagged(t, scores[s:e], entity_scores[k:n], types))
         k = n
     return out

@@ -1,5 +1,5 @@
 """Training by backpropagation through time: minibatches, Adam, clipping, word
-dropout, early stopping on dev PER entity F1.
+dropout, early stopping on dev entity F1 (micro-averaged over the types).
 
 Everything random comes from one ``np.random.Generator`` seeded by the caller,
 so the same data, seed and flags give the same weights, bit for bit.
@@ -103,7 +103,7 @@ def epoch_inputs(train: Corpus, tables: FeatureTables, vectors: Vectors | None, 
 def evaluate(tagger: Tagger, corpus: Corpus):
     """Entity-level scores of a tagger on a corpus (the service's decode path)."""
     pred = tagger.tag_sentences(corpus.sentences, corpus.docs)
-    return score(corpus.tags, [t.tags for t in pred])
+    return score(corpus.tags, [t.tags for t in pred], corpus.types)
 
 
 def without_table(params: dict) -> dict:
@@ -120,13 +120,15 @@ def table_grads(dg, look: L.TableCache) -> dict:
 
 
 def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
-          progress: bool = True, log=print, vectors: Vectors | None = None, pool: NamePool | None = None):
+          progress: bool = True, log=print, vectors: Vectors | None = None, pool: NamePool | None = None,
+          init: dict[str, np.ndarray] | None = None):
     """Train; returns (best params, network config, per-epoch history, best vectors).
 
     vectors: the pretrained vectors (g<t>; tc.network.n_g must be their size), or
     None. They come back as given (frozen) or, with tc.tune_vectors, with the rows
     training updated fine-tuned and re-quantized.  pool: names for mention
-    replacement (tc.p_replace)."""
+    replacement (tc.p_replace).  init: parameters to start from instead of random
+    ones (fine-tuning; same shapes as ``network.param_shapes(tc.network)``)."""
     cfg = tc.network
     if cfg.n_x != tables.n_x:
         raise ValueError(f"the network has n_x={cfg.n_x}, the feature tables {tables.n_x}")
@@ -134,8 +136,13 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
         raise ValueError(f"the network has n_g={cfg.n_g}, the vectors {vectors.n_g if vectors else 0}")
     if tc.tune_vectors and vectors is None:
         raise ValueError("tune_vectors needs vectors")
+    if cfg.types != train.types or cfg.types != dev.types:
+        raise ValueError(f"the network has types {cfg.types}, the corpora {train.types} and {dev.types}")
     rng = np.random.default_rng(tc.seed)
     params = network.init_params(cfg, rng)
+    if init is not None:  # fine-tuning: start from these weights (model.finetune)
+        for k, p in params.items():
+            p[...] = init[k]  # into the fresh arrays: their memory layout is training's
     table = vectors.table() if vectors is not None else None  # (n_g, V + 1)
     if tc.tune_vectors:
         params["G"] = table  # trained in place, column by column (lazy Adam)

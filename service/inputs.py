@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from marshmallow import ValidationError
 
-from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, Operator, RedactError
+from model.redact import DEFAULT_MASK_CHAR, Operator, RedactError
 from model.restore import Book, Sealer, TokenError
 from model.tokenizer import Token, join_tokens, tokenize
 
@@ -27,6 +27,7 @@ class TagRequest(NamedTuple):
     allow_list: tuple[str, ...] = ()
     deny_list: tuple[str, ...] = ()
     offsets: str = "codepoint"  # the unit of every offset in the answer
+    entities: tuple[str, ...] | None = None  # the entity types to report; None: all the model's
 
     @property
     def n_tokens(self) -> int:
@@ -120,15 +121,25 @@ def all_inputs(data: dict, limits: Limits) -> tuple[list[Input], bool]:
 
 def tag_request(data: dict, limits: Limits) -> TagRequest:
     inputs, batch = all_inputs(data, limits)
+    entities = data.get("entities")
     return TagRequest(inputs, batch, data.get("threshold"), tuple(data.get("allow_list", ())),
-                      tuple(data.get("deny_list", ())), data.get("offsets", "codepoint"))
+                      tuple(data.get("deny_list", ())), data.get("offsets", "codepoint"),
+                      None if entities is None else tuple(dict.fromkeys(entities)))
+
+
+def check_entities(entities: tuple[str, ...] | None, types: tuple[str, ...]) -> None:
+    """A ValidationError on "entities" naming the model's types when one asked for is not among them."""
+    unknown = [t for t in entities or () if t not in types]
+    if unknown:
+        raise ValidationError(f"Unknown entity type(s) {', '.join(unknown)}: this model finds "
+                              f"{', '.join(types)}.", "entities")
 
 
 def redact_request(data: dict, limits: Limits, key: bytes | None, sealer: Sealer | None = None) -> RedactRequest:
     """key: the deployment's NAMETAG_REDACT_KEY, which the hash operator needs (422 without);
     sealer: its restore tokens (None without NAMETAG_RESTORE_KEY: restorable answers 422)."""
     try:
-        op = Operator(data.get("operator", "replace"), data.get("replacement", DEFAULT_REPLACEMENT),
+        op = Operator(data.get("operator", "replace"), data.get("replacement"),
                       data.get("mask_char", DEFAULT_MASK_CHAR), key)
     except RedactError as e:
         raise ValidationError(f"{str(e)[0].upper()}{str(e)[1:]}.", "operator") from None

@@ -84,6 +84,10 @@ def generate(app: Flask) -> dict:
     settings = app.extensions["nametag.settings"]
     _redact_rules(out["components"]["schemas"], limits, settings.redact_key is not None)
     _restore_rules(out["components"]["schemas"], limits, settings.sealer is not None)
+    if predictor:  # the entity types are the loaded model's: the only values accepted
+        for name in ("TagRequest", "RedactRequest"):
+            items = out["components"]["schemas"][name]["properties"]["entities"]["items"]
+            items["enum"] = list(predictor.artifact.types)
     out["components"]["schemas"]["TagRequest"]["description"] = (
         "Exactly one of `text`, `tokens` or `inputs` (whose items each hold exactly one of `text` "
         f"or `tokens`). Per input at most {limits.max_chars} characters and {limits.max_tokens} "

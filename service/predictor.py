@@ -41,7 +41,7 @@ class Predictor:
         tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
         if times is not None:
             times.predict.observe(time.perf_counter() - t0)
-        return [(inp, t, names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions))
+        return [(inp, t, names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions, req.entities))
                 for inp, t in zip(req.inputs, tagged)]
 
     def tag(self, req: TagRequest, times=None) -> list[dict]:
@@ -73,6 +73,7 @@ class Predictor:
         training, calibration = meta.get("training", {}), meta.get("calibration")
         return {
             "name": self.artifact.name, "version": self.artifact.version, "head": cfg.head,
+            "types": list(cfg.types),
             "n_x": cfg.n_x, "n_a": cfg.n_a, "n_y": cfg.n_y, "bidirectional": cfg.bidirectional,
             "labels": meta.get("labels", []),
             "limits": limits.to_json(),

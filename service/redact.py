@@ -24,7 +24,9 @@ def redact(req: RedactRequest):
     input[start:end] == text and output[out_start:out_end] == replacement.
     With restorable (operator pseudonym), the answer carries a restore_token for POST /restore.
     """
-    g.results, book = loaded().redact(req.tag, req.operator, stage_times(), req.book, req.restorable)
+    predictor = loaded()
+    inputs.check_entities(req.tag.entities, predictor.artifact.types)
+    g.results, book = predictor.redact(req.tag, req.operator, stage_times(), req.book, req.restorable)
     out = {"results": g.results} if req.tag.batch else g.results[0]
     if book is not None:
         out["restore_token"] = settings().sealer.seal(book)

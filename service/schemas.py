@@ -19,6 +19,7 @@ from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS
 MAX_LIST_ENTRIES = 1000  # allow_list, deny_list
 MAX_ENTRY_CHARS = 200
 MAX_REPLACEMENT_CHARS = 100
+MAX_TYPES, MAX_TYPE_CHARS = 64, 50  # entities
 
 
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")  # NUL and unpaired surrogates
@@ -103,6 +104,10 @@ class OptionsSchema(Schema):
                           "case-insensitive.")
     deny_list = _entries("Strings always reported or redacted wherever they occur as whole words, "
                          "case-insensitive, even where the model misses them.")
+    entities = fields.List(fields.String(validate=validate.Length(1, MAX_TYPE_CHARS)),
+                           validate=validate.Length(1, MAX_TYPES), metadata={
+        "description": "The entity types to report or redact, e.g. [\"PER\", \"LOC\"] (default: every type "
+                       "the model finds; GET /model lists them). A type the model does not have is a 422."})
     offsets = _offsets()
 
 
@@ -141,12 +146,14 @@ class RedactRequestSchema(OptionsSchema):
                        "consistent across the whole request."})
     operator = fields.String(load_default="replace", validate=validate.OneOf(OPERATORS), metadata={
         "description": "replace: `replacement`; mask: every character but whitespace becomes `mask_char`; "
-                       "pseudonym: <PERSON_1>, <PERSON_2>, ... consistent within the request; hash: the "
+                       "pseudonym: <PERSON_1>, <PERSON_2>, ... (<LOC_1>, ... for other types, numbered per "
+                       "type) consistent within the request; hash: the "
                        "first 16 hex digits of HMAC-SHA256 of the name (case-folded) under the "
                        "deployment's NAMETAG_REDACT_KEY (422 when none is configured)."})
-    replacement = fields.String(load_default=DEFAULT_REPLACEMENT,
+    replacement = fields.String(load_default=None,
                                 validate=validate.Length(max=MAX_REPLACEMENT_CHARS), metadata={
-        "description": f"For operator replace (default {DEFAULT_REPLACEMENT}); at most "
+        "description": f"For operator replace (default: the entity's type, {DEFAULT_REPLACEMENT} for a "
+                       f"person, [LOC], [ORG], ... for the other types); at most "
                        f"{MAX_REPLACEMENT_CHARS} characters."})
     mask_char = fields.String(load_default=DEFAULT_MASK_CHAR, validate=validate.Length(equal=1), metadata={
         "description": f"For operator mask (default {DEFAULT_MASK_CHAR}): exactly one character."})
@@ -177,7 +184,8 @@ class TokenSchema(Schema):
     text = fields.String(required=True)
     start = fields.Integer(required=True, metadata={"description": "code-point offset"})
     end = fields.Integer(required=True, metadata={"description": "code-point offset, exclusive"})
-    label = fields.Integer(required=True, metadata={"description": "1 inside a person's name, else 0"})
+    label = fields.Integer(required=True, metadata={
+        "description": "1 inside a person's name, else 0 (for a model without PER: 1 inside any entity)"})
     score = fields.Float(required=True, metadata={
         "description": "P(token is part of a name), calibrated on dev when the model is"})
 
@@ -188,7 +196,8 @@ class EntitySchema(Schema):
     end = fields.Integer(required=True)
     token_start = fields.Integer(required=True)
     token_end = fields.Integer(required=True, metadata={"description": "exclusive"})
-    label = fields.String(required=True, metadata={"enum": ["PER"]})
+    label = fields.String(required=True, metadata={
+        "description": "the entity type, one of the model's types (GET /model): PER for the default model"})
     score = fields.Float(required=True, metadata={
         "description": "P(this span is exactly a name), calibrated on dev when the model is (else the "
                        "mean score of its tokens); 1 for a deny-list match"})
@@ -202,7 +211,8 @@ class ModelRefSchema(Schema):
 
 class TagResultSchema(Schema):
     tokens = fields.List(fields.Nested(TokenSchema), required=True)
-    labels = fields.List(fields.Integer(), required=True)
+    labels = fields.List(fields.Integer(), required=True, metadata={
+        "description": "each token's label: 1 inside a person's name (for a model without PER: inside any entity)"})
     entities = fields.List(fields.Nested(EntitySchema), required=True)
     model = fields.Nested(ModelRefSchema, required=True)
 
@@ -218,6 +228,7 @@ class RedactionSchema(Schema):
     out_end = fields.Integer(required=True, metadata={"description": "exclusive"})
     text = fields.String(required=True, metadata={"description": "the name: input[start:end]"})
     replacement = fields.String(required=True, metadata={"description": "output[out_start:out_end]"})
+    label = fields.String(required=True, metadata={"description": "the entity type, as on /tag"})
     score = fields.Float(required=True, metadata={"description": "as an entity's score on /tag"})
     source = fields.String(required=True, metadata={"enum": list(SOURCES)})
 
@@ -321,7 +332,9 @@ class ModelInfoSchema(Schema):
     n_a = fields.Integer(required=True)
     n_y = fields.Integer(required=True)
     bidirectional = fields.Boolean(required=True)
-    labels = fields.List(fields.String(), required=True)
+    types = fields.List(fields.String(), required=True, metadata={
+        "description": "the entity types the model finds, e.g. [\"PER\"] or [\"PER\", \"LOC\", \"MISC\", \"ORG\"]"})
+    labels = fields.List(fields.String(), required=True, metadata={"description": "the IOB2 tags over the types"})
     limits = fields.Nested(LimitsSchema, required=True)
     training = fields.Dict(required=True, metadata={"description": "flags and data checksums"})
     metrics = fields.Dict(required=True, metadata={"description": "as recorded at training time"})

@@ -22,5 +22,6 @@ def tag(req: TagRequest):
     Every input of a batch goes through the network in one batch.
     """
     predictor = loaded()
+    inputs.check_entities(req.entities, predictor.artifact.types)
     results = predictor.tag(req, stage_times()) if req.inputs else []
     return {"results": results} if req.batch else results[0]

@@ -117,6 +117,7 @@ async function loadModel() {
   $("model-quality").textContent =
     `· ${model.head} head · dev (${(model.training && model.training.dev_file) || "?"}), as trained: F1 ${fmt(dev.f1)}, ` +
     `precision ${fmt(dev.precision)}, recall ${fmt(dev.recall)}`;
+  showLegend(Array.isArray(model.types) ? model.types : ["PER"]);
   state.table = operatingTable(model);
   if (state.table.length > 1) {
     const slider = $("threshold");
@@ -313,6 +314,28 @@ function utf16Index(text) {
   return (cp) => index[Math.min(cp, index.length - 1)];
 }
 
+// Entity types: each its own colour (page.css, mark[data-type]), named in words for screen readers.
+const TYPE_NAMES = {PER: "person", LOC: "location", ORG: "organisation", MISC: "other name"};
+
+function typeName(type) {
+  return TYPE_NAMES[type] || type;
+}
+
+// The legend: one swatch per type the model finds, in the colour its names get.
+function showLegend(types) {
+  const items = types.map((type) => {
+    const li = document.createElement("li");
+    const mark = document.createElement("mark");
+    mark.dataset.type = type;
+    mark.dataset.label = type;
+    mark.textContent = typeName(type);
+    li.append(mark);
+    return li;
+  });
+  $("legend").replaceChildren(...items);
+  $("legend").hidden = types.length < 2;
+}
+
 // Fill container with text, each span (code-point offsets) in a <mark>, all as text nodes.
 function highlight(container, text, spans, kind) {
   const at = utf16Index(text);
@@ -325,10 +348,12 @@ function highlight(container, text, spans, kind) {
     const mark = document.createElement("mark");
     mark.className = kind;
     mark.textContent = text.slice(start, end);
-    mark.dataset.label = "PER";
+    const type = span.label || "PER";
+    mark.dataset.label = type;
+    mark.dataset.type = type;
     if (typeof span.score === "number") mark.dataset.score = span.score.toFixed(2);
     mark.tabIndex = 0;
-    mark.setAttribute("aria-label", `${text.slice(start, end)}: person` +
+    mark.setAttribute("aria-label", `${text.slice(start, end)}: ${typeName(type)}` +
       (typeof span.score === "number" ? `, score ${span.score.toFixed(2)}` : ""));
     parts.push(mark);
     pos = end;
