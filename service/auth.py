@@ -6,7 +6,7 @@ Every route but the probes (/healthz, /readyz) and the page's static files needs
 GET / from a browser, which cannot send the header when it navigates, gets the
 page in its 401: the page asks for the key and sends it on its own requests.
 The accepted key's name is ``g.key_name`` (for the rate limit, the request log and
-the metrics). ``service.keys`` holds the file and the constant-time matching.
+the metrics). ``model.apikeys`` holds the file and the constant-time matching.
 """
 from __future__ import annotations
 
