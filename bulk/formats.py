@@ -28,9 +28,10 @@ from model.answer import redaction_item, result
 from model.names import names
 from model.redact import Operator, Pseudonyms, redact
 from model.restore import Sealer, extend
-from model.tagger import Tagged, split_sentences
+from model.tagger import Tagged
 from model.tags import tags_of
 from model.tokenizer import Token, join_tokens, tokenize
+from model.units import unit_bounds
 
 INPUT_FORMATS = {".jsonl": "jsonl", ".txt": "txt", ".conll": "conll"}
 OUTPUT_FORMATS = {".jsonl": "jsonl", ".conll": "conll"}
@@ -44,7 +45,7 @@ class Doc(NamedTuple):
     record     what the output record starts from (the input object for JSONL)
     text       the text that token offsets refer to
     words      (T_x,) the tokens' texts
-    sentences  (start, end) token ranges, one per sentence
+    sentences  (start, end) token ranges, one per unit (a sentence or a line, ``model.units``)
     tokens     (T_x,) tokens with their offsets into text; None for CoNLL input,
                whose text is the words joined by spaces (made only for JSONL output)
     header     True if the record is a document of its own in CoNLL output
@@ -74,9 +75,9 @@ def format_of(path: str, given: str | None, table: dict[str, str], what: str) ->
 
 
 def text_doc(record: dict, text: str) -> Doc:
+    """A record whose text is cut into units as POST /tag cuts it (``model.units``)."""
     tokens = tokenize(text)
-    words = [t.text for t in tokens]
-    return Doc(record, text, words, split_sentences(words), tokens)
+    return Doc(record, text, [t.text for t in tokens], unit_bounds(text, tokens), tokens)
 
 
 def _lines(block: str) -> list[str]:
@@ -187,8 +188,10 @@ def tagged_record(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()
     return out
 
 
-def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:
-    return dumps(tagged_record(doc, tagged, tokens, lists)) + "\n"
+def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> tuple[str, int]:
+    """The record's line and the number of names it reports."""
+    record = tagged_record(doc, tagged, tokens, lists)
+    return dumps(record) + "\n", len(record["entities"])
 
 
 def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, text_key: str,
@@ -208,14 +211,16 @@ def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, 
     return record, len(items)
 
 
-def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> str:
-    """The model's tags, one token a line (the CLI refuses --allow/--deny for CoNLL output)."""
+def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> tuple[str, int]:
+    """The model's tags, one token a line, and the number of names they hold (the CLI
+    refuses --allow/--deny for CoNLL output). These are the network's tags, as
+    ``python -m model.evaluate`` scores them: a title the network tagged stays tagged."""
     parts = [f"{DOCSTART} O\n\n"] if doc.header else []
     tags = tags_of(tagged.types)
     for s, e in doc.sentences:
         parts.extend(f"{doc.words[i]} {tags[tagged.tags[i]]}\n" for i in range(s, e))
         parts.append("\n")
-    return "".join(parts)
+    return "".join(parts), len(tagged.spans)
 
 
 RENDERERS = {"jsonl": render_jsonl, "conll": render_conll}

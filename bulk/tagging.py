@@ -115,8 +115,9 @@ def tag_block(pieces: Iterable[str], opts: Options, first: bool = True,
         n_tok = sum(len(d.words) for d in docs)
         for doc, tagged in zip(docs, tag_docs(tag, docs)):
             if opts.redact is None:
-                out.append(render(doc, tagged, opts.tokens, opts.lists))
-                names += len(tagged.spans)
+                text, n = render(doc, tagged, opts.tokens, opts.lists)
+                out.append(text)
+                names += n
             else:
                 record, n = redacted_record(doc, tagged, opts.redact, opts.lists, opts.text_key, opts.sealer)
                 out.append(dumps(record) + "\n")

@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from .tagger import Tagged
 from .tags import PER
+from .titles import name_start
 from .tokenizer import Token
 
 MODEL, DENY_LIST = "model", "deny_list"  # where a span comes from
@@ -43,13 +44,19 @@ def model_spans(tokens: list[Token], tagged: Tagged, entities=None) -> list[Span
     """The model's entities as character spans, labelled with their types. An entity
     is a maximal span of the IOB2 tags (B- starts a new one, so two adjacent names
     stay two); its score is the tagger's entity score, or the mean of its token scores.
+    A person's span leaves out the titles before the name (``titles.name_start``:
+    "Mr. David Okafor" names "David Okafor", "Mr" alone nobody).
     entities: the types to keep (None: all)."""
-    out = []
-    for i, (s, e, k) in enumerate(tagged.typed_spans):
-        if entities is not None and tagged.types[k] not in entities:
+    found = tagged.typed_spans
+    out, words = [], [t.text for t in tokens] if found else []
+    for i, (s, e, k) in enumerate(found):
+        label = tagged.types[k]
+        if entities is not None and label not in entities:
             continue
         score = tagged.entity_scores[i] if tagged.entity_scores else sum(tagged.scores[s:e]) / (e - s)
-        out.append(Span(tokens[s].start, tokens[e - 1].end, score, MODEL, tagged.types[k]))
+        start = name_start(words, s, e) if label == PER else s
+        if start is not None:
+            out.append(Span(tokens[start].start, tokens[e - 1].end, score, MODEL, label))
     return out
 
 

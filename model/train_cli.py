@@ -112,6 +112,9 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
                    help="share of training documents whose names are swapped for names from the lists")
     p.add_argument("--p-solo", type=float, default=d.p_solo,
                    help="share of training sentences featurized without their document")
+    p.add_argument("--synth-share", type=float, default=0.0,
+                   help="add generated e-mails, signatures, forms, chat and notes (model.synth) holding this "
+                        "many units per training sentence (0 = none; PER only; needs the name lists and Faker)")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="BLAS threads (pinned by train.py; the bytes depend on the kernel, not on this)")
     p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
@@ -143,6 +146,10 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
+    if not 0.0 <= args.synth_share <= 1.0:
+        p.error("--synth-share must be in [0, 1]")
+    if args.synth_share and (args.types != ("PER",) or args.from_artifact):
+        p.error("--synth-share adds people's names only: it needs --labels PER and no --from")
     if args.lr <= 0 or args.clip <= 0 or not 0 < args.lr_decay <= 1 or not 0 <= args.ema < 1:
         p.error("--lr and --clip must be positive, --lr-decay in (0, 1], --ema in [0, 1)")
     return args
@@ -198,6 +205,19 @@ def read_all(paths: list[str], types: tuple[str, ...] | None = ("PER",),
         types = order_types(t for c in corpora for t in c.types)
         corpora = [with_types(c, types) for c in corpora]
     return combine(corpora, [len(set(c.docs)) == 1 for c in corpora])
+
+
+def mix_synth(corpus: Corpus, first: dict, last: dict, share: float, seed: int) -> tuple[Corpus, int]:
+    """corpus plus model.synth's documents (drawn from the seed), and how many were added."""
+    from model import synth
+
+    if not first or not last:
+        raise TrainError("--synth-share needs the name lists (--names-dir)")
+    try:
+        cultures = synth.faker_names()
+    except ImportError as e:
+        raise TrainError(f"--synth-share needs Faker (the train extra): {e}") from None
+    return synth.mix(corpus, synth.Pools.build(first, last, cultures), share, np.random.default_rng(seed))
 
 
 def blas_info() -> list[dict]:
@@ -337,7 +357,7 @@ def _run(args, log) -> int:
     calibration_dev = getattr(args, "calibration_dev", None) or args.dev
     for f in calibration_dev or ():  # fail before training, not after
         read_corpus(f, types=types, label_map=args.label_map)
-    rng = np.random.default_rng(args.seed)
+    rng, synth_docs = np.random.default_rng(args.seed), 0
     if base is not None:
         grown = grow(base, train_c.sentences, train_c.docs, types, args.min_word, args.min_feature, rng)
         tables, vec, init = grown.tables, grown.vectors, grown.params
@@ -355,6 +375,8 @@ def _run(args, log) -> int:
             first, last = ({}, {}) if args.names_dir == "none" else load_name_lists(args.names_dir)
         except OSError as e:
             raise TrainError(f"name lists in {args.names_dir}: {e}") from None
+        if args.synth_share:
+            train_c, synth_docs = mix_synth(train_c, first, last, args.synth_share, args.seed)
         tables = build_tables(train_c.sentences, train_c.docs, first, last, args.min_word, args.min_feature)
         vec, init = None, None
         if args.vectors:
@@ -386,6 +408,8 @@ def _run(args, log) -> int:
         "history": history,
         "metrics": {"dev": best["dev"], "best_epoch": best["epoch"]},
     }
+    if synth_docs:
+        meta["training"]["synth"] = {"share": args.synth_share, "documents": synth_docs}
     if args.label_map:
         meta["training"]["label_map"] = args.label_map
     if skipped:

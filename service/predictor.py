@@ -12,6 +12,7 @@ from model.names import Span, names
 from model.redact import Operator, redact
 from model.restore import Book, extend, pseudonyms
 from model.tagger import Tagged, Tagger
+from model.units import unit_bounds
 
 from .config import Limits
 from .inputs import Input, TagRequest
@@ -35,10 +36,12 @@ class Predictor:
     def find(self, req: TagRequest, mentions: bool = False, times=None) -> list[tuple[Input, Tagged, list[Span]]]:
         """Each input, its tags and the names to report: the model's (plus the later mentions
         of the names found, when redacting), after the allow and deny lists asked for.
-        All inputs go through the network as one batch. `times` (a metrics.StageTimes),
+        An input is cut into units at sentence ends and line breaks (``model.units``);
+        all inputs go through the network as one batch. `times` (a metrics.StageTimes),
         when given, observes the predict seconds."""
         t0 = time.perf_counter()
-        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold)
+        tagged = self.tagger.tag_documents([[t.text for t in inp.tokens] for inp in req.inputs], req.threshold,
+                                           [unit_bounds(inp.text, inp.tokens) for inp in req.inputs])
         if times is not None:
             times.predict.observe(time.perf_counter() - t0)
         return [(inp, t, names(inp.text, inp.tokens, t, req.allow_list, req.deny_list, mentions, req.entities))

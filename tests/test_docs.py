@@ -81,6 +81,13 @@ def business() -> dict:
     return {"f1": s.f1, "precision": s.precision, "recall": s.recall}
 
 
+@cache
+def shapes() -> dict:
+    """PER P/R/F1 on the hand-written set's two parts, as python -m bench.shapes gives them."""
+    from bench.shapes import RULE, run
+    return {part: r[RULE]["all"] for part, r in run().items()}
+
+
 # --- the figures: key -> the text the page must show ---------------------------------
 
 def f4(x): return f"{x:.4f}"
@@ -173,6 +180,7 @@ PATTERNS = [
      lambda s, when: f4(meta()["calibration"]["ece_dev"][DEV_SETS[s]][when])),
     (r"meta\.operating\.(default|[\d.]+)\.(precision|recall|f1)", _operating),
     (r"business\.(f1|precision|recall)", lambda m: (f4 if m == "f1" else f3)(business()[m])),
+    (r"shapes\.(dev|report)\.(f1|precision|recall)", lambda part, m: (f4 if m == "f1" else f3)(shapes()[part][m])),
 ]
 
 

@@ -1,5 +1,6 @@
 """train.py end to end on tiny corpora: learning, determinism, bad input, atomic output."""
 import json
+import re
 import subprocess
 import sys
 
@@ -166,3 +167,21 @@ def test_replacement_without_name_lists_is_refused(tmp_path, corpus):
     r = train_tiny(tmp_path / "m", corpus, "--p-replace", "0.5")
     assert r.returncode == 2 and "name lists" in r.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_synth_share_adds_generated_documents(tmp_path, corpus):
+    """--synth-share mixes model.synth's documents into training (recorded in the meta);
+    without it the meta has no trace of them; without the name lists it is refused."""
+    from harness import DATA
+
+    out = tmp_path / "s"
+    r = train_tiny(out, corpus, "--synth-share", "0.5", "--epochs", "2", "--names-dir", str(DATA / "names"))
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["training"]["synth"]["share"] == 0.5 and meta["training"]["synth"]["documents"] > 0
+    n = int(re.search(r"train: (\d+) sentences", r.stderr).group(1))
+    assert n >= 1.5 * len(read_corpus(corpus))  # the tiny corpus, plus half as many units again
+    r = train_tiny(tmp_path / "m", corpus, "--synth-share", "0.5")
+    assert r.returncode == 2 and "name lists" in r.stderr
+    r = train_tiny(tmp_path / "m", corpus, "--synth-share", "1.5")
+    assert r.returncode == 2 and "--synth-share must be in [0, 1]" in r.stderr

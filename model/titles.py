@@ -1,0 +1,44 @@
+"""Titles and honorifics: never a name by themselves, never inside a name's span.
+
+"met with Mr. David Okafor" names "David Okafor"; "Dear Ms. Kowalczyk" names
+"Kowalczyk"; "Pope Francis" names "Francis"; a span that is a title alone ("Mr",
+"President") names nobody. This is CoNLL-2003's convention, which the test sets
+follow. The rule runs on the decoded spans, after the network (``names.model_spans``).
+
+Left out on purpose: royal titles ("King Hassan", "Prince Charles": CoNLL keeps
+them in the name) and words that are as often a name ("Don", "Major", "Dean").
+A title alone that is also a common surname ("Pope", "Bishop": in the US Census
+top 1,000) stays a name: "Alexander Pope" and "Pope wrote" are people.
+"""
+from __future__ import annotations
+
+TITLES = frozenset("""
+    mr mrs ms miss mx master dr doctor prof professor emeritus emerita sir dame lord lady
+    madam madame mme mlle mademoiselle monsieur herr frau señor señora señorita sra srta
+    pope cardinal archbishop bishop rev revd reverend fr father pastor rabbi imam sheikh ayatollah
+    president vice prime minister premier chancellor secretary ambassador senator sen
+    congressman congresswoman rep representative governor gov mayor judge justice hon honourable honorable
+    gen general col colonel maj capt captain lt lieutenant sgt sergeant cpl corporal
+    cmdr commander admiral inspector detective officer
+""".split())  # "vice", "prime": the first words of "Vice President", "Prime Minister"
+ALSO_SURNAMES = frozenset({"pope", "bishop"})  # US Census 1990 surnames ranked 405 and 217
+
+
+def is_title(word: str) -> bool:
+    """A title, in any case, with or without its full stop ("Mr", "MR.", "prof")."""
+    return word.casefold().removesuffix(".") in TITLES
+
+
+def name_start(words: list[str], start: int, end: int) -> int | None:
+    """Where the name in words[start:end] begins once the titles (and their full
+    stops) before it are left out; None when the span names nobody: a title alone,
+    or titles and punctuation only. The span's last word is never left out as a
+    title when a title comes before it ("Mr. Pope")."""
+    i = start
+    while i < end - 1 and (is_title(words[i]) or (words[i] == "." and i > start and is_title(words[i - 1]))):
+        i += 1
+    if i == start and end - start == 1 and is_title(words[i]) and words[i].casefold() not in ALSO_SURNAMES:
+        return None
+    if not any(c.isalnum() for w in words[i:end] for c in w):
+        return None
+    return i

@@ -1,0 +1,78 @@
+"""Titles and honorifics are never a name by themselves and never inside a name's span
+(model.titles, applied where the tagger's spans become character spans)."""
+from __future__ import annotations
+
+import pytest
+
+from model.names import model_spans
+from model.tagger import Tagged
+from model.titles import is_title, name_start
+from model.tokenizer import tokenize
+
+
+def start(words: str) -> str | None:
+    """What name_start leaves of a span that covers all of `words` (space-separated tokens)."""
+    w = words.split()
+    i = name_start(w, 0, len(w))
+    return None if i is None else " ".join(w[i:])
+
+
+@pytest.mark.parametrize("span,name", [
+    ("Mr . David Okafor", "David Okafor"),
+    ("Ms . Kowalczyk", "Kowalczyk"),
+    ("Pope Francis", "Francis"),
+    ("MRS HENDERSON", "HENDERSON"),
+    ("prof . dr . hans müller", "hans müller"),
+    ("Prime Minister Narendra Modi", "Narendra Modi"),
+    ("Mr. Smith", "Smith"),  # a title with its stop as one token (token-list input)
+    ("Mr . Pope", "Pope"),  # a title's last word after another title is the surname
+    ("David Okafor", "David Okafor"),
+    ("Martin Luther King Jr", "Martin Luther King Jr"),
+    ("King Hassan", "King Hassan"),  # royal titles stay, as in CoNLL-2003
+    ("Will Hunter", "Will Hunter"),
+])
+def test_titles_before_a_name_are_left_out(span, name):
+    assert start(span) == name
+
+
+@pytest.mark.parametrize("span", ["Mr", "Dr", "President", "Sir", "mrs", "Mr .", "Prof . Dr ."])
+def test_a_title_alone_names_nobody(span):
+    assert start(span) is None
+
+
+@pytest.mark.parametrize("span", ["Pope", "Bishop"])
+def test_a_title_alone_that_is_also_a_common_surname_stays(span):
+    assert start(span) == span
+
+
+def test_is_title_ignores_case_and_the_stop():
+    assert all(map(is_title, ["Mr", "MR.", "dr", "Prof.", "Señora"]))
+    assert not any(map(is_title, ["Will", "Grace", "King", "Major", "Don", "."]))
+
+
+def test_model_spans_move_the_start_past_the_title_and_keep_the_score():
+    text = "met with Mr. David Okafor and Dr. Lee"
+    tokens = tokenize(text)  # met with Mr . David Okafor and Dr . Lee
+    tagged = Tagged([0, 0, 1, 0, 1, 2, 0, 1, 2, 2], [0.1] * 10, [0.6, 0.9, 0.8])
+    spans = model_spans(tokens, tagged)
+    assert [(text[s.start:s.end], s.score) for s in spans] == [("David Okafor", 0.9), ("Lee", 0.8)]
+
+
+@pytest.mark.parametrize("text,names", [
+    ("I met with Mr. David Okafor on Tuesday.", ["David Okafor"]),
+    ("Dear Ms. Kowalczyk, please find the contract attached.", ["Kowalczyk"]),
+    ("Pope Francis visited the hospital.", ["Francis"]),
+])
+def test_tag_reports_the_name_without_its_title(client, text, names):
+    res = client.post("/tag", json={"text": text}).get_json()
+    assert [e["text"] for e in res["entities"]] == names
+    for e in res["entities"]:
+        assert text[e["start"]:e["end"]] == e["text"]
+    title = next(t for t in res["tokens"] if t["text"] in ("Mr", "Ms", "Pope"))
+    assert title["label"] == 0  # the title's token is not labelled a name
+
+
+def test_redact_keeps_the_title(client):
+    res = client.post("/redact", json={"text": "I met with Mr. David Okafor on Tuesday."}).get_json()
+    assert res["text"] == "I met with Mr. [PERSON] on Tuesday."
+    assert [i["text"] for i in res["items"]] == ["David Okafor"]
