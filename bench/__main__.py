@@ -22,7 +22,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from . import bulk, quality, redaction, reliability, report, serving, speed, training  # noqa: E402
+from . import auth, bulk, quality, redaction, reliability, report, serving, speed, training  # noqa: E402
 from harness import ROOT, ServerError  # noqa: E402
 
 from .common import BenchError  # noqa: E402
@@ -33,7 +33,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="CI smoke run: small samples, under 2 minutes")
     ap.add_argument("--out", default=None, help="directory for results.json and benchmarks.md (default: bench/ and docs/)")
     ap.add_argument("--only", nargs="+",
-                    choices=("quality", "speed", "http", "cost", "training", "bulk", "redaction", "reliability"),
+                    choices=("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth",
+                             "reliability"),
                     help="run only these parts: into bench/ they replace those parts of the committed run, "
                          "and the page says which were re-run, when")
     args = ap.parse_args(argv)
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     out = Path(args.out) if args.out else ROOT / "bench" / ("out" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
-    parts = args.only or ["quality", "speed", "http", "cost", "training", "bulk", "redaction", "reliability"]
+    parts = args.only or ["quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth", "reliability"]
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -59,6 +60,7 @@ def main(argv=None) -> int:
             "training": ("training", lambda: training.run(args.quick, log)),
             "bulk": ("bulk tagging (the nametag command)", lambda: bulk.run(args.quick, log)),
             "redaction": ("redaction: calibration, /redact against /tag", lambda: redaction.run(args.quick, log)),
+            "auth": ("API keys: /tag with keys on against keys off", lambda: auth.run(args.quick, log)),
             "reliability": ("reliability: busy workers, worker death, slow clients",
                             lambda: reliability.run(args.quick, log)),
         }

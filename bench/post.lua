@@ -1,7 +1,9 @@
--- wrk script for bench/wrk.py: POST the file named by WRK_BODY as JSON, count
--- the answers that are not 200, and print one JSON line of results at the end.
+-- wrk script for bench/wrk.py: POST the file named by WRK_BODY as JSON (with the header
+-- Authorization: $WRK_AUTHORIZATION when that is set), count the answers that are not 200,
+-- and print one JSON line of results at the end.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+if os.getenv("WRK_AUTHORIZATION") then wrk.headers["Authorization"] = os.getenv("WRK_AUTHORIZATION") end
 local f = assert(io.open(os.getenv("WRK_BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
-from . import redaction, reliability
+from . import auth, redaction, reliability
 
 RESULTS = ROOT / "bench" / "results.json"  # the committed run
 PAGE = ROOT / "docs" / "benchmarks.md"  # rendered from it
@@ -119,11 +119,12 @@ def render(r: dict) -> str:
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
                      ("training", _training), ("bulk", _bulk),
                      ("redaction", lambda r: redaction.render(r, _pass)),
+                     ("auth", lambda r: auth.render(r, _pass)),
                      ("reliability", lambda r: reliability.render(r, _pass))):
         if part in r:
             lines += fn(r)
         else:
-            lines += [f"## {part.capitalize()}", "", "not run (`--only`)", ""]
+            lines += [f"## {'API keys' if part == 'auth' else part.capitalize()}", "", "not run (`--only`)", ""]
     return "\n".join(lines) + "\n"
 
 

@@ -28,14 +28,15 @@ def wrk() -> str:
     return path
 
 
-def run(url: str, body_file: Path, concurrency: int, seconds: int) -> dict:
+def run(url: str, body_file: Path, concurrency: int, seconds: int, authorization: str | None = None) -> dict:
     """One bounded wrk run (one thread, `concurrency` keep-alive connections, `seconds` long);
     its results, the client's CPU use in cores, and any failure counted, never raised.
-    wrk takes whole seconds."""
+    wrk takes whole seconds. authorization: the Authorization header's value, if any."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [wrk(), "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", str(SCRIPT), url]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30,
-                       env=dict(os.environ, WRK_BODY=str(body_file)))
+                       env=dict(os.environ, WRK_BODY=str(body_file),
+                                **({"WRK_AUTHORIZATION": authorization} if authorization else {})))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
     if p.returncode != 0 or not lines:

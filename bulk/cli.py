@@ -5,6 +5,9 @@ a model on your own annotations, or fine-tune one (--from DIR).
 ``nametag restore INPUT... -o OUTPUT``: put the names back into pseudonymised texts
 (``bulk.restore``).
 
+``nametag keys new NAME``: a new API key for the service, printed once, with the
+line that accepts it in the service's NAMETAG_API_KEYS_FILE.
+
 Exit status: 0 done; 2 bad usage, a missing or unreadable input, an unreadable
 artifact, an unknown format, or (with --strict) a malformed line. The output
 appears only when the run is complete: it is written to a temporary file beside
@@ -28,6 +31,7 @@ from contextlib import contextmanager  # noqa: E402
 
 from model.artifact import ArtifactError, load  # noqa: E402
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator, RedactError, hash_key  # noqa: E402
+from model import apikeys  # noqa: E402
 from model.restore import DEFAULT_TTL_S, Sealer, restore_key, ttl_seconds  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, Lists, format_of  # noqa: E402
@@ -112,12 +116,27 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--token-key", default="restore_token",
                    help="the key holding its restore token (default: restore_token)")
     r.add_argument("--strict", action="store_true", help="a malformed line or a bad token is an error (exit 2)")
+    k = sub.add_parser("keys", help="API keys for the service (its NAMETAG_API_KEYS_FILE)")
+    ksub = k.add_subparsers(dest="keys_command", required=True)
+    new = ksub.add_parser("new", help="a new random key, printed once, and the line that accepts it")
+    new.add_argument("name", metavar="NAME", help="who the key is for: 1-64 letters, digits, '.', '_' or '-' "
+                                                  "(shown in the service's metrics, logs and rate-limit counts)")
     return ap
 
 
 def restore_doc() -> str:
     from . import restore
     return restore.__doc__
+
+
+def new_key(args) -> int:
+    key = apikeys.new_key()
+    line = apikeys.file_line(key, args.name)  # ValueError on a bad name
+    print(f"New API key for {args.name} (shown only this once: give it to the client; it cannot be shown again):\n"
+          f"{key}\n"
+          f"Add this line to the service's NAMETAG_API_KEYS_FILE (the key's sha256, not the key):\n"
+          f"{line}")
+    return 0
 
 
 @contextmanager
@@ -323,7 +342,8 @@ def run(argv=None) -> int:
         return train_main(argv[1:], prog="nametag train", default_labels="all")
     args = build_parser().parse_args(argv)
     try:
-        return restore(args) if args.command == "restore" else tag(args)
+        command = {"keys": new_key, "restore": restore}.get(args.command, tag)
+        return command(args)
     except (Fatal, InputError, ArtifactError, ValueError, OSError) as e:
         print(f"nametag: error: {' '.join(str(e).split())}", file=sys.stderr)
         return EXIT_USAGE

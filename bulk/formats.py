@@ -97,21 +97,23 @@ def parse_txt(block: str, text_key: str) -> Iterator[Doc | Bad]:
             yield text_doc({text_key: line}, line)
 
 
+def json_object(line: str) -> dict | str:
+    """The JSON object one line holds, or why it holds none (for a ``Bad``)."""
+    try:
+        record = json.loads(line)
+    except ValueError as e:
+        return f"not valid JSON ({e})"
+    return record if isinstance(record, dict) else "not a JSON object"
+
+
 def parse_jsonl(block: str, text_key: str) -> Iterator[Doc | Bad]:
     check = _NOT_UTF8.search(block) is not None
     for n, line in enumerate(_lines(block), 1):
         if not line.strip():
             continue
-        if check and _NOT_UTF8.search(line):
-            yield Bad(n, "not UTF-8")
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError as e:
-            yield Bad(n, f"not valid JSON ({e})")
-            continue
-        if not isinstance(record, dict):
-            yield Bad(n, "not a JSON object")
+        record = "not UTF-8" if check and _NOT_UTF8.search(line) else json_object(line)
+        if isinstance(record, str):
+            yield Bad(n, record)
         elif text_key not in record:
             yield Bad(n, f"no {text_key!r} key")
         elif not isinstance(record[text_key], str):

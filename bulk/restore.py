@@ -13,12 +13,11 @@ a rotation) in the environment. Restoring needs no model: it runs in this proces
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
 from model.restore import Sealer, TokenError, answer, restore
 
-from .formats import Bad, dumps
+from .formats import Bad, dumps, json_object
 
 
 def restore_lines(lines: Iterable[str], sealer: Sealer, text_key: str = "text",
@@ -27,13 +26,9 @@ def restore_lines(lines: Iterable[str], sealer: Sealer, text_key: str = "text",
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except ValueError as e:
-            yield Bad(n, f"not valid JSON ({e})")
-            continue
-        if not isinstance(record, dict):
-            yield Bad(n, "not a JSON object")
+        record = json_object(line)
+        if isinstance(record, str):
+            yield Bad(n, record)
             continue
         text, token = record.get(text_key), record.get(token_key)
         if not isinstance(text, str) or not isinstance(token, str):

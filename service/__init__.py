@@ -12,7 +12,7 @@ from flask import Flask
 
 from model.artifact import ArtifactError
 
-from . import config, errors, hooks, jsonio, ops, page, redact, requestlog, restore, tag
+from . import auth, config, errors, hooks, jsonio, ops, page, ratelimit, redact, requestlog, restore, tag
 from .metrics import Metrics
 from .predictor import Predictor
 
@@ -44,8 +44,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         art = predictor.artifact
         metrics.model.labels(art.name, art.version, art.config.head).set(1)
     app.extensions.update({"nametag": predictor, "nametag.settings": settings, "nametag.metrics": metrics})
-    for bp in (errors.bp, hooks.bp, tag.bp, redact.bp, restore.bp, ops.bp, page.bp):
+    # auth before the limiter: the limit counts by the accepted key's name
+    for bp in (errors.bp, hooks.bp, auth.bp, tag.bp, redact.bp, restore.bp, ops.bp, page.bp):
         app.register_blueprint(bp)
+    ratelimit.setup(app, settings)
     return app
 
 

@@ -11,6 +11,7 @@ and an exit status. No Flask here.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -18,6 +19,8 @@ from typing import Any, Callable, Mapping
 from model.artifact import DEFAULT_ARTIFACT
 from model.redact import hash_key
 from model.restore import DEFAULT_TTL_S, Sealer, restore_key, ttl_seconds
+
+from model import apikeys
 
 PREFIX = "NAMETAG"
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -47,6 +50,10 @@ class Settings:
     limits: Limits
     redact_key: bytes | None = field(default=None, repr=False)  # HMAC key of /redact's hash operator
     sealer: Sealer | None = field(default=None, repr=False)  # restore tokens: None without NAMETAG_RESTORE_KEY
+    api_keys: apikeys.KeyRing | None = field(default=None, repr=False)  # None: no key needed
+    rate_limit: str | None = None  # e.g. "600/minute" (limits' notation); None: no limit
+    rate_limit_storage: str = field(default="memory://", repr=False)  # may carry a password
+    metrics_port: int | None = None  # /metrics without a key on this port, served by gunicorn's master
 
 
 def _positive_int(v: Any) -> int:
@@ -80,6 +87,56 @@ def _path(v: Any) -> str:
     return str(v)
 
 
+def _keys_file(v: Any) -> apikeys.KeyRing | None:
+    if v is None:
+        return None
+    if not isinstance(v, (str, Path)) or not str(v):
+        raise ValueError("expected the path of a file of sha256 key digests")
+    try:
+        return apikeys.load(v)
+    except apikeys.KeyFileError as e:
+        raise ValueError(str(e)) from None
+
+
+def _rate_limit(v: Any) -> str | None:
+    import limits  # only when a limit is set
+
+    if v is None:
+        return None
+    try:
+        parsed = limits.parse_many(v) if isinstance(v, str) else None
+    except ValueError:
+        parsed = None
+    if not parsed:
+        raise ValueError("expected a rate such as 600/minute, 10/second or '100/minute;2000/hour'")
+    return v.strip()
+
+
+STORAGE_SCHEMES = ("memory://", "redis://", "rediss://", "redis+unix://")
+
+
+def _storage(v: Any) -> str:
+    from limits.errors import ConfigurationError
+    from limits.storage import storage_from_string
+
+    if not isinstance(v, str) or not v.startswith(STORAGE_SCHEMES):
+        raise ValueError("expected memory:// or redis://HOST:PORT[/DB] (also rediss://, redis+unix://)")
+    try:
+        storage_from_string(v)  # parses the address; connects only when first used
+    except (ValueError, ConfigurationError):
+        raise ValueError("not a usable address (expected e.g. redis://HOST:PORT/0)") from None
+    return v
+
+
+def _port(v: Any) -> int | None:
+    if v is None:
+        return None
+    port = _positive_int(v)
+    if port > 65535:
+        raise ValueError("expected a TCP port, 1-65535")
+    return port
+
+
 # key (environment name without the prefix) -> (default, parse and validate)
 SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "ARTIFACT": (str(DEFAULT_ARTIFACT), _path),
@@ -89,6 +146,10 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "RESTORE_KEY": (None, restore_key),  # no key: restorable and /restore answer 422
     "RESTORE_KEY_PREVIOUS": (None, restore_key),  # read-only, while tokens of the key before are alive
     "RESTORE_TTL_S": (DEFAULT_TTL_S, ttl_seconds),
+    "API_KEYS_FILE": (None, _keys_file),  # no file: every route is open
+    "RATE_LIMIT": (None, _rate_limit),  # no limit
+    "RATE_LIMIT_STORAGE": ("memory://", _storage),  # memory://: each worker counts alone
+    "METRICS_PORT": (None, _port),  # no separate metrics port
     **{f"MAX_{attr.removeprefix('max_').upper()}": (default, _positive_int)
        for attr, default in Limits().to_json().items()},
 }
@@ -104,31 +165,44 @@ def environ(env: Mapping[str, str] | None = None) -> dict[str, str]:
     return {key: env[f"{PREFIX}_{key}"] for key in SETTINGS if f"{PREFIX}_{key}" in env}
 
 
-def _value(config: Mapping, key: str) -> Any:
+def _shown(key: str, v: Any) -> str:
+    """A bad value as an error message may show it: a secret never reaches a log."""
+    if key in SECRETS:
+        return "<hidden>"
+    if key == "RATE_LIMIT_STORAGE" and isinstance(v, str):
+        return repr(re.sub(r"(?<=://)[^@/]*@", "***@", v))  # a password in the address
+    return repr(v)
+
+
+def value(config: Mapping, key: str) -> Any:
+    """One setting from a mapping of keys without the prefix; ConfigError when bad."""
     parse = SETTINGS[key][1]
     v = config.get(key, DEFAULTS[key])
     try:
         return parse(v)
     except (ValueError, TypeError) as e:
-        shown = "<hidden>" if key in SECRETS else repr(v)  # a secret never reaches a log
-        raise ConfigError(f"bad configuration {PREFIX}_{key}={shown}: {e}") from None
+        raise ConfigError(f"bad configuration {PREFIX}_{key}={_shown(key, v)}: {e}") from None
 
 
 def from_mapping(config: Mapping) -> Settings:
     """The settings from a mapping of keys without the prefix (a Flask config);
     missing keys take their default. Raises ConfigError on the first bad value."""
     return Settings(
-        artifact=_value(config, "ARTIFACT"),
-        log_level=_value(config, "LOG_LEVEL"),
-        body_timeout=_value(config, "BODY_TIMEOUT"),
-        limits=Limits(**{attr: _value(config, key) for key, attr in LIMIT_KEYS.items()}),
-        redact_key=_value(config, "REDACT_KEY"),
+        artifact=value(config, "ARTIFACT"),
+        log_level=value(config, "LOG_LEVEL"),
+        body_timeout=value(config, "BODY_TIMEOUT"),
+        limits=Limits(**{attr: value(config, key) for key, attr in LIMIT_KEYS.items()}),
+        redact_key=value(config, "REDACT_KEY"),
         sealer=_sealer(config),
+        api_keys=value(config, "API_KEYS_FILE"),
+        rate_limit=value(config, "RATE_LIMIT"),
+        rate_limit_storage=value(config, "RATE_LIMIT_STORAGE"),
+        metrics_port=value(config, "METRICS_PORT"),
     )
 
 
 def _sealer(config: Mapping) -> Sealer | None:
-    key, previous, ttl = (_value(config, k) for k in ("RESTORE_KEY", "RESTORE_KEY_PREVIOUS", "RESTORE_TTL_S"))
+    key, previous, ttl = (value(config, k) for k in ("RESTORE_KEY", "RESTORE_KEY_PREVIOUS", "RESTORE_TTL_S"))
     if key is None:
         if previous is not None:
             raise ConfigError(f"bad configuration {PREFIX}_RESTORE_KEY_PREVIOUS=<hidden>: a previous key is "

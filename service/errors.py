@@ -59,6 +59,8 @@ def http_error(e: HTTPException):
     detail = e.description
     if e.code == 413:
         detail = f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."
+    elif e.code == 429:  # flask-limiter's: the description is the limit, e.g. "600 per 1 minute"
+        detail = f"Too many requests: the limit is {e.description}. Retry after the seconds in Retry-After."
     resp = problem(e.code, detail, getattr(e, "errors", None))
     for name, value in e.get_headers():  # e.g. Allow on 405
         if name.lower() != "content-type":

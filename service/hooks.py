@@ -2,7 +2,7 @@
 (duration, the Prometheus counters, names redacted, its one JSON log line) and the
 security headers of every answer. The tokens tagged are read from the validated
 body the ``body`` decorator kept (``g.body``), the names redacted from the
-results /redact kept (``g.results``)."""
+results /redact kept (``g.results``), a restore's outcome from ``g.restore_outcome``."""
 from __future__ import annotations
 
 import logging
@@ -47,9 +47,16 @@ def account(response):
         metrics.inputs.inc(len(body.inputs))
     if status == 200 and "results" in g and hasattr(body, "operator"):
         metrics.redactions.labels(body.operator.name).inc(sum(len(r["items"]) for r in g.results))
-    requestlog.request(log, {"method": req.method, "path": req.path, "status": status,
-                             "duration_ms": round(duration * 1000, 3), "tokens": tokens},
-                       logging.DEBUG if route in PROBES else logging.INFO)
+    if "restore_outcome" in g:
+        metrics.restores.labels(g.restore_outcome).inc()
+    # the route, not the path: a path the caller made up (/tag/Harry Potter, a static file
+    # name) is theirs, and no request's own data reaches a log (service.requestlog)
+    fields = {"method": req.method, "path": route, "status": status,
+              "duration_ms": round(duration * 1000, 3), "tokens": tokens}
+    key = g.get("key_name")
+    if key is not None:  # the accepted API key's name (never the key)
+        fields["key"] = key
+    requestlog.request(log, fields, logging.DEBUG if route in PROBES else logging.INFO)
     return response
 
 

@@ -51,7 +51,15 @@ class Metrics:
                                  "The model (features, network, decoding), by route", **stage)
         self.postprocess = Histogram("nametag_request_postprocess_seconds",
                                      "Building the answer from the model's output, by route", **stage)
+        self.auth = Counter("nametag_auth_requests",
+                            "Requests to the routes that need an API key (when keys are on), by key name "
+                            "(anonymous: no key or a wrong one) and result (accepted, missing, refused)",
+                            ["key", "result"], registry=r)
+        self.rate_limited = Counter("nametag_rate_limited",
+                                    "Requests refused with 429 by the rate limit, by key name "
+                                    "(anonymous when keys are off)", ["key"], registry=r)
         self._children: dict = {}
+        self._auth: dict = {}
         self._stages: dict = {}
 
     def request_children(self, route: str, method: str, status: int):
@@ -63,6 +71,13 @@ class Metrics:
             if len(self._children) < MAX_CHILDREN:
                 self._children[key] = children
         return children
+
+    def auth_child(self, key: str, result: str):
+        """The auth counter of one (key name, result); the names come from the keys file."""
+        child = self._auth.get((key, result))
+        if child is None:
+            child = self._auth[key, result] = self.auth.labels(key, result)
+        return child
 
     def stages(self, route: str) -> StageTimes:
         times = self._stages.get(route)

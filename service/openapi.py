@@ -10,6 +10,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from model.heads import Head
 
 from . import schemas
+from .auth import OPEN
 
 COMMON_ERRORS = (404, 405, 500)
 BODY_ERRORS = (400, 408, 413, 415, 422)  # 408: body not received within NAMETAG_BODY_TIMEOUT
@@ -20,7 +21,8 @@ def _schema_name(schema) -> str:
 
 
 def generate(app: Flask) -> dict:
-    limits = app.extensions["nametag.settings"].limits
+    settings = app.extensions["nametag.settings"]
+    limits = settings.limits
     spec = APISpec(title="nametag", version=app.config.get("API_VERSION", "1"),
                    openapi_version="3.1.0", plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
                    info={"description": "Finds people's names in English text. Limits of this "
@@ -55,6 +57,11 @@ def generate(app: Flask) -> dict:
                 ctype = "application/problem+json" if schema is schemas.problem else "application/json"
                 resp["content"] = {ctype: {"schema": _schema_name(schema)}}
             op["responses"][str(status)] = resp
+        if settings.api_keys is not None and rule.endpoint not in OPEN:
+            op["security"] = [{"apiKey": []}]
+            errors = (401,) + errors
+        if settings.rate_limit is not None and rule.endpoint not in OPEN:
+            errors = errors + (429,)
         for status in errors:
             op["responses"].setdefault(str(status), {
                 "description": HTTP_STATUS_CODES[status],
@@ -63,6 +70,11 @@ def generate(app: Flask) -> dict:
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
         spec.path(path=path, operations={m.lower(): op for m in methods})
     out = spec.to_dict()
+    if settings.api_keys is not None:
+        out["components"]["securitySchemes"] = {"apiKey": {
+            "type": "http", "scheme": "bearer",
+            "description": "An API key of this deployment, as `Authorization: Bearer <key>`; "
+                           "/healthz and /readyz need none."}}
     # The limits are configuration, not schema constants: shown where they apply.
     props = out["components"]["schemas"]["TagRequest"]["properties"]
     props["inputs"]["maxItems"] = limits.max_inputs

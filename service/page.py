@@ -17,6 +17,12 @@ PAGE = Path(__file__).with_name("static") / "index.html"  # its script and style
 def index():
     """The web page: tags a text through POST /tag and shows the names.
 
-    `/?text=...` fills the text box and tags it on load.
+    `/?text=...` fills the text box and tags it on load. When the service needs an
+    API key, the page asks for one (a browser that asks for / without a key gets
+    this same page in a 401) and sends it on its own requests.
     """
+    return page_response()
+
+
+def page_response() -> Response:
     return Response(PAGE.read_bytes(), mimetype="text/html")  # read whole: no file left open

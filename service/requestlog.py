@@ -1,4 +1,14 @@
-"""One JSON line per request on stdout, plus JSON error records.
+"""One JSON line per request on stdout, plus JSON error records; no request text in either.
+
+A request's text, tokens and API key never reach a log. The request line holds the
+method, the path (never the query string), the status, the time, the token count
+and the accepted key's name. A traceback (``safe_traceback``) holds each frame's
+file, line, function and source line and each exception's type, but no exception's
+message or arguments (a ``KeyError('Harry')`` or a message quoting the text would
+carry it) and no locals; a record logged with a traceback is written as its message
+template, without the arguments (gunicorn's "Error handling request %s" would add
+the URL with its query string). ``SafeFormatter`` does the same for gunicorn's
+error log (``service/gunicorn.conf.py``).
 
 ``request`` writes the per-request line: when the "nametag" logger has only
 its own stdout handler (always, unless someone added another), the line is
@@ -12,6 +22,7 @@ import json
 import logging
 import sys
 import time
+import traceback
 
 import orjson
 
@@ -36,12 +47,66 @@ def _line(created: float, level: str, name: str, msg: str, fields: dict) -> str:
         return json.dumps(line, default=repr)
 
 
+WITHHELD = "(message withheld: it may quote the request)"
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """exc and the exceptions it was raised from or during, oldest first (as Python prints them)."""
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ if exc.__cause__ is not None else \
+            None if exc.__suppress_context__ else exc.__context__
+    return chain[::-1]
+
+
+def safe_traceback(exc_info) -> str:
+    """A traceback as Python prints it, less every exception's message and with no locals."""
+    exc = exc_info[1] if isinstance(exc_info, tuple) else exc_info
+    if exc is None:
+        return ""
+    lines: list[str] = []
+    chain = _chain(exc)
+    for i, e in enumerate(chain):
+        if i:
+            lines.append("\nThe above exception was the direct cause of the following exception:\n\n"
+                         if e.__cause__ is chain[i - 1] else
+                         "\nDuring handling of the above exception, another exception occurred:\n\n")
+        if e.__traceback__ is not None:
+            lines.append("Traceback (most recent call last):\n")
+            lines.extend(traceback.format_list(traceback.extract_tb(e.__traceback__)))  # no locals
+        kind = type(e)
+        name = kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        lines.append(f"{name}: {WITHHELD}\n")
+    return "".join(lines).rstrip("\n")
+
+
+def message(record: logging.LogRecord) -> str:
+    """The record's message; for a record with a traceback, its template alone."""
+    return str(record.msg) if record.exc_info and record.args else record.getMessage()
+
+
+class SafeFormatter(logging.Formatter):
+    """logging.Formatter (any format string) with ``message`` and ``safe_traceback``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info:  # a copy: exc_text may hold another formatter's full traceback
+            record = logging.makeLogRecord({**record.__dict__, "msg": message(record), "args": None,
+                                            "exc_text": None})
+        return super().format(record)
+
+    def formatException(self, ei) -> str:
+        return safe_traceback(ei)
+
+
 class JSONFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = dict(getattr(record, "fields", {}))
         if record.exc_info:
-            fields["exc"] = self.formatException(record.exc_info)
-        return _line(record.created, record.levelname.lower(), record.name, record.getMessage(), fields)
+            fields["exc"] = safe_traceback(record.exc_info)
+        return _line(record.created, record.levelname.lower(), record.name, message(record), fields)
 
 
 class StdoutHandler(logging.StreamHandler):
@@ -70,14 +135,27 @@ def request(log: logging.Logger, fields: dict, level: int = logging.INFO) -> Non
         log.log(level, "request", extra={"fields": fields})
 
 
+# Loggers of the libraries under the app that may log while serving: Flask's app logger
+# ("service": an exception in an error handler), flask-limiter's (its storage unreachable).
+OTHER_LOGGERS = ("service", "flask-limiter")
+
+
 def setup(level: str) -> logging.Logger:
-    """The "nametag" logger, writing JSON lines to stdout at level."""
+    """The "nametag" logger, writing JSON lines to stdout at level; the OTHER_LOGGERS
+    write the same JSON records (warnings and above) to the same handler."""
     log = logging.getLogger("nametag")
-    if not any(getattr(h, "_nametag", False) for h in log.handlers):
+    handler = next((h for h in log.handlers if getattr(h, "_nametag", False)), None)
+    if handler is None:
         handler = StdoutHandler(sys.stdout)
         handler.setFormatter(JSONFormatter())
         handler._nametag = True
         log.addHandler(handler)
         log.propagate = False
     log.setLevel(level.upper())
+    for name in OTHER_LOGGERS:
+        other = logging.getLogger(name)
+        if handler not in other.handlers:
+            other.handlers[:] = [handler]
+            other.propagate = False
+        other.setLevel(max(logging.WARNING, log.level))
     return log

@@ -2,7 +2,7 @@
 redaction they came from -> the text with the names back (``model.restore``)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint, g
 
 from model.restore import answer, restore
 
@@ -14,15 +14,11 @@ from .inputs import RestoreRequest, TokenRefused
 bp = Blueprint("restore", __name__)
 
 
-def _count(outcome: str) -> None:
-    current_app.extensions["nametag.metrics"].restores.labels(outcome).inc()
-
-
 def _restore_request(data: dict, limits) -> RestoreRequest:
     try:
         return inputs.restore_request(data, limits, settings().sealer)
     except TokenRefused as e:
-        _count(e.outcome)
+        g.restore_outcome = e.outcome  # counted by the request's accounting (service.hooks)
         raise
 
 
@@ -41,5 +37,5 @@ def restore_names(req: RestoreRequest):
     back byte for byte. Placeholders the token does not hold are left and listed as unknown.
     """
     results = [answer(text, restore(text, req.book), req.offsets) for text in req.texts]
-    _count("restored")
+    g.restore_outcome = "restored"
     return {"results": results} if req.batch else results[0]

@@ -221,11 +221,16 @@ class TagBatchSchema(Schema):
     results = fields.List(fields.Nested(TagResultSchema), required=True)
 
 
-class RedactionSchema(Schema):
-    start = fields.Integer(required=True, metadata={"description": "the name in the input"})
+class _ReplacedSchema(Schema):
+    """Where a piece of the input was, and where what replaced it is in the output."""
+
+    start = fields.Integer(required=True, metadata={"description": "where it was in the input"})
     end = fields.Integer(required=True, metadata={"description": "exclusive"})
-    out_start = fields.Integer(required=True, metadata={"description": "its replacement in the output"})
+    out_start = fields.Integer(required=True, metadata={"description": "where its replacement is in the output"})
     out_end = fields.Integer(required=True, metadata={"description": "exclusive"})
+
+
+class RedactionSchema(_ReplacedSchema):
     text = fields.String(required=True, metadata={"description": "the name: input[start:end]"})
     replacement = fields.String(required=True, metadata={"description": "output[out_start:out_end]"})
     label = fields.String(required=True, metadata={"description": "the entity type, as on /tag"})
@@ -270,11 +275,7 @@ class RestoreRequestSchema(Schema):
             raise ValidationError("Give exactly one of 'text' or 'inputs'.", "_schema")
 
 
-class RestoredItemSchema(Schema):
-    start = fields.Integer(required=True, metadata={"description": "the placeholder in the input"})
-    end = fields.Integer(required=True, metadata={"description": "exclusive"})
-    out_start = fields.Integer(required=True, metadata={"description": "its name in the output"})
-    out_end = fields.Integer(required=True, metadata={"description": "exclusive"})
+class RestoredItemSchema(_ReplacedSchema):
     placeholder = fields.String(required=True, metadata={
         "description": "input[start:end], as found: <PERSON_1>, <person_1>, PERSON_1, ..."})
     pseudonym = fields.String(required=True, metadata={"description": "the pseudonym it stands for: <PERSON_1>"})

@@ -15,7 +15,7 @@ from harness import ROOT
 
 SECTIONS = ["# nametag benchmarks", "## Quality", "## Model speed, in process",
             "### Profile of the forward pass, before and after", "## Service speed, over HTTP",
-            "## Cost", "## Training", "## Bulk tagging", "## Redaction", "## Reliability"]
+            "## Cost", "## Training", "## Bulk tagging", "## Redaction", "## API keys", "## Reliability"]
 
 
 @pytest.mark.slow
@@ -48,6 +48,7 @@ def test_quick_bench_writes_every_section(tmp_path):
     cal = r["redaction"]["calibration"]
     assert cal["calibrated"] and 0 <= cal["wnut_test"]["after"]["ece"] <= 1
     assert r["redaction"]["cost"]["/redact"]["requests"] > 0
+    assert r["auth"]["keys on"]["requests"] > 0 and r["auth"]["keys off"]["requests"] > 0
     rel = r["reliability"]
     assert set(rel) == {"busy_health", "worker_death", "slow_client", "tokenizer"}
     assert all(rel[k]["ratio"] > 0 and isinstance(rel[k]["ok"], bool) for k in rel)

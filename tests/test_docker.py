@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -222,3 +223,62 @@ def test_refuses_a_broken_artifact(run, tiny_artifact, tmp_path):
     assert "/models/broken/weights.npz: checksum mismatch" in out, out
     assert "Traceback" not in out, out
     assert st.get("Health", {}).get("Status") != "healthy"
+
+
+def request(port: int, path: str, body: dict | None = None, key: str | None = None):
+    """(status, headers, body bytes) of a GET, or a POST of JSON; errors answer too."""
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if key is not None:
+        headers["Authorization"] = f"Bearer {key}"
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers,
+                                 data=None if body is None else json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def secret_file(tmp_path: Path, text: str) -> Path:
+    """A file the image's user can read, as a mounted secret is."""
+    where = tmp_path / "secrets"
+    where.mkdir()
+    where.chmod(0o755)
+    (where / "keys").write_text(text)
+    (where / "keys").chmod(0o644)
+    return where / "keys"
+
+
+def test_api_keys_from_a_mounted_file(run, tmp_path):
+    from model import apikeys
+
+    key = apikeys.new_key()
+    keys = secret_file(tmp_path, f"# the test's key\n{apikeys.file_line(key, 'docker-test')}\n")
+    metrics_port = free_port()
+    name, port = run("-v", f"{keys}:/run/secrets/keys:ro", "-e", "NAMETAG_API_KEYS_FILE=/run/secrets/keys",
+                     "-e", "NAMETAG_RATE_LIMIT=600/minute", "-e", f"NAMETAG_METRICS_PORT={metrics_port}")
+    wait_healthy(name)  # the image's health check asks /readyz, which needs no key
+    status, headers, body = request(port, "/tag", {"text": SEED_TEXT})
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Bearer")
+    assert headers["Content-Type"] == "application/problem+json"
+    assert request(port, "/tag", {"text": SEED_TEXT}, key=key + "x")[0] == 401
+    status, headers, body = request(port, "/tag", {"text": SEED_TEXT}, key=key)
+    assert status == 200 and json.loads(body)["labels"] == SEED_LABELS
+    assert headers["X-RateLimit-Limit"] == "600"  # flask-limiter and its dependencies are in the image
+    assert request(port, "/healthz")[0] == 200
+    assert request(port, "/metrics")[0] == 401
+    status, _, metrics = request(metrics_port, "/metrics")  # the metrics port needs no key
+    assert status == 200 and b'nametag_auth_requests_total{key="docker-test",result="accepted"} 1.0' in metrics
+    out = logs(name)
+    assert key not in out and SEED_TEXT not in out and '"key":"docker-test"' in out
+
+
+def test_refuses_a_bad_keys_file(run, tmp_path):
+    keys = secret_file(tmp_path, "this-is-a-key-pasted-in-the-clear\n")
+    name, _ = run("-v", f"{keys}:/run/secrets/keys:ro", "-e", "NAMETAG_API_KEYS_FILE=/run/secrets/keys")
+    st = wait_exited(name, HEALTHY_TIMEOUT)
+    out = logs(name)
+    assert st["ExitCode"] == 3, out
+    assert "nametag: bad configuration NAMETAG_API_KEYS_FILE='/run/secrets/keys': /run/secrets/keys line 1: " \
+           "expected a sha256 digest" in out, out
+    assert "Traceback" not in out and "pasted-in-the-clear" not in out, out

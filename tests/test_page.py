@@ -35,6 +35,7 @@ from selenium.webdriver.common.selenium_manager import SeleniumManager
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from harness import ROOT, SEED_NAMES, SEED_TEXT, Gunicorn
+from model import apikeys
 
 INSTALL = "apt-get install chromium chromium-driver; .ci/run does"
 
@@ -543,3 +544,80 @@ def test_without_a_restore_key_the_page_says_so_and_still_previews(browser, guni
     assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
     assert not browser.find_element(By.ID, "restore-box").is_displayed()
     assert "NAMETAG_RESTORE_KEY" in browser.find_element(By.ID, "restore-off").text
+
+
+# ---- with API keys on: the page asks for a key and keeps it in the tab's session storage only
+
+@pytest.fixture(scope="module")
+def api_keyed_server(tmp_path_factory):
+    """The service with API keys on (one key, named "page"), under gunicorn."""
+    where = tmp_path_factory.mktemp("keyed")
+    key = apikeys.new_key()
+    (where / "keys").write_text(apikeys.file_line(key, "page") + "\n")
+    server = Gunicorn(env={"NAMETAG_API_KEYS_FILE": str(where / "keys")}, workers=2, log_dir=where)
+    try:
+        server.wait_ready()
+        server.key = key
+        yield server
+    finally:
+        server.stop()
+
+
+def enter_key(browser, key: str) -> None:
+    box = browser.find_element(By.ID, "key")
+    box.clear()
+    box.send_keys(key, Keys.ENTER)
+
+
+def stored_key(browser):
+    return browser.execute_script("return window.sessionStorage.getItem('nametag.apiKey')")
+
+
+def test_with_keys_on_the_page_asks_for_a_key_and_keeps_it_in_this_tab_only(browser, api_keyed_server):
+    url = api_keyed_server.url
+    shell = requests.get(url + "/", headers={"Accept": "text/html,*/*;q=0.8"}, timeout=10)
+    assert shell.status_code == 401 and shell.headers["WWW-Authenticate"].startswith("Bearer")
+    assert requests.get(url + "/model", timeout=10).status_code == 401
+    browser.get(url + "/")  # a navigation carries no key: the page comes in the 401 and asks
+    wait_state(browser, want=("key",))
+    form = browser.find_element(By.ID, "key-form")
+    assert form.is_displayed() and browser.switch_to.active_element.get_attribute("id") == "key"
+    assert browser.find_element(By.ID, "key").get_attribute("type") == "password"
+    assert names(browser) == [] and "…" in browser.find_element(By.ID, "model-name").text
+    enter_key(browser, "not-the-key")  # a wrong key: asked again, with the reason
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "key-error").is_displayed())
+    assert "not accepted" in browser.find_element(By.ID, "key-error").text and stored_key(browser) is None
+    enter_key(browser, api_keyed_server.key)
+    wait_state(browser)
+    assert names(browser)[:2] == SEED_NAMES and not form.is_displayed()
+    assert browser.find_element(By.ID, "key-status").is_displayed()
+    wait_redacted(browser, "replace")  # /redact gets the key too
+    # kept in this tab's session storage, nowhere else, and never shown
+    assert stored_key(browser) == api_keyed_server.key
+    assert browser.execute_script("return window.localStorage.length") == 0
+    assert browser.get_cookies() == [] and browser.execute_script("return document.cookie") == ""
+    assert api_keyed_server.key not in browser.page_source
+    curl = browser.find_element(By.ID, "curl").get_property("textContent")
+    assert 'Authorization: Bearer $NAMETAG_API_KEY' in curl
+    if shutil.which("curl"):  # the command, with the key in that variable, gets the page's answer
+        out = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30, check=True,
+                             env={**os.environ, "NAMETAG_API_KEY": api_keyed_server.key}).stdout
+        assert json.loads(out) == json.loads(browser.find_element(By.ID, "raw").get_property("textContent"))
+    # a reload in the same tab keeps it; another tab has to be given it
+    browser.refresh()
+    wait_state(browser)
+    assert names(browser)[:2] == SEED_NAMES
+    first = browser.current_window_handle
+    browser.switch_to.new_window("tab")
+    try:
+        browser.get(url + "/")
+        wait_state(browser, want=("key",))
+        assert stored_key(browser) is None
+    finally:
+        browser.close()
+        browser.switch_to.window(first)
+    browser.find_element(By.ID, "key-forget").click()  # and it can be forgotten
+    wait_state(browser, want=("key",))
+    assert stored_key(browser) is None and names(browser) == []
+    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE" and url in e["message"]]
+    assert severe and all("status of 401" in m for m in severe), severe  # only the refused requests

@@ -16,6 +16,67 @@ const state = {
   body: null,       // the latest POST /tag body
 };
 
+// ---- API key, when the service needs one: kept in this tab's session storage only (never
+// local storage or a cookie), sent as "Authorization: Bearer <key>" on the page's requests.
+
+const KEY_ITEM = "nametag.apiKey";
+let tabKey = null; // only where session storage is unavailable: this page's memory
+
+function apiKey() {
+  try {
+    return window.sessionStorage.getItem(KEY_ITEM);
+  } catch (e) {
+    return tabKey;
+  }
+}
+
+function setApiKey(key) {
+  try {
+    if (key === null) window.sessionStorage.removeItem(KEY_ITEM);
+    else window.sessionStorage.setItem(KEY_ITEM, key);
+  } catch (e) {
+    tabKey = key;
+  }
+}
+
+function headers(extra) {
+  const h = Object.assign({Accept: "application/json"}, extra || {});
+  const key = apiKey();
+  if (key) h.Authorization = "Bearer " + key;
+  return h;
+}
+
+// The service answered 401: forget a refused key and ask for one.
+function askKey() {
+  const refused = apiKey() !== null;
+  setApiKey(null);
+  $("key-error").textContent = refused ? "That key is not accepted: check it, or ask for a new one." : "";
+  $("key-error").hidden = !refused;
+  $("key-form").hidden = false;
+  $("key-status").hidden = true;
+  $("submit").disabled = false;
+  document.body.dataset.state = "key";
+  $("key").focus();
+}
+
+async function useKey() {
+  const key = $("key").value.trim();
+  if (!key) return;
+  setApiKey(key);
+  $("key").value = "";
+  $("key-form").hidden = true;
+  $("key-error").hidden = true;
+  $("key-status").hidden = false;
+  if (await loadModel() !== "key") await tag();
+}
+
+function forgetKey() {
+  setApiKey(null);
+  state.seq++; // drop any answer still on its way
+  clearResult();
+  askKey();
+}
+
 // ---- /model: name, version, headline quality, operating table
 
 function fmt(x) {
@@ -34,10 +95,16 @@ function operatingTable(model) {
   return rows;
 }
 
+// "key" when the service wants an API key (the page then asks for it)
 async function loadModel() {
   let model;
   try {
-    const res = await fetch("model", {headers: {Accept: "application/json"}});
+    const res = await fetch("model", {headers: headers()});
+    if (res.status === 401) {
+      askKey();
+      return "key";
+    }
+    if (apiKey() !== null) $("key-status").hidden = false;
     model = await res.json();
     if (!res.ok) throw new Error(model.detail || res.statusText);
   } catch (e) {
@@ -82,7 +149,7 @@ function showThreshold() {
 
 async function post(path, body) {
   const res = await fetch(path, {
-    method: "POST", headers: {"Content-Type": "application/json", Accept: "application/json"},
+    method: "POST", headers: headers({"Content-Type": "application/json"}),
     body: JSON.stringify(body),
   });
   let data = null;
@@ -117,6 +184,11 @@ async function tag() {
   }
   if (seq !== state.seq) return; // a newer request is under way
   $("submit").disabled = false;
+  if (answer.res && answer.res.status === 401) {
+    clearResult();
+    askKey();
+    return;
+  }
   if (!answer.res || !answer.res.ok) {
     showError(answer);
     clearResult();
@@ -155,6 +227,11 @@ async function redact(seq) {
   if (answer.res && answer.res.status === 404) { // this service has no /redact: no preview
     state.redact = false;
     box.hidden = true;
+    return;
+  }
+  if (answer.res && answer.res.status === 401) {
+    box.hidden = true;
+    askKey();
     return;
   }
   box.hidden = false;
@@ -206,6 +283,11 @@ async function restoreAnswer() {
     answer = {res: null, error: e};
   }
   if (token !== state.token) return; // the text was redacted again meanwhile: that answer is stale
+  if (answer.res && answer.res.status === 401) {
+    box.dataset.state = "error";
+    askKey();
+    return;
+  }
   if (!answer.res || !answer.res.ok) {
     $("restored").replaceChildren(document.createTextNode(problemText(answer)));
     $("restore-summary").textContent = "";
@@ -329,7 +411,9 @@ function shellQuote(s) {
 
 function showApi(text, body) {
   const url = new URL("tag", document.baseURI).href;
-  $("curl").textContent = `curl -s ${url} -H 'Content-Type: application/json' \\\n  -d ${shellQuote(JSON.stringify(body))}`;
+  // the key itself never goes into the page's text: the command names a variable holding it
+  const auth = apiKey() ? ` -H "Authorization: Bearer $NAMETAG_API_KEY"` : "";
+  $("curl").textContent = `curl -s ${url} -H 'Content-Type: application/json'${auth} \\\n  -d ${shellQuote(JSON.stringify(body))}`;
   const share = new URL(document.baseURI);
   share.search = "?text=" + encodeURIComponent(text);
   $("share").href = share.href;
@@ -371,6 +455,11 @@ async function start() {
     debounce = setTimeout(tag, 150);
   });
   $("operator").addEventListener("change", () => redact(state.seq));
+  $("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    useKey();
+  });
+  $("key-forget").addEventListener("click", forgetKey);
   $("restore-button").addEventListener("click", restoreAnswer);
   $("llm-answer").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
@@ -383,8 +472,7 @@ async function start() {
   }
   const shared = new URLSearchParams(window.location.search).get("text");
   if (shared !== null) $("text").value = shared;
-  await loadModel();
-  await tag();
+  if (await loadModel() !== "key") await tag();
 }
 
 start();
