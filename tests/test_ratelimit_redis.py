@@ -12,29 +12,24 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import shutil
 import socket
 import subprocess
 import time
 
 import pytest
+from conftest import tool
 
 from harness import SEED_TEXT, Gunicorn, connections, free_port, wait_workers
 from model import apikeys as keys
 
 pytestmark = pytest.mark.slow
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 ALICE, BOB = keys.new_key(), keys.new_key()
 
 
-def need_redis() -> None:
-    if not os.access(REDIS_SERVER, os.X_OK):
-        why = "redis-server is not installed (apt-get install redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(f"{why}: CI must run this test")
-        pytest.skip(why)
+def need_redis() -> str:
+    """redis-server's path; where it is missing the test skips, and fails in CI (conftest.need)."""
+    return tool("redis-server", "apt-get install redis-server; .ci/run installs it")
 
 
 def redis_ping(port: int) -> bool:
@@ -50,9 +45,8 @@ class Redis:
     """redis-server on a free loopback port, its files in `where`; stop() by its pid."""
 
     def __init__(self, where):
-        need_redis()
         self.port, self.where = free_port(), where
-        self.proc = start_redis(self.port, where)
+        self.proc = start_redis(need_redis(), self.port, where)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -69,9 +63,9 @@ def redis_port(tmp_path_factory):
         redis.stop()
 
 
-def start_redis(port: int, where) -> subprocess.Popen:
+def start_redis(server: str, port: int, where) -> subprocess.Popen:
     proc = subprocess.Popen(
-        [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(where), "--save", "",
+        [server, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(where), "--save", "",
          "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes", "--logfile", str(where / "log")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
