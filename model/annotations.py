@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .data import Corpus, DataError, order_types, type_name
 from .tags import O, begin, inside
-from .tokenizer import Token, tokenize
+from .tokenizer import Token, join_tokens, tokenize
 
 MAX_CHARS, MAX_TOKENS = 100_000, 10_000  # the service's default per-input limits (service/config.py)
 MAX_SHOWN = 20  # reasons listed in a refusal
@@ -157,10 +157,7 @@ def _tokens_record(obj) -> Record:
             or not all(lab in (0, 1) and not isinstance(lab, bool) for lab in labels)):
         raise BadRecord('expected {"text": ..., spans} or {"tokens": [non-empty strings], '
                         '"labels": [0 or 1, same length]}')
-    tokens, pos = [], 0
-    for t in toks:
-        tokens.append(Token(t, pos, pos + len(t)))
-        pos += len(t) + 1
+    _, tokens = join_tokens(toks)
     entities, start = [], None
     for k, lab in enumerate(labels + [0]):
         if start is not None and not lab:
