@@ -17,7 +17,7 @@ import dask.dataframe
 import distributed
 import pytest
 
-from bulk_support import CONLL_TEST, NAMETAG, nametag, texts, write_jsonl
+from bulk_support import CONLL_TEST, NAMETAG, nametag, texts, wait_writing, write_jsonl
 from model.data import read_conll
 from harness import DEFAULT_ARTIFACT, free_port
 
@@ -98,10 +98,7 @@ def test_a_worker_killed_mid_run_leaves_the_output_complete_and_identical(tmp_pa
     proc = subprocess.Popen([NAMETAG, "tag", str(src), "-o", str(out), "--blocksize", "32KiB", "--workers", "2"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 180
-        while not any(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp")):
-            assert proc.poll() is None and time.monotonic() < deadline, "never started writing"
-            time.sleep(0.05)
+        wait_writing(proc, tmp_path, 180)
         written = sum(p.stat().st_size for p in tmp_path.glob(".out.jsonl.*.tmp"))
         victim = _workers(proc.pid)[0]
         victim.send_signal(signal.SIGKILL)
