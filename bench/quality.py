@@ -17,7 +17,6 @@ instead (model selection); test is for reporting.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
@@ -28,6 +27,8 @@ from model.scoring import score
 from model.tagger import Tagger
 
 from harness import DATA, DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS
+
+from .common import parser
 
 WAYS = ("sentence", "document", "evaluate")
 
@@ -133,10 +134,8 @@ def table(q: dict) -> list[str]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
+    p = parser(__doc__)
     p.add_argument("--split", choices=("dev", "test"), default="test")
-    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = p.parse_args(argv)
     q = run(artifact=args.artifact, split=args.split)
     if args.json:

@@ -15,7 +15,6 @@ A record: {"id": "...", "shape": "...", "text": "...",
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -30,6 +29,8 @@ from model.tokenizer import tokenize
 from model.units import RULE, RULES, unit_bounds
 
 from harness import DEFAULT_ARTIFACT, ROOT
+
+from .common import parser
 
 PARTS = ("dev", "report")
 LABEL = "PER"
@@ -140,30 +141,33 @@ def table(results: dict) -> list[str]:
     return out
 
 
+def details(results: dict, shapes: bool, errors: bool) -> list[str]:
+    """With `shapes`, F1 per shape; with `errors`, every miss and false alarm; per part and rule."""
+    out = []
+    for part, by_rule in results.items():
+        for rule, r in by_rule.items():
+            if shapes:
+                out.append(f"\n{part}, {rule}: " + ", ".join(
+                    f"{k} {v['f1']:.2f}" if v["gold"] else f"{k} ({v['predicted']} false alarms)"
+                    for k, v in r["shapes"].items()))
+            if errors:
+                out += [f"  {e['id']}: missed {e['missed']} wrong {e['wrong']}" for e in r["errors"]]
+    return out
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--artifact", default=str(DEFAULT_ARTIFACT))
+    p = parser(__doc__)
     p.add_argument("--part", choices=(*PARTS, "both"), default="dev")
     p.add_argument("--rule", choices=RULES, nargs="+", default=[RULE], help="unit rules to score")
     p.add_argument("--shapes", action="store_true", help="also print F1 per shape")
     p.add_argument("--errors", action="store_true", help="also print every miss and false alarm")
-    p.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = p.parse_args(argv)
     parts = PARTS if args.part == "both" else (args.part,)
     results = run(args.artifact, parts, tuple(args.rule))
     if args.json:
         print(json.dumps(results, ensure_ascii=False))
         return 0
-    print("\n".join(table(results)))
-    for part, by_rule in results.items():
-        for rule, r in by_rule.items():
-            if args.shapes:
-                print(f"\n{part}, {rule}: " + ", ".join(
-                    f"{k} {v['f1']:.2f}" if v["gold"] else f"{k} ({v['predicted']} false alarms)"
-                    for k, v in r["shapes"].items()))
-            if args.errors:
-                for e in r["errors"]:
-                    print(f"  {e['id']}: missed {e['missed']} wrong {e['wrong']}")
+    print("\n".join(table(results) + details(results, args.shapes, args.errors)))
     return 0
 
 

@@ -104,6 +104,13 @@ class Gunicorn:
                 self.proc.wait(10)
         return self.proc.returncode
 
+    def serving(self):
+        """Wait until ready, yield the server, then close it: a pytest fixture's body
+        (``yield from Gunicorn(...).serving()``)."""
+        with self:
+            self.wait_ready()
+            yield self
+
     def close(self) -> None:
         self.stop()
         if self._tmp:

@@ -26,9 +26,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import Corpus, DataError, order_types, type_name
+from .data import Corpus, DataError, open_file, order_types, tokens_and_labels, type_name
 from .tags import O, begin, inside
-from .tokenizer import Token, tokenize
+from .tokenizer import Token, join_tokens, tokenize
 
 MAX_CHARS, MAX_TOKENS = 100_000, 10_000  # the service's default per-input limits (service/config.py)
 MAX_SHOWN = 20  # reasons listed in a refusal
@@ -126,10 +126,8 @@ def check(text: str, spans, max_chars: int = MAX_CHARS, max_tokens: int = MAX_TO
 
 def _records(path: Path):
     """(line number, parsed object or the BadRecord) of each non-blank line (or array item)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+    with open_file(path, binary=True) as fh:
+        raw = fh.read()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -152,15 +150,10 @@ def _records(path: Path):
 
 def _tokens_record(obj) -> Record:
     toks, labels = obj.get("tokens"), obj.get("labels")
-    if (not isinstance(toks, list) or not isinstance(labels, list) or len(toks) != len(labels)
-            or not toks or not all(isinstance(t, str) and t.strip() for t in toks)
-            or not all(lab in (0, 1) and not isinstance(lab, bool) for lab in labels)):
+    if not tokens_and_labels(toks, labels):
         raise BadRecord('expected {"text": ..., spans} or {"tokens": [non-empty strings], '
                         '"labels": [0 or 1, same length]}')
-    tokens, pos = [], 0
-    for t in toks:
-        tokens.append(Token(t, pos, pos + len(t)))
-        pos += len(t) + 1
+    _, tokens = join_tokens(toks)
     entities, start = [], None
     for k, lab in enumerate(labels + [0]):
         if start is not None and not lab:

@@ -139,6 +139,16 @@ def calibrate(art_dir: str | Path, dev_files: list[str | Path], log=lambda s: No
     return artifact_io.update_meta(art_dir, fit_artifact(artifact_io.load(art_dir), dev_files, log))
 
 
+def operating_lines(rows: list[dict]) -> list[str]:
+    """The operating table as printed: dev precision and recall per threshold."""
+    return [f"threshold {_threshold(row['threshold']):>7}: precision {row['precision']:.4f}  "
+            f"recall {row['recall']:.4f}" for row in rows]
+
+
+def _threshold(t: float | None) -> str:
+    return "default" if t is None else f"{t:.2f}"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--artifact", required=True, help="artifact directory (meta.json is rewritten)")
@@ -151,9 +161,7 @@ def main(argv=None) -> int:
     except (ArtifactError, DataError, OSError) as e:
         print(f"calibrate: error: {e}", file=sys.stderr)
         return 2
-    for row in art.meta["operating_table"]["rows"]:
-        t = "default" if row["threshold"] is None else f"{row['threshold']:.2f}"
-        print(f"threshold {t:>7}: precision {row['precision']:.4f}  recall {row['recall']:.4f}", file=sys.stderr)
+    print("\n".join(operating_lines(art.meta["operating_table"]["rows"])), file=sys.stderr)
     return 0
 
 

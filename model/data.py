@@ -95,10 +95,10 @@ def order_types(found) -> tuple[str, ...]:
     return ((PER,) if PER in found else ()) + tuple(sorted(found - {PER}))
 
 
-def _open(path: Path):
-    """The file, open for reading UTF-8 text; DataError naming it when it cannot be."""
+def open_file(path: Path, binary: bool = False):
+    """The file, open for reading UTF-8 text (or bytes); DataError naming it when it cannot be."""
     try:
-        return open(path, encoding="utf-8")
+        return open(path, "rb") if binary else open(path, encoding="utf-8")
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror})") from None
 
@@ -119,7 +119,7 @@ def read_conll(path: str | Path, types: tuple[str, ...] | None = (PER,),
             toks.clear()
             raw.clear()
 
-    with _open(path) as fh:
+    with open_file(path) as fh:
         try:
             for lineno, line in enumerate(fh, 1):
                 cols = line.split()
@@ -147,11 +147,19 @@ def read_conll(path: str | Path, types: tuple[str, ...] | None = (PER,),
     return corpus
 
 
+def tokens_and_labels(toks, labels) -> bool:
+    """Whether a pre-tokenized record checks out: a list of non-blank strings and as many
+    labels, each 0 or 1."""
+    return (isinstance(toks, list) and isinstance(labels, list) and len(toks) == len(labels)
+            and bool(toks) and all(isinstance(t, str) and t.strip() for t in toks)
+            and all(lab in (0, 1) and not isinstance(lab, bool) for lab in labels))
+
+
 def read_jsonl(path: str | Path) -> Corpus:
     """Read {"tokens": [...], "labels": [0/1, ...]} lines; each line is a document."""
     path = Path(path)
     corpus = Corpus()
-    with _open(path) as fh:
+    with open_file(path) as fh:
         try:
             lines = list(fh)
         except UnicodeDecodeError as e:
@@ -165,9 +173,7 @@ def read_jsonl(path: str | Path) -> Corpus:
             except json.JSONDecodeError as e:
                 raise DataError(f"{where}: invalid JSON ({e.msg})") from None
             toks, labels = (obj.get("tokens"), obj.get("labels")) if isinstance(obj, dict) else (None, None)
-            if (not isinstance(toks, list) or not isinstance(labels, list) or len(toks) != len(labels)
-                    or not toks or not all(isinstance(t, str) and t.strip() for t in toks)
-                    or not all(lab in (0, 1) and not isinstance(lab, bool) for lab in labels)):
+            if not tokens_and_labels(toks, labels):
                 raise DataError(f"{where}: expected {{\"tokens\": [non-empty strings], "
                                 f"\"labels\": [0 or 1, same length]}}")
             corpus.sentences.append(list(toks))

@@ -31,6 +31,21 @@ def errors(corpus, pred) -> list[str]:
     return lines
 
 
+def _prf(precision, recall, f1, gold, predicted, correct) -> str:
+    return (f"precision {precision:.4f}  recall {recall:.4f}  F1 {f1:.4f}  "
+            f"(gold {gold}, predicted {predicted}, correct {correct})")
+
+
+def score_lines(s, types: tuple[str, ...]) -> list[str]:
+    """The scores as printed: the one type's, or each type's and their micro-average."""
+    micro = _prf(s.precision, s.recall, s.f1, s.n_gold, s.n_pred, s.n_correct)
+    if s.per_type is None:
+        return [f"{types[0]} entities: {micro}", f"{types[0]} tokens:   F1 {s.token_f1:.4f}"]
+    rows = [f"{typ:<6} " + _prf(t["precision"], t["recall"], t["f1"], t["n_gold"], t["n_pred"], t["n_correct"])
+            for typ, t in s.per_type.items()]
+    return rows + [f"{'micro':<6} {micro}", f"tokens in an entity: F1 {s.token_f1:.4f}"]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--artifact", required=True, help="artifact directory")
@@ -51,19 +66,7 @@ def main(argv=None) -> int:
     s = score(corpus.tags, pred, corpus.types)
     if args.errors:
         print("\n".join(errors(corpus, pred)))
-    if args.json:
-        print(json.dumps(s.to_json()))
-    elif s.per_type is None:
-        print(f"{corpus.types[0]} entities: precision {s.precision:.4f}  recall {s.recall:.4f}  F1 {s.f1:.4f}  "
-              f"(gold {s.n_gold}, predicted {s.n_pred}, correct {s.n_correct})")
-        print(f"{corpus.types[0]} tokens:   F1 {s.token_f1:.4f}")
-    else:
-        for typ, t in s.per_type.items():
-            print(f"{typ:<6} precision {t['precision']:.4f}  recall {t['recall']:.4f}  F1 {t['f1']:.4f}  "
-                  f"(gold {t['n_gold']}, predicted {t['n_pred']}, correct {t['n_correct']})")
-        print(f"{'micro':<6} precision {s.precision:.4f}  recall {s.recall:.4f}  F1 {s.f1:.4f}  "
-              f"(gold {s.n_gold}, predicted {s.n_pred}, correct {s.n_correct})")
-        print(f"tokens in an entity: F1 {s.token_f1:.4f}")
+    print(json.dumps(s.to_json()) if args.json else "\n".join(score_lines(s, corpus.types)))
     return 0
 
 

@@ -62,14 +62,19 @@ class RedactError(ValueError):
     """An operator that cannot run as asked (e.g. hash without a key)."""
 
 
-def hash_key(value: str | None) -> bytes | None:
-    """The hash operator's key from its setting (NAMETAG_REDACT_KEY), or None when unset;
-    RedactError when it is too short to be safe. The message never shows the key."""
+def key_bytes(value: str | None, min_bytes: int, error: type[ValueError] = ValueError) -> bytes | None:
+    """A secret key's UTF-8 bytes from its setting, or None when unset; `error` when it is
+    shorter than min_bytes, too short to be safe. The message never shows the key."""
     if value is None:
         return None
-    if not isinstance(value, str) or len(value.encode("utf-8")) < MIN_KEY_BYTES:
-        raise RedactError(f"expected at least {MIN_KEY_BYTES} bytes (a random string; it is never shown)")
+    if not isinstance(value, str) or len(value.encode("utf-8")) < min_bytes:
+        raise error(f"expected at least {min_bytes} bytes (a random string; it is never shown)")
     return value.encode("utf-8")
+
+
+def hash_key(value: str | None) -> bytes | None:
+    """The hash operator's key from its setting (NAMETAG_REDACT_KEY); RedactError when too short."""
+    return key_bytes(value, MIN_KEY_BYTES, RedactError)
 
 
 def type_replacement(label: str) -> str:

@@ -49,7 +49,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .names import normalise as _normalise
 from .offsets import offsets
-from .redact import Pseudonyms, Redacted
+from .redact import Pseudonyms, Redacted, key_bytes
 
 MIN_RESTORE_KEY_BYTES = 32
 DEFAULT_TTL_S = 86_400
@@ -80,12 +80,8 @@ class TokenError(ValueError):
 
 def restore_key(value: str | None) -> bytes | None:
     """A restore key from its setting (NAMETAG_RESTORE_KEY, NAMETAG_RESTORE_KEY_PREVIOUS), or
-    None when unset; ValueError when it is too short. The message never shows the key."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value.encode("utf-8")) < MIN_RESTORE_KEY_BYTES:
-        raise ValueError(f"expected at least {MIN_RESTORE_KEY_BYTES} bytes (a random string; it is never shown)")
-    return value.encode("utf-8")
+    None when unset; ValueError when it is too short."""
+    return key_bytes(value, MIN_RESTORE_KEY_BYTES)
 
 
 def ttl_seconds(value) -> int:

@@ -114,13 +114,20 @@ _SPACE = "\\t-\\r\\u001c-\\u0020\\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u20
 _NOT_BLANK = f"[^\\u0000{_SPACE}]"  # a token holds some character that is not whitespace
 
 
+def _text_rules(schemas: dict, names: tuple[str, ...], limits) -> None:
+    """The `text` of each named request: at most max_chars, and no NUL (in words, see above)."""
+    for name in names:
+        text = schemas[name]["properties"]["text"]
+        text["maxLength"] = limits.max_chars
+        text["description"] += " No NUL characters."
+
+
 def _input_rules(schemas: dict, limits, head: Head | None) -> None:
+    _text_rules(schemas, ("TagRequest", "Input"), limits)
     for name in ("TagRequest", "Input"):
-        props = schemas[name]["properties"]
-        props["text"]["maxLength"] = limits.max_chars
-        props["text"]["description"] += " No NUL characters."
-        props["tokens"]["maxItems"] = limits.max_tokens
-        props["tokens"]["items"]["pattern"] = _NOT_BLANK
+        tokens = schemas[name]["properties"]["tokens"]
+        tokens["maxItems"] = limits.max_tokens
+        tokens["items"]["pattern"] = _NOT_BLANK
     schemas["TagRequest"]["oneOf"] = [{"required": [k]} for k in ("text", "tokens", "inputs")]
     schemas["Input"]["oneOf"] = [{"required": [k]} for k in ("text", "tokens")]
     if head is not None and not head.takes_threshold:  # the field exists, but no value is accepted
@@ -128,10 +135,7 @@ def _input_rules(schemas: dict, limits, head: Head | None) -> None:
 
 
 def _redact_rules(schemas: dict, limits, has_key: bool) -> None:
-    for name in ("RedactRequest", "RedactInput"):
-        props = schemas[name]["properties"]
-        props["text"]["maxLength"] = limits.max_chars
-        props["text"]["description"] += " No NUL characters."
+    _text_rules(schemas, ("RedactRequest", "RedactInput"), limits)
     schemas["RedactRequest"]["properties"]["inputs"]["maxItems"] = limits.max_inputs
     schemas["RedactRequest"]["oneOf"] = [{"required": [k]} for k in ("text", "inputs")]
     if not has_key:  # this deployment refuses the hash operator (422): not a valid value here

@@ -65,19 +65,44 @@ class TokensField(fields.Field):
         return value
 
 
-class InputSchema(Schema):
+NO_TOKENS = "Pre-tokenized input cannot be redacted: send the text, so that the answer can give it back."
+
+
+def _one_of(keys: tuple[str, ...]) -> str:
+    """'a' or 'b'; 'a', 'b' or 'c'."""
+    quoted = [f"'{k}'" for k in keys]
+    return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+class _ExactlyOneSchema(Schema):
+    """A request that gives exactly one of the fields named in ONE_OF."""
+
+    ONE_OF: tuple[str, ...] = ()
+
+    @validates_schema
+    def _exactly_one(self, data, **kwargs):
+        if sum(k in data for k in self.ONE_OF) != 1:
+            raise ValidationError(f"Give exactly one of {_one_of(self.ONE_OF)}.", "_schema")
+
+
+class _NoTokensSchema(Schema):
+    """Redaction input: pre-tokenized input is refused, since the answer gives the text back."""
+
+    @pre_load
+    def _no_tokens(self, data, **kwargs):
+        if isinstance(data, dict) and "tokens" in data:
+            raise ValidationError(NO_TOKENS, "tokens")
+        return data
+
+
+class InputSchema(_ExactlyOneSchema):
+    ONE_OF = ("text", "tokens")
+
     text = TextField(metadata={"description": "Raw text; the service tokenizes it. "
                                               "Offsets are offsets into it (see `offsets`)."})
     tokens = TokensField(metadata={"description": "Pre-tokenized input; offsets refer to the "
                                                   "tokens joined by single spaces.",
                                    "type": "array", "items": {"type": "string", "minLength": 1}})
-
-    @validates_schema
-    def _exactly_one(self, data, **kwargs):
-        given = [k for k in ("text", "tokens") if k in data]
-        if len(given) != 1:
-            msg = "Give exactly one of 'text' or 'tokens'."
-            raise ValidationError(msg, "_schema")
 
 
 def _entries(what: str):
@@ -114,31 +139,20 @@ class OptionsSchema(Schema):
 class TagRequestSchema(InputSchema, OptionsSchema):
     """One input (`text` or `tokens`) or a batch (`inputs`), plus options."""
 
+    ONE_OF = ("text", "tokens", "inputs")
+
     inputs = fields.List(fields.Nested(InputSchema), metadata={
         "description": "A batch: each item one input, answered in the same order."})
 
-    @validates_schema
-    def _exactly_one(self, data, **kwargs):
-        given = [k for k in ("text", "tokens", "inputs") if k in data]
-        if len(given) != 1:
-            raise ValidationError("Give exactly one of 'text', 'tokens' or 'inputs'.", "_schema")
 
-
-NO_TOKENS = "Pre-tokenized input cannot be redacted: send the text, so that the answer can give it back."
-
-
-class RedactInputSchema(Schema):
+class RedactInputSchema(_NoTokensSchema):
     text = TextField(required=True, metadata={"description": "Raw text; every person name in it is replaced."})
 
-    @pre_load
-    def _no_tokens(self, data, **kwargs):
-        if isinstance(data, dict) and "tokens" in data:
-            raise ValidationError(NO_TOKENS, "tokens")
-        return data
 
-
-class RedactRequestSchema(OptionsSchema):
+class RedactRequestSchema(_NoTokensSchema, _ExactlyOneSchema, OptionsSchema):
     """One text or a batch (`inputs`), the operator and its options, and the controls of /tag."""
+
+    ONE_OF = ("text", "inputs")
 
     text = TextField(metadata={"description": "Raw text; every person name in it is replaced."})
     inputs = fields.List(fields.Nested(RedactInputSchema), metadata={
@@ -167,17 +181,6 @@ class RedactRequestSchema(OptionsSchema):
                        "keep their pseudonyms (later first-name or surname mentions too), new people get "
                        "the next numbers, and the answer's token holds them all. 422 when it does not open "
                        "(altered, truncated, sealed under another key, expired)."})
-
-    @pre_load
-    def _no_tokens(self, data, **kwargs):
-        if isinstance(data, dict) and "tokens" in data:
-            raise ValidationError(NO_TOKENS, "tokens")
-        return data
-
-    @validates_schema
-    def _exactly_one(self, data, **kwargs):
-        if ("text" in data) == ("inputs" in data):
-            raise ValidationError("Give exactly one of 'text' or 'inputs'.", "_schema")
 
 
 class TokenSchema(Schema):
@@ -259,8 +262,10 @@ class RestoreInputSchema(Schema):
     text = TextField(required=True, metadata={"description": "A text holding pseudonyms, e.g. an LLM's answer."})
 
 
-class RestoreRequestSchema(Schema):
+class RestoreRequestSchema(_ExactlyOneSchema):
     """One text or a batch (`inputs`), and the restore_token of the redaction it came from."""
+
+    ONE_OF = ("text", "inputs")
 
     text = TextField(metadata={"description": "A text holding pseudonyms, e.g. an LLM's answer."})
     inputs = fields.List(fields.Nested(RestoreInputSchema), metadata={
@@ -268,11 +273,6 @@ class RestoreRequestSchema(Schema):
     restore_token = fields.String(required=True, metadata={
         "description": "The restore_token POST /redact answered (with restorable: true)."})
     offsets = _offsets()
-
-    @validates_schema
-    def _exactly_one(self, data, **kwargs):
-        if ("text" in data) == ("inputs" in data):
-            raise ValidationError("Give exactly one of 'text' or 'inputs'.", "_schema")
 
 
 class RestoredItemSchema(_ReplacedSchema):

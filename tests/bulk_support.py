@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from model.data import read_conll
@@ -32,6 +33,15 @@ def nametag(*args: str, timeout: float = 300, **kw) -> subprocess.CompletedProce
     """Run the installed command; it must end within timeout seconds."""
     return subprocess.run([NAMETAG, *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT, **kw)
+
+
+def wait_writing(proc: subprocess.Popen, folder: Path, timeout: float) -> None:
+    """Wait until the run writes into its hidden temporary output file in folder (the
+    run must not exit before)."""
+    deadline = time.monotonic() + timeout
+    while not any(p.stat().st_size for p in folder.glob(".out.jsonl.*.tmp")):
+        assert proc.poll() is None and time.monotonic() < deadline, "never started writing"
+        time.sleep(0.05)
 
 
 def read_jsonl(path: Path) -> list[dict]:

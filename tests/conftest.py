@@ -76,12 +76,7 @@ def make_app():
 @pytest.fixture(scope="module")
 def gunicorn_server(tmp_path_factory):
     """The service under a real gunicorn (2 workers) on a free loopback port."""
-    server = Gunicorn(workers=2, log_dir=tmp_path_factory.mktemp("gunicorn"))
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    yield from Gunicorn(workers=2, log_dir=tmp_path_factory.mktemp("gunicorn")).serving()
 
 
 @pytest.fixture

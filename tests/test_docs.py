@@ -90,10 +90,12 @@ def shapes() -> dict:
 
 # --- the figures: key -> the text the page must show ---------------------------------
 
-def f4(x): return f"{x:.4f}"
-def f3(x): return f"{x:.3f}"
-def f2(x): return f"{x:.2f}"
-def f1(x): return f"{x:.1f}"
+def decimals(n: int):
+    """x with n digits after the point."""
+    return lambda x: f"{x:.{n}f}"
+
+
+f4, f3, f2, f1 = decimals(4), decimals(3), decimals(2), decimals(1)
 def times(x): return f"{x:.2f}×"
 def thousands(x): return f"{x:,.0f}"
 def kilo(x): return f"{x / 1000:.0f}k"

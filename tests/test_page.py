@@ -114,14 +114,19 @@ def api_names(server, text: str) -> list[str]:
     return [text[e["start"]:e["end"]] for e in resp.json()["entities"]]
 
 
-def type_and_submit(browser, text: str, how: str = "button") -> None:
-    box = browser.find_element(By.ID, "text")
+def type_and_send(browser, box_id: str, button_id: str, text: str, how: str) -> None:
+    """Type text into a box, then send it with its button (how="button") or Ctrl+Enter."""
+    box = browser.find_element(By.ID, box_id)
     box.clear()
     box.send_keys(text)
     if how == "button":
-        browser.find_element(By.ID, "submit").click()
+        browser.find_element(By.ID, button_id).click()
     else:
         box.send_keys(Keys.CONTROL, Keys.ENTER)
+
+
+def type_and_submit(browser, text: str, how: str = "button") -> None:
+    type_and_send(browser, "text", "submit", text, how)
     wait_state(browser, text)
 
 
@@ -439,6 +444,12 @@ def test_threshold_slider_retags_and_shows_the_operating_table(browser, gunicorn
             browser.find_element(By.ID, "curl").get_property("textContent")
 
 
+def choose_operator(browser, operator: str) -> None:
+    """Pick the operator in its menu and wait for the preview redacted with it."""
+    Select(browser.find_element(By.ID, "operator")).select_by_value(operator)
+    wait_redacted(browser, operator)
+
+
 def wait_redacted(browser, operator: str) -> None:
     WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "redact-box").get_attribute("data-state")
                                        == "done" and d.find_element(By.ID, "redact-box").get_attribute(
@@ -455,8 +466,7 @@ def test_redaction_preview_beside_the_original(browser, gunicorn_server, operato
     assert api["text"] == want
     open_page(browser, gunicorn_server.url)
     type_and_submit(browser, text)
-    Select(browser.find_element(By.ID, "operator")).select_by_value(operator)
-    wait_redacted(browser, operator)
+    choose_operator(browser, operator)
     assert browser.find_element(By.ID, "redact-box").is_displayed()
     assert browser.find_element(By.ID, "original").get_property("textContent") == text
     assert browser.find_element(By.ID, "redacted").get_property("textContent") == want  # "<PERSON_1>" as text
@@ -474,13 +484,8 @@ MERKEL = "Angela Merkel met Emmanuel Macron in Berlin."
 @pytest.fixture(scope="module")
 def keyed_server(tmp_path_factory):
     """The service with a restore key (gunicorn, 2 workers: the token may be opened by the other)."""
-    server = Gunicorn(env={"NAMETAG_RESTORE_KEY": RESTORE_KEY}, workers=2,
-                      log_dir=tmp_path_factory.mktemp("gunicorn-keyed"))
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
+    yield from Gunicorn(env={"NAMETAG_RESTORE_KEY": RESTORE_KEY}, workers=2,
+                        log_dir=tmp_path_factory.mktemp("gunicorn-keyed")).serving()
 
 
 def wait_restored(browser, want=("done",)) -> None:
@@ -490,21 +495,14 @@ def wait_restored(browser, want=("done",)) -> None:
 
 def paste_answer_and_restore(browser, answer: str, how: str = "button") -> None:
     browser.execute_script("document.getElementById('restore-box').dataset.state = 'typing';")
-    box = browser.find_element(By.ID, "llm-answer")
-    box.clear()
-    box.send_keys(answer)
-    if how == "button":
-        browser.find_element(By.ID, "restore-button").click()
-    else:
-        box.send_keys(Keys.CONTROL, Keys.ENTER)
+    type_and_send(browser, "llm-answer", "restore-button", answer, how)
 
 
 def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_server):
     open_page(browser, keyed_server.url)
     type_and_submit(browser, MERKEL)
     assert browser.find_element(By.ID, "restore-box").is_displayed() is False  # replace: nothing to restore
-    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
-    wait_redacted(browser, "pseudonym")
+    choose_operator(browser, "pseudonym")
     assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
     assert browser.find_element(By.ID, "restore-box").is_displayed()
     answer = "Sure! <PERSON_2> thanked <PERSON_1>'s team, and PERSON_1 smiled. <PERSON_3> was not there."
@@ -526,8 +524,7 @@ def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_serve
 def test_restore_box_shows_markup_as_text(browser, keyed_server):
     open_page(browser, keyed_server.url)
     type_and_submit(browser, MERKEL)
-    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
-    wait_redacted(browser, "pseudonym")
+    choose_operator(browser, "pseudonym")
     paste_answer_and_restore(browser, XSS.replace("Harry Potter", "<PERSON_1>"))
     wait_restored(browser)
     assert browser.find_element(By.ID, "restored").get_property("textContent") == XSS.replace(
@@ -539,8 +536,7 @@ def test_restore_box_shows_markup_as_text(browser, keyed_server):
 def test_without_a_restore_key_the_page_says_so_and_still_previews(browser, gunicorn_server):
     open_page(browser, gunicorn_server.url)
     type_and_submit(browser, MERKEL)
-    Select(browser.find_element(By.ID, "operator")).select_by_value("pseudonym")
-    wait_redacted(browser, "pseudonym")
+    choose_operator(browser, "pseudonym")
     assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
     assert not browser.find_element(By.ID, "restore-box").is_displayed()
     assert "NAMETAG_RESTORE_KEY" in browser.find_element(By.ID, "restore-off").text

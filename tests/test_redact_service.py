@@ -42,22 +42,24 @@ def test_replace_is_the_default(client, app):
     check_items(SEED_TEXT, res)
 
 
-def test_pseudonyms_follow_people_across_mentions(client):
-    res = redact(client, {"text": STORY, "operator": "pseudonym"}).get_json()
-    assert res["text"] == "<PERSON_1> met <PERSON_2>. Later <PERSON_1> thanked <PERSON_2>."
-    check_items(STORY, res)
+@pytest.mark.parametrize("text, options, want", [
+    pytest.param(STORY, {"operator": "pseudonym"},
+                 "<PERSON_1> met <PERSON_2>. Later <PERSON_1> thanked <PERSON_2>.",
+                 id="pseudonyms follow people across mentions"),
+    pytest.param(SEED_TEXT, {"operator": "mask", "mask_char": "#"},
+                 "##### ###### and ######## ####### invented a new spell.",
+                 id="mask keeps length and spaces"),
+])
+def test_operator_output(client, text, options, want):
+    res = redact(client, {"text": text, **options}).get_json()
+    assert res["text"] == want
+    check_items(text, res)
 
 
 def test_pseudonyms_are_consistent_across_a_batch(client):
     res = redact(client, {"inputs": [{"text": "Harry Potter spoke."}, {"text": "Ron Weasley and Harry Potter left."}],
                           "operator": "pseudonym"}).get_json()
     assert [r["text"] for r in res["results"]] == ["<PERSON_1> spoke.", "<PERSON_2> and <PERSON_1> left."]
-
-
-def test_mask_keeps_length_and_spaces(client):
-    res = redact(client, {"text": SEED_TEXT, "operator": "mask", "mask_char": "#"}).get_json()
-    assert res["text"] == "##### ###### and ######## ####### invented a new spell."
-    check_items(SEED_TEXT, res)
 
 
 def test_replace_with_own_replacement(client):

@@ -438,17 +438,22 @@ async function copy(id) {
 
 let debounce = null;
 
+// Ctrl+Enter (Cmd+Enter on a Mac) in a text area runs `action`, as its button does.
+function onCtrlEnter(element, action) {
+  element.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      action();
+    }
+  });
+}
+
 async function start() {
   $("form").addEventListener("submit", (e) => {
     e.preventDefault();
     tag();
   });
-  $("text").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-      e.preventDefault();
-      tag();
-    }
-  });
+  onCtrlEnter($("text"), tag);
   $("threshold").addEventListener("input", () => {
     showThreshold();
     clearTimeout(debounce);
@@ -461,12 +466,7 @@ async function start() {
   });
   $("key-forget").addEventListener("click", forgetKey);
   $("restore-button").addEventListener("click", restoreAnswer);
-  $("llm-answer").addEventListener("keydown", (e) => {
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
-      e.preventDefault();
-      restoreAnswer();
-    }
-  });
+  onCtrlEnter($("llm-answer"), restoreAnswer);
   for (const button of document.querySelectorAll("button.copy")) {
     button.addEventListener("click", () => copy(button.dataset.copy));
   }
