@@ -8,12 +8,12 @@ DATA   := ../shared/data
 
 .PHONY: install tools serve test mutation test-quick bench bench-quick train train-conll4 evaluate lock clean
 
+# The project is installed editable, so the `nametag` command runs this checkout; setuptools'
+# notice that an editable install exists (a box of stars) is silenced: it is the point of it.
 $(BIN)/.installed: requirements.lock requirements-dev.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.lock
-	# Editable, so the `nametag` command runs this checkout. setuptools' notice that an editable
-	# install exists (a warning with a box of stars) is silenced: it is the point of the install.
 	PYTHONWARNINGS=ignore $(BIN)/pip install -q --no-deps -e .
 	touch $@
 
