@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 
 import pytest
 
+from conftest import client_for, post_json
+
 from harness import SEED_TEXT
-from service import create_app
 from test_service import assert_problem
 
 KEY = "k3y-for-tests-0123456789"
@@ -18,11 +18,11 @@ STORY = "Harry Potter met Hermione Granger. Later Harry thanked Hermione."
 
 @pytest.fixture(scope="module")
 def keyed():
-    return create_app({"TESTING": True, "REDACT_KEY": KEY}).test_client()
+    return client_for(REDACT_KEY=KEY)
 
 
 def redact(client, body):
-    return client.post("/redact", data=json.dumps(body), content_type="application/json")
+    return post_json(client, "/redact", body)
 
 
 def check_items(text, res):
