@@ -415,10 +415,16 @@ def test_dump_dom_of_a_shared_link_has_the_two_names_highlighted(chromium, gunic
 STORY = "Harry Potter met Hermione Granger. Later Harry thanked Hermione."
 
 
+def wait_attributes(browser, *wants: tuple[tuple[str, str], str, str]) -> None:
+    """Wait until every (element's locator, attribute, value) in wants holds."""
+    WebDriverWait(browser, WAIT).until(
+        lambda d: all(d.find_element(*where).get_attribute(name) == value for where, name, value in wants))
+
+
 def wait_threshold(browser, setting: str) -> None:
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state")
-                                       == "done" and d.find_element(By.ID, "result").get_attribute(
-                                           "data-threshold") == setting)
+    """Wait for the page tagged again with the threshold `setting`."""
+    wait_attributes(browser, ((By.TAG_NAME, "body"), "data-state", "done"),
+                    ((By.ID, "result"), "data-threshold", setting))
 
 
 def test_threshold_slider_retags_and_shows_the_operating_table(browser, gunicorn_server):
@@ -451,9 +457,9 @@ def choose_operator(browser, operator: str) -> None:
 
 
 def wait_redacted(browser, operator: str) -> None:
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "redact-box").get_attribute("data-state")
-                                       == "done" and d.find_element(By.ID, "redact-box").get_attribute(
-                                           "data-operator") == operator)
+    """Wait for the preview redacted with `operator`."""
+    box = (By.ID, "redact-box")
+    wait_attributes(browser, (box, "data-state", "done"), (box, "data-operator", operator))
 
 
 @pytest.mark.parametrize("operator,text,want", [
