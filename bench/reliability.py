@@ -30,7 +30,7 @@ import time
 
 from harness import SEED_TEXT, Gunicorn, Load, http_status, trickle_all, wait_workers
 
-from .common import BenchError, median
+from .common import BenchError, median, timed
 
 BARS = {"busy_health": 2.0, "worker_death": 0.5, "slow_client": 1.5, "tokenizer": 25.0}
 BATCH = json.dumps({"inputs": [{"text": SEED_TEXT}] * 64})
@@ -136,19 +136,13 @@ def tokenizer() -> dict:
     from model.tokenizer import tokenize
 
     def best(text):
-        return min(_timed(lambda: tokenize(text)) for _ in range(3))
+        return min(timed(lambda: tokenize(text)) for _ in range(3))
 
     ordinary = best(((SEED_TEXT + " ") * 2000)[:100_000])
     slowest = max(best(text) for text in pathological())
     ratio = slowest / ordinary
     return {"ordinary_s": ordinary, "slowest_s": slowest, "ratio": ratio, "bar": BARS["tokenizer"],
             "ok": ratio <= BARS["tokenizer"]}
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def run(quick: bool = False, log=print) -> dict:
