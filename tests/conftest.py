@@ -76,6 +76,13 @@ def post_json(client, path: str, body):
     return client.post(path, data=json.dumps(body), content_type="application/json")
 
 
+@pytest.fixture(scope="module")
+def keyed(request):
+    """A test client whose app has the test module's KEYED_CONFIG (its keys) on top of
+    TESTING; one per module."""
+    return client_for(**request.module.KEYED_CONFIG)
+
+
 @pytest.fixture
 def make_app():
     """create_app with overrides on top of the test defaults."""

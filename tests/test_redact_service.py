@@ -7,18 +7,14 @@ import hmac
 
 import pytest
 
-from conftest import client_for, post_json
+from conftest import post_json
 
 from harness import SEED_TEXT
 from test_service import assert_problem
 
 KEY = "k3y-for-tests-0123456789"
+KEYED_CONFIG = {"REDACT_KEY": KEY}  # the `keyed` client's (conftest)
 STORY = "Harry Potter met Hermione Granger. Later Harry thanked Hermione."
-
-
-@pytest.fixture(scope="module")
-def keyed():
-    return client_for(REDACT_KEY=KEY)
 
 
 def redact(client, body):

@@ -19,15 +19,11 @@ from model.restore import DEFAULT_TTL_S, Book, Sealer
 from test_service import assert_problem
 
 RESTORE_KEY = "restore-key-for-tests-0123456789abcdef"
+KEYED_CONFIG = {"RESTORE_KEY": RESTORE_KEY}  # the `keyed` client's (conftest)
 OTHER_KEY = "another-restore-key-0123456789abcdefgh"
 MERKEL = "Angela Merkel met Emmanuel Macron in Berlin."
 MERKEL_REDACTED = "<PERSON_1> met <PERSON_2> in Berlin."
 SCHOLZ = "Emmanuel Macron called Olaf Scholz."
-
-
-@pytest.fixture(scope="module")
-def keyed():
-    return client_for(RESTORE_KEY=RESTORE_KEY)
 
 
 def restorable(client, text, **extra):
