@@ -504,6 +504,13 @@ def paste_answer_and_restore(browser, answer: str, how: str = "button") -> None:
     type_and_send(browser, "llm-answer", "restore-button", answer, how)
 
 
+def preview_merkel_pseudonymised(browser, base: str) -> None:
+    """Open the page at base, tag MERKEL and wait for its preview with the pseudonym operator."""
+    open_page(browser, base)
+    type_and_submit(browser, MERKEL)
+    choose_operator(browser, "pseudonym")
+
+
 def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_server):
     open_page(browser, keyed_server.url)
     type_and_submit(browser, MERKEL)
@@ -528,9 +535,7 @@ def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_serve
 
 
 def test_restore_box_shows_markup_as_text(browser, keyed_server):
-    open_page(browser, keyed_server.url)
-    type_and_submit(browser, MERKEL)
-    choose_operator(browser, "pseudonym")
+    preview_merkel_pseudonymised(browser, keyed_server.url)
     paste_answer_and_restore(browser, XSS.replace("Harry Potter", "<PERSON_1>"))
     wait_restored(browser)
     assert browser.find_element(By.ID, "restored").get_property("textContent") == XSS.replace(
@@ -540,9 +545,7 @@ def test_restore_box_shows_markup_as_text(browser, keyed_server):
 
 
 def test_without_a_restore_key_the_page_says_so_and_still_previews(browser, gunicorn_server):
-    open_page(browser, gunicorn_server.url)
-    type_and_submit(browser, MERKEL)
-    choose_operator(browser, "pseudonym")
+    preview_merkel_pseudonymised(browser, gunicorn_server.url)
     assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
     assert not browser.find_element(By.ID, "restore-box").is_displayed()
     assert "NAMETAG_RESTORE_KEY" in browser.find_element(By.ID, "restore-off").text
