@@ -108,12 +108,8 @@ def render(r: dict) -> str:
         f"model `artifacts/default` = {env['artifact']}.",
         "",
     ]
-    for u in r.get("updates", []):
-        e = u["env"]
-        lines += [f"Re-run alone since (`python -m bench --only {' '.join(u['parts'])}`): **{', '.join(u['parts'])}** "
-                  f"on {e['date']}, in {u['wall_s']:.0f} s; "
-                  f"{_load_averages(e['load_avg_at_start'], u['load_avg_at_end'])}; commit {e['git']}; model "
-                  f"{e['artifact']}. Those sections come from that run, the others from the run above.", ""]
+    for update in r.get("updates", []):
+        lines += [_rerun(update), ""]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
                      ("training", _training), ("bulk", _bulk),
                      ("redaction", lambda r: redaction.render(r, _pass)),
@@ -124,6 +120,15 @@ def render(r: dict) -> str:
         else:
             lines += [f"## {'API keys' if part == 'auth' else part.capitalize()}", "", "not run (`--only`)", ""]
     return "\n".join(lines) + "\n"
+
+
+def _rerun(update: dict) -> str:
+    """The paragraph on parts re-run alone since the run above (`python -m bench --only`)."""
+    parts, env = update["parts"], update["env"]
+    return (f"Re-run alone since (`python -m bench --only {' '.join(parts)}`): **{', '.join(parts)}** "
+            f"on {env['date']}, in {update['wall_s']:.0f} s; "
+            f"{_load_averages(env['load_avg_at_start'], update['load_avg_at_end'])}; commit {env['git']}; "
+            f"model {env['artifact']}. Those sections come from that run, the others from the run above.")
 
 
 def _load_averages(start, end) -> str:
