@@ -117,10 +117,19 @@ def main(argv=None) -> int:
         problem = verdict(art, name, figure)
         print(f"{name:24s} {figure:.4f}  min {old.get(name, {}).get('min', '-')}  "
               f"{'ok' if not problem else 'NOT OK'}")
-    if not args.set:
-        return int(any(verdict(art, name, f) for name, f in figures.items()))
-    minimums = {name: b["min"] for name, b in old.items()}
-    for m in args.min:
+    if args.set:
+        minimums = _minimums(ap, {name: b["min"] for name, b in old.items()}, args.min)
+        update_meta(args.artifact, {"bars": record(art, figures, args.why, minimums)})
+        print(f"recorded the bars for {art.name} {art.version} in {args.artifact / 'meta.json'}")
+        return 0
+    return int(any(verdict(art, name, f) for name, f in figures.items()))
+
+
+def _minimums(ap: argparse.ArgumentParser, recorded: dict[str, float], given: list[str]) -> dict[str, float]:
+    """Each bar's minimum: the recorded one, or the one given as --min NAME=F1; an
+    argparse error for an unknown bar or a bar with neither."""
+    minimums = dict(recorded)
+    for m in given:
         name, _, value = m.partition("=")
         if name not in BARS:
             ap.error(f"--min: no bar {name!r} (bars: {', '.join(BARS)})")
@@ -128,9 +137,7 @@ def main(argv=None) -> int:
     missing = [name for name in BARS if name not in minimums]
     if missing:
         ap.error(f"no minimum recorded for {', '.join(missing)}: give --min NAME=F1")
-    update_meta(args.artifact, {"bars": record(art, figures, args.why, minimums)})
-    print(f"recorded the bars for {art.name} {art.version} in {args.artifact / 'meta.json'}")
-    return 0
+    return minimums
 
 
 if __name__ == "__main__":

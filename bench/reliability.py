@@ -25,13 +25,12 @@ import http.client
 import json
 import os
 import signal
-import socket
 import threading
 import time
 
-from harness import SEED_TEXT, Gunicorn, http_status, wait_workers
+from harness import SEED_TEXT, Gunicorn, Load, http_status, trickle_all, wait_workers
 
-from .common import BenchError, median
+from .common import BenchError, median, timed
 
 BARS = {"busy_health": 2.0, "worker_death": 0.5, "slow_client": 1.5, "tokenizer": 25.0}
 BATCH = json.dumps({"inputs": [{"text": SEED_TEXT}] * 64})
@@ -60,23 +59,6 @@ def _until(condition, what: str, hang: float = 60) -> None:
 
 def busy_health(probes: int) -> dict:
     """/healthz's wait while 16 clients keep both workers busy, over the load's batch time."""
-    stop, lat, bad, seen = threading.Event(), [], [], set()
-
-    def client(port):
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            while not stop.is_set():
-                t0 = time.perf_counter()
-                c.request("POST", "/tag", BATCH, {"Content-Type": "application/json"})
-                resp = c.getresponse()
-                resp.read()
-                lat.append((t0, time.perf_counter()))
-                seen.add(threading.get_ident())
-                if resp.status != 200:
-                    bad.append(resp.status)
-        finally:
-            c.close()
-
     with Gunicorn(workers=2) as srv:
         srv.wait_ready()
         wait_workers(srv.pid, 2)
@@ -86,11 +68,8 @@ def busy_health(probes: int) -> dict:
             if status != 200:
                 raise BenchError(f"reliability: a batch alone answered {status}")
             alone.append(took)
-        load = [threading.Thread(target=client, args=(srv.port,)) for _ in range(16)]
-        for t in load:
-            t.start()
-        try:
-            _until(lambda: len(seen) == 16, "every client answered once")
+        with Load(srv.port, BATCH, clients=16) as load:
+            _until(lambda: load.clients_answered() == 16, "every client answered once")
             start, waits = time.perf_counter(), []
             for _ in range(probes):
                 status, wait = _request(srv.port, "GET", "/healthz")
@@ -98,12 +77,9 @@ def busy_health(probes: int) -> dict:
                     raise BenchError(f"reliability: /healthz answered {status} under load")
                 waits.append(wait)
             end = time.perf_counter()
-        finally:
-            stop.set()
-            for t in load:
-                t.join(60)
-    if bad:
-        raise BenchError(f"reliability: the load got {bad[:5]}")
+    if load.failures():
+        raise BenchError(f"reliability: the load got {load.failures()[:5]}")
+    lat = [(a.sent, a.received) for a in load.answers]
     window = [b - a for a, b in lat if a >= start and b <= end] or [b - a for a, b in lat]
     ratio = median(waits) / median(window)
     return {"probes": probes, "healthz_median_s": median(waits), "healthz_max_s": max(waits),
@@ -129,38 +105,21 @@ def worker_death(rounds: int) -> dict:
     return {"runs": out, "ratio": ratio, "bar": BARS["worker_death"], "ok": ratio <= BARS["worker_death"]}
 
 
-def _trickle(port: int, results: list, hang: float) -> None:
-    """POST /tag declaring 1 KiB, one byte every 0.1 s: (status, seconds) when the server ends it."""
-    t0 = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port), timeout=0.1) as s:
-        s.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1024\r\n\r\n")
-        while time.perf_counter() - t0 < hang:
-            try:
-                s.sendall(b" ")
-                head = s.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                head = b""
-            results.append((int(head.split()[1]) if head else None, time.perf_counter() - t0))
-            return
-        results.append((None, float("inf")))
-
-
 def slow_client(deadline: float) -> dict:
     """Two trickled bodies on the only worker's two threads: seconds to the 408, over the deadline."""
     with Gunicorn(env={"WEB_CONCURRENCY": "1", "NAMETAG_BODY_TIMEOUT": str(deadline)}) as srv:
         srv.wait_ready()
-        results: list = []
-        threads = [threading.Thread(target=_trickle, args=(srv.port, results, 10 * deadline)) for _ in range(2)]
-        for t in threads:
-            t.start()
+        stop = threading.Event()
+        give_up = threading.Timer(10 * deadline, stop.set)  # a client still trickling then gives up
+        give_up.start()
+        threads, results = trickle_all(srv.port, 2, stop, every=0.1)
         for t in threads:
             t.join()
-    if any(status != 408 for status, _ in results):
+        give_up.cancel()
+    if any(r.status != 408 for r in results):
         raise BenchError(f"reliability: a trickled body was not cut off with a 408: {results}")
-    ratio = max(s for _, s in results) / deadline
-    return {"deadline_s": deadline, "cut_off_s": [s for _, s in results], "ratio": ratio,
+    ratio = max(r.seconds for r in results) / deadline
+    return {"deadline_s": deadline, "cut_off_s": [r.seconds for r in results], "ratio": ratio,
             "bar": BARS["slow_client"], "ok": ratio <= BARS["slow_client"]}
 
 
@@ -177,19 +136,13 @@ def tokenizer() -> dict:
     from model.tokenizer import tokenize
 
     def best(text):
-        return min(_timed(lambda: tokenize(text)) for _ in range(3))
+        return min(timed(lambda: tokenize(text)) for _ in range(3))
 
     ordinary = best(((SEED_TEXT + " ") * 2000)[:100_000])
     slowest = max(best(text) for text in pathological())
     ratio = slowest / ordinary
     return {"ordinary_s": ordinary, "slowest_s": slowest, "ratio": ratio, "bar": BARS["tokenizer"],
             "ok": ratio <= BARS["tokenizer"]}
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def run(quick: bool = False, log=print) -> dict:

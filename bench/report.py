@@ -101,21 +101,15 @@ def render(r: dict) -> str:
            "it again without running anything."),
         "",
         f"Machine: {env['cores']} cores ({env['cpu']}), {env['memory_gib']} GiB; "
-        f"load average at start {', '.join(f'{x:.1f}' for x in env['load_avg_at_start'])}, at the end "
-        f"{', '.join(f'{x:.1f}' for x in r.get('load_avg_at_end', []))} (read the ratios, measured side by "
+        f"{_load_averages(env['load_avg_at_start'], r.get('load_avg_at_end', []))} (read the ratios, measured side by "
         "side, before the absolute figures). "
         f"Python {env['python']}, {env['blas']}; "
         + ", ".join(f"{k} {v}" for k, v in env["versions"].items()) + f". Commit {env['git']}; "
         f"model `artifacts/default` = {env['artifact']}.",
         "",
     ]
-    for u in r.get("updates", []):
-        e = u["env"]
-        lines += [f"Re-run alone since (`python -m bench --only {' '.join(u['parts'])}`): **{', '.join(u['parts'])}** "
-                  f"on {e['date']}, in {u['wall_s']:.0f} s; load average at start "
-                  f"{', '.join(f'{x:.1f}' for x in e['load_avg_at_start'])}, at the end "
-                  f"{', '.join(f'{x:.1f}' for x in u['load_avg_at_end'])}; commit {e['git']}; model "
-                  f"{e['artifact']}. Those sections come from that run, the others from the run above.", ""]
+    for update in r.get("updates", []):
+        lines += [_rerun(update), ""]
     for part, fn in (("quality", _quality), ("speed", _speed), ("http", _http), ("cost", _cost),
                      ("training", _training), ("bulk", _bulk),
                      ("redaction", lambda r: redaction.render(r, _pass)),
@@ -126,6 +120,21 @@ def render(r: dict) -> str:
         else:
             lines += [f"## {'API keys' if part == 'auth' else part.capitalize()}", "", "not run (`--only`)", ""]
     return "\n".join(lines) + "\n"
+
+
+def _rerun(update: dict) -> str:
+    """The paragraph on parts re-run alone since the run above (`python -m bench --only`)."""
+    parts, env = update["parts"], update["env"]
+    return (f"Re-run alone since (`python -m bench --only {' '.join(parts)}`): **{', '.join(parts)}** "
+            f"on {env['date']}, in {update['wall_s']:.0f} s; "
+            f"{_load_averages(env['load_avg_at_start'], update['load_avg_at_end'])}; commit {env['git']}; "
+            f"model {env['artifact']}. Those sections come from that run, the others from the run above.")
+
+
+def _load_averages(start, end) -> str:
+    """The machine's load averages (1, 5, 15 min) at the start and at the end of a run."""
+    return (f"load average at start {', '.join(f'{x:.1f}' for x in start)}, "
+            f"at the end {', '.join(f'{x:.1f}' for x in end)}")
 
 
 def _quality(r: dict) -> list[str]:

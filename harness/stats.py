@@ -10,7 +10,5 @@ def percentile(values, q: float) -> float:
     NaN for no values."""
     if not 0 <= q <= 100:
         raise ValueError(f"percentile: q is in percent, 0-100; got {q}")
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    return s[max(0, math.ceil(q / 100 * len(s)) - 1)]
+    ranked = sorted(values)
+    return ranked[max(0, math.ceil(q / 100 * len(ranked)) - 1)] if ranked else float("nan")

@@ -26,7 +26,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .data import Corpus, DataError, open_file, order_types, tokens_and_labels, type_name
+from .data import Corpus, DataError, load_json, open_file, order_types, tokens_and_labels, type_name
 from .tags import O, begin, inside
 from .tokenizer import Token, join_tokens, tokenize
 
@@ -133,10 +133,7 @@ def _records(path: Path):
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not UTF-8 ({e.reason} at byte {e.start}); save it as UTF-8") from None
     if text.lstrip().startswith("["):  # one JSON array (Label Studio's JSON export)
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{e.lineno}: invalid JSON ({e.msg})") from None
+        items = load_json(text, path)
         yield from ((n, item) for n, item in enumerate(items, 1))
         return
     for lineno, line in enumerate(text.splitlines(), 1):

@@ -155,6 +155,15 @@ def tokens_and_labels(toks, labels) -> bool:
             and all(lab in (0, 1) and not isinstance(lab, bool) for lab in labels))
 
 
+def load_json(text: str, path: Path, first_line: int = 1):
+    """The JSON value of text, read from path from its line first_line on; DataError
+    naming the file and line when it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}:{first_line + e.lineno - 1}: invalid JSON ({e.msg})") from None
+
+
 def read_jsonl(path: str | Path) -> Corpus:
     """Read {"tokens": [...], "labels": [0/1, ...]} lines; each line is a document."""
     path = Path(path)
@@ -168,10 +177,7 @@ def read_jsonl(path: str | Path) -> Corpus:
             if not line.strip():
                 continue
             where = f"{path}:{lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{where}: invalid JSON ({e.msg})") from None
+            obj = load_json(line, path, first_line=lineno)
             toks, labels = (obj.get("tokens"), obj.get("labels")) if isinstance(obj, dict) else (None, None)
             if not tokens_and_labels(toks, labels):
                 raise DataError(f"{where}: expected {{\"tokens\": [non-empty strings], "

@@ -5,12 +5,13 @@ tool (a Docker engine, chromium, wrk, redis-server...) is missing: it skips,
 saying why, on a developer's machine and fails in CI (``CI`` set), where
 ``.ci/run`` installs every tool and a skip would hide a broken set-up.
 
-    from conftest import need, tool, until
+    from conftest import client_for, need, post_json, tool, until
     chromium = tool("chromium", "apt-get install chromium")  # its path, or skip/fail
     need("a Docker engine", "`docker info` did not answer")  # skip/fail now
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -65,6 +66,23 @@ def client(app):
     return app.test_client()
 
 
+def client_for(**config):
+    """A Flask test client of a new app with config on top of TESTING."""
+    return create_app({"TESTING": True, **config}).test_client()
+
+
+def post_json(client, path: str, body):
+    """POST body, as JSON, to path through a Flask test client."""
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
+@pytest.fixture(scope="module")
+def keyed(request):
+    """A test client whose app has the test module's KEYED_CONFIG (its keys) on top of
+    TESTING; one per module."""
+    return client_for(**request.module.KEYED_CONFIG)
+
+
 @pytest.fixture
 def make_app():
     """create_app with overrides on top of the test defaults."""
@@ -79,15 +97,27 @@ def gunicorn_server(tmp_path_factory):
     yield from Gunicorn(workers=2, log_dir=tmp_path_factory.mktemp("gunicorn")).serving()
 
 
-@pytest.fixture
-def start_gunicorn(tmp_path):
-    """Start gunicorn servers (not waited for); every one is stopped at teardown."""
+def _gunicorns(log_dir):
+    """A function starting gunicorn servers (not waited for), logging into log_dir;
+    every one is stopped at teardown."""
     servers = []
 
     def start(env: dict | None = None, app: str = "service:create_app()") -> Gunicorn:
-        servers.append(Gunicorn(app, env, workers=2, log_dir=tmp_path))
+        servers.append(Gunicorn(app, env, workers=2, log_dir=log_dir))
         return servers[-1]
 
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def start_gunicorn(tmp_path):
+    """Start gunicorn servers for one test: start(env=None, app=...)."""
+    yield from _gunicorns(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def start_gunicorn_module(tmp_path_factory):
+    """Start gunicorn servers that a module's tests share: start(env=None, app=...)."""
+    yield from _gunicorns(tmp_path_factory.mktemp("gunicorn"))

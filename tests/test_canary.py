@@ -63,29 +63,19 @@ def servers(tmp_path_factory, start_gunicorn_module):
     (where / "keys").write_text(apikeys.file_line(KEY, "canary") + "\n")
     common = {"NAMETAG_API_KEYS_FILE": str(where / "keys"), "NAMETAG_LOG_LEVEL": "debug",
               "NAMETAG_BODY_TIMEOUT": "1", "NAMETAG_RESTORE_KEY": RESTORE_KEY}
-    main = start_gunicorn_module(APP, {**common, "NAMETAG_RATE_LIMIT": "100000/minute"})
-    limited = start_gunicorn_module(APP, {**common, "NAMETAG_RATE_LIMIT": "2/minute"})
+    main = start_with_metrics(start_gunicorn_module, {**common, "NAMETAG_RATE_LIMIT": "100000/minute"})
+    limited = start_with_metrics(start_gunicorn_module, {**common, "NAMETAG_RATE_LIMIT": "2/minute"})
     for server in (main, limited):
         server.wait_ready()
     return main, limited
 
 
-@pytest.fixture(scope="module")
-def start_gunicorn_module(tmp_path_factory):
-    from harness import Gunicorn
-
-    started = []
-
-    def start(app, env):
-        port = free_port()
-        started.append(Gunicorn(app, {**env, "NAMETAG_METRICS_PORT": str(port)}, workers=2,
-                                log_dir=tmp_path_factory.mktemp("logs")))
-        started[-1].metrics_port = port
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
+def start_with_metrics(start, env: dict):
+    """A gunicorn of APP from start(env, app), with its own metrics port (server.metrics_port)."""
+    port = free_port()
+    server = start({**env, "NAMETAG_METRICS_PORT": str(port)}, APP)
+    server.metrics_port = port
+    return server
 
 
 def auth(key: str = KEY) -> dict:

@@ -110,6 +110,10 @@ def _restore_cost() -> dict:
     return results()["redaction"]["cost"]["restorable_cost"]
 
 
+def _bulk_jsonl() -> dict:
+    return results()["bulk"]["jsonl"]
+
+
 def _training_row() -> dict:
     return next(r for r in results()["training"]["rows"] if r["n_a"] == meta()["config"]["n_a"])
 
@@ -138,11 +142,11 @@ FIGURES = {
     "results.http.c1.p50": lambda: f2(_http("1 sentence|1")["p50_ms"]),
     "results.http.c16.rps": lambda: thousands(_http("1 sentence|16")["rps"]),
     "results.http.batch_tokens": lambda: thousands(results()["http"]["batch_http_tokens_per_s"]),
-    "results.bulk.jsonl.command": lambda: thousands(results()["bulk"]["jsonl"]["command"]),
-    "results.bulk.jsonl.workers2": lambda: thousands(results()["bulk"]["jsonl"]["workers2"]),
-    "results.bulk.jsonl.vs_tagger": lambda: f"{results()['bulk']['jsonl']['command_vs_tagger']:.0%}",
-    "results.bulk.jsonl.x_workers": lambda: times(results()["bulk"]["jsonl"]["workers2_vs_command"]),
-    "results.bulk.jsonl.startup": lambda: f1(results()["bulk"]["jsonl"]["startup_s"]),
+    "results.bulk.jsonl.command": lambda: thousands(_bulk_jsonl()["command"]),
+    "results.bulk.jsonl.workers2": lambda: thousands(_bulk_jsonl()["workers2"]),
+    "results.bulk.jsonl.vs_tagger": lambda: f"{_bulk_jsonl()['command_vs_tagger']:.0%}",
+    "results.bulk.jsonl.x_workers": lambda: times(_bulk_jsonl()["workers2_vs_command"]),
+    "results.bulk.jsonl.startup": lambda: f1(_bulk_jsonl()["startup_s"]),
     "results.cost.pss": lambda: f"{max(w['Pss'] for w in results()['http']['cost']['per_worker']):.0f}",
     "results.cost.hwm": lambda: f"{max(w['VmHWM'] for w in results()['http']['cost']['per_worker']):.0f}",
     "results.cost.cold_start": lambda: f2(results()["cost"]["cold_start"]["ours"]["median_s"]),

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import signal
-import threading
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import requests
 
 from conftest import until
 
-from harness import DEFAULT_ARTIFACT, SEED_TEXT, wait_workers
+from harness import DEFAULT_ARTIFACT, SEED_TEXT, Load, wait_workers
 
 pytestmark = pytest.mark.slow
 
@@ -220,36 +219,12 @@ def test_a_new_client_is_answered_while_every_thread_is_busy(gunicorn_server):
     clients are answered while 16 kept-alive clients keep both workers saturated with
     64-sentence batches, never left in the listen queue until the load stops. How long
     they wait, against the load's own requests, is timed by the bench (Reliability)."""
-    import http.client
-
     body = json.dumps({"inputs": [{"text": SEED_TEXT}] * 64})
-    stop, failures, answered = threading.Event(), [], {}
-
-    def client(i):
-        c = http.client.HTTPConnection("127.0.0.1", gunicorn_server.port, timeout=30)
-        try:
-            while not stop.is_set():
-                c.request("POST", "/tag", body, {"Content-Type": "application/json"})
-                answer = c.getresponse()
-                answer.read()
-                answered[i] = answered.get(i, 0) + 1
-                if answer.status != 200:
-                    failures.append(answer.status)
-        finally:
-            c.close()
-
-    load = [threading.Thread(target=client, args=(i,)) for i in range(16)]
-    for t in load:
-        t.start()
-    try:
-        until(lambda: len(answered) == 16, "every load client answered once")  # both workers saturated
+    with Load(gunicorn_server.port, body, clients=16) as load:
+        until(lambda: load.clients_answered() == 16, "every load client answered once")  # both workers saturated
         for _ in range(5):
-            before = dict(answered)
+            before = len(load.answers)
             assert requests.get(gunicorn_server.url + "/healthz", timeout=30).status_code == 200
-            assert not stop.is_set() and all(t.is_alive() for t in load)  # answered during the load
-        assert sum(answered.values()) > sum(before.values())  # which went on meanwhile
-    finally:
-        stop.set()
-        for t in load:
-            t.join(60)
-    assert not failures
+            assert load.running()  # answered during the load
+        assert len(load.answers) > before  # which went on meanwhile
+    assert not load.failures()

@@ -415,10 +415,16 @@ def test_dump_dom_of_a_shared_link_has_the_two_names_highlighted(chromium, gunic
 STORY = "Harry Potter met Hermione Granger. Later Harry thanked Hermione."
 
 
+def wait_attributes(browser, *wants: tuple[tuple[str, str], str, str]) -> None:
+    """Wait until every (element's locator, attribute, value) in wants holds."""
+    WebDriverWait(browser, WAIT).until(
+        lambda d: all(d.find_element(*where).get_attribute(name) == value for where, name, value in wants))
+
+
 def wait_threshold(browser, setting: str) -> None:
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state")
-                                       == "done" and d.find_element(By.ID, "result").get_attribute(
-                                           "data-threshold") == setting)
+    """Wait for the page tagged again with the threshold `setting`."""
+    wait_attributes(browser, ((By.TAG_NAME, "body"), "data-state", "done"),
+                    ((By.ID, "result"), "data-threshold", setting))
 
 
 def test_threshold_slider_retags_and_shows_the_operating_table(browser, gunicorn_server):
@@ -451,9 +457,9 @@ def choose_operator(browser, operator: str) -> None:
 
 
 def wait_redacted(browser, operator: str) -> None:
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "redact-box").get_attribute("data-state")
-                                       == "done" and d.find_element(By.ID, "redact-box").get_attribute(
-                                           "data-operator") == operator)
+    """Wait for the preview redacted with `operator`."""
+    box = (By.ID, "redact-box")
+    wait_attributes(browser, (box, "data-state", "done"), (box, "data-operator", operator))
 
 
 @pytest.mark.parametrize("operator,text,want", [
@@ -498,6 +504,13 @@ def paste_answer_and_restore(browser, answer: str, how: str = "button") -> None:
     type_and_send(browser, "llm-answer", "restore-button", answer, how)
 
 
+def preview_merkel_pseudonymised(browser, base: str) -> None:
+    """Open the page at base, tag MERKEL and wait for its preview with the pseudonym operator."""
+    open_page(browser, base)
+    type_and_submit(browser, MERKEL)
+    choose_operator(browser, "pseudonym")
+
+
 def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_server):
     open_page(browser, keyed_server.url)
     type_and_submit(browser, MERKEL)
@@ -522,9 +535,7 @@ def test_restore_box_puts_the_names_back_into_an_llm_answer(browser, keyed_serve
 
 
 def test_restore_box_shows_markup_as_text(browser, keyed_server):
-    open_page(browser, keyed_server.url)
-    type_and_submit(browser, MERKEL)
-    choose_operator(browser, "pseudonym")
+    preview_merkel_pseudonymised(browser, keyed_server.url)
     paste_answer_and_restore(browser, XSS.replace("Harry Potter", "<PERSON_1>"))
     wait_restored(browser)
     assert browser.find_element(By.ID, "restored").get_property("textContent") == XSS.replace(
@@ -534,9 +545,7 @@ def test_restore_box_shows_markup_as_text(browser, keyed_server):
 
 
 def test_without_a_restore_key_the_page_says_so_and_still_previews(browser, gunicorn_server):
-    open_page(browser, gunicorn_server.url)
-    type_and_submit(browser, MERKEL)
-    choose_operator(browser, "pseudonym")
+    preview_merkel_pseudonymised(browser, gunicorn_server.url)
     assert browser.find_element(By.ID, "redacted").get_property("textContent") == "<PERSON_1> met <PERSON_2> in Berlin."
     assert not browser.find_element(By.ID, "restore-box").is_displayed()
     assert "NAMETAG_RESTORE_KEY" in browser.find_element(By.ID, "restore-off").text

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 
 import pytest
 
+from conftest import post_json
+
 from harness import SEED_TEXT
-from service import create_app
 from test_service import assert_problem
 
 KEY = "k3y-for-tests-0123456789"
+KEYED_CONFIG = {"REDACT_KEY": KEY}  # the `keyed` client's (conftest)
 STORY = "Harry Potter met Hermione Granger. Later Harry thanked Hermione."
 
 
-@pytest.fixture(scope="module")
-def keyed():
-    return create_app({"TESTING": True, "REDACT_KEY": KEY}).test_client()
-
-
 def redact(client, body):
-    return client.post("/redact", data=json.dumps(body), content_type="application/json")
+    return post_json(client, "/redact", body)
 
 
 def check_items(text, res):

@@ -9,35 +9,15 @@ under its own deadline (``NAMETAG_BODY_TIMEOUT``) and answers 408.
 """
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
 from conftest import until
 
-from harness import SEED_TEXT, connections, wait_workers
+from harness import SEED_TEXT, connections, trickle_all, wait_workers
 from http_load import Req, figures, send
 
 pytestmark = pytest.mark.slow
-
-def trickle(port: int, stop: threading.Event, results: list, every: float = 0.25) -> None:
-    """POST /tag declaring a 1 KiB body and sending one byte every `every` s (a slow
-    client's pace, not a bound) until the server answers or closes the connection:
-    then (status or None, "server"); or until `stop` is set: (None, "client")."""
-    with socket.create_connection(("127.0.0.1", port), timeout=every) as s:
-        s.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 1024\r\n\r\n")
-        while not stop.is_set():
-            try:
-                s.sendall(b" ")
-                head = s.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                head = b""
-            results.append((int(head.split()[1]) if head else None, "server"))  # an answer, or closed
-            return
-        results.append((None, "client"))
 
 
 @pytest.mark.parametrize("worker_class", ["gthread", "sync"])
@@ -54,10 +34,8 @@ def test_trickled_body_does_not_hold_a_worker(start_gunicorn, worker_class):
     server.wait_ready()
     worker = wait_workers(server.pid, 1)[0]
     n = 2 if worker_class == "gthread" else 1  # threads per worker in gunicorn.conf.py
-    stop, trickled = threading.Event(), []
-    threads = [threading.Thread(target=trickle, args=(server.port, stop, trickled)) for _ in range(n)]
-    for t in threads:
-        t.start()
+    stop = threading.Event()
+    threads, trickled = trickle_all(server.port, n, stop, every=0.25)
     try:
         until(lambda: len(connections(worker, server.port)) == n, "the worker took every slow client")
         res = send(server.port, Req.post("text", {"text": SEED_TEXT}), timeout=60)
@@ -68,7 +46,7 @@ def test_trickled_body_does_not_hold_a_worker(start_gunicorn, worker_class):
             t.join(60)
     figures(f"slow client ({worker_class})", trickled=trickled)
     assert res.status == 200
-    assert [who for _, who in trickled] == ["server"] * n  # cut off by the server, not by giving up
+    assert [t.by_server for t in trickled] == [True] * n  # cut off by the server, not by giving up
     if worker_class == "gthread":  # the app cut them off with a problem
-        assert [status for status, _ in trickled] == [408] * n
+        assert [t.status for t in trickled] == [408] * n
     assert server.stop() == 0

@@ -12,36 +12,28 @@ import time
 
 import pytest
 import requests
+from conftest import client_for, post_json
 
 from harness import ROOT, Gunicorn
 from model.restore import DEFAULT_TTL_S, Book, Sealer
-from service import create_app
 from test_service import assert_problem
 
 RESTORE_KEY = "restore-key-for-tests-0123456789abcdef"
+KEYED_CONFIG = {"RESTORE_KEY": RESTORE_KEY}  # the `keyed` client's (conftest)
 OTHER_KEY = "another-restore-key-0123456789abcdefgh"
 MERKEL = "Angela Merkel met Emmanuel Macron in Berlin."
 MERKEL_REDACTED = "<PERSON_1> met <PERSON_2> in Berlin."
 SCHOLZ = "Emmanuel Macron called Olaf Scholz."
 
 
-@pytest.fixture(scope="module")
-def keyed():
-    return create_app({"TESTING": True, "RESTORE_KEY": RESTORE_KEY}).test_client()
-
-
-def post(client, path, body):
-    return client.post(path, data=json.dumps(body), content_type="application/json")
-
-
 def restorable(client, text, **extra):
-    resp = post(client, "/redact", {"text": text, "operator": "pseudonym", "restorable": True, **extra})
+    resp = post_json(client, "/redact", {"text": text, "operator": "pseudonym", "restorable": True, **extra})
     assert resp.status_code == 200, resp.get_data(as_text=True)
     return resp.get_json()
 
 
 def restore(client, text, token, **extra):
-    return post(client, "/restore", {"text": text, "restore_token": token, **extra})
+    return post_json(client, "/restore", {"text": text, "restore_token": token, **extra})
 
 
 # ---- the bars
@@ -78,12 +70,12 @@ def test_continuity(keyed):
 
 def test_batches_share_one_token(keyed):
     token = restorable(keyed, MERKEL)["restore_token"]
-    resp = post(keyed, "/redact", {"inputs": [{"text": SCHOLZ}, {"text": "Angela Merkel thanked Olaf Scholz."}],
+    resp = post_json(keyed, "/redact", {"inputs": [{"text": SCHOLZ}, {"text": "Angela Merkel thanked Olaf Scholz."}],
                                    "operator": "pseudonym", "restorable": True, "restore_token": token})
     res = resp.get_json()
     assert [r["text"] for r in res["results"]] == ["<PERSON_2> called <PERSON_3>.", "<PERSON_1> thanked <PERSON_3>."]
     assert all("restore_token" not in r for r in res["results"])
-    back = post(keyed, "/restore", {"inputs": [{"text": r["text"]} for r in res["results"]],
+    back = post_json(keyed, "/restore", {"inputs": [{"text": r["text"]} for r in res["results"]],
                                     "restore_token": res["restore_token"]}).get_json()
     assert [r["text"] for r in back["results"]] == [SCHOLZ, "Angela Merkel thanked Olaf Scholz."]
 
@@ -100,7 +92,7 @@ def tampered(token: str) -> list[tuple[str, str]]:
 
 def test_bad_tokens_are_422_never_500_never_partial(keyed):
     token = restorable(keyed, MERKEL)["restore_token"]
-    foreign = restorable(create_app({"TESTING": True, "RESTORE_KEY": OTHER_KEY}).test_client(), MERKEL)
+    foreign = restorable(client_for(RESTORE_KEY=OTHER_KEY), MERKEL)
     # sealed under this service's key a day and a second ago: genuine, and expired
     expired = Sealer(RESTORE_KEY.encode()).seal(Book(("Angela Merkel", "Emmanuel Macron")),
                                                 now=time.time() - DEFAULT_TTL_S - 1)
@@ -109,7 +101,7 @@ def test_bad_tokens_are_422_never_500_never_partial(keyed):
         for path, body in (("/restore", {"text": MERKEL_REDACTED, "restore_token": bad}),
                            ("/redact", {"text": SCHOLZ, "operator": "pseudonym", "restorable": True,
                                         "restore_token": bad})):
-            problem = assert_problem(post(keyed, path, body), 422)
+            problem = assert_problem(post_json(keyed, path, body), 422)
             assert list(problem["errors"]) == ["restore_token"], (what, problem)
             assert "restore token" in problem["detail"] and "Angela" not in json.dumps(problem), what
             assert bad[:20] not in problem["detail"] or not bad, what
@@ -121,7 +113,7 @@ def test_bad_tokens_are_422_never_500_never_partial(keyed):
 
 
 def test_no_key_restorable_is_422_naming_the_setting(client):
-    problem = assert_problem(post(client, "/redact", {"text": MERKEL, "operator": "pseudonym", "restorable": True}),
+    problem = assert_problem(post_json(client, "/redact", {"text": MERKEL, "operator": "pseudonym", "restorable": True}),
                              422)
     assert "NAMETAG_RESTORE_KEY" in problem["errors"]["restorable"][0]
     problem = assert_problem(restore(client, MERKEL_REDACTED, "AAAA"), 422)
@@ -137,7 +129,7 @@ def test_no_key_restorable_is_422_naming_the_setting(client):
     ({"text": MERKEL, "operator": "pseudonym", "restorable": True, "restore_token": 5}, "restore_token"),
 ])
 def test_restorable_needs_the_pseudonym_operator(keyed, body, field):
-    problem = assert_problem(post(keyed, "/redact", body), 422)
+    problem = assert_problem(post_json(keyed, "/redact", body), 422)
     assert field in problem["errors"], problem
 
 
@@ -152,7 +144,7 @@ def test_restorable_needs_the_pseudonym_operator(keyed, body, field):
     ({"inputs": [{"text": "x"}] * 129, "restore_token": "AAAA"}, "inputs"),
 ])
 def test_bad_restore_requests_are_422_naming_the_field(keyed, body, field):
-    problem = assert_problem(post(keyed, "/restore", body), 422)
+    problem = assert_problem(post_json(keyed, "/restore", body), 422)
     assert field in problem["errors"], problem
 
 
@@ -180,7 +172,7 @@ def test_restores_are_counted_by_outcome(make_app):
     restore(client, MERKEL_REDACTED, token[:-1] + ("A" if token[-1] != "A" else "B"))
     restore(client, MERKEL_REDACTED, Sealer(OTHER_KEY.encode()).seal(Book(("A",))))
     restore(client, MERKEL_REDACTED, Sealer(RESTORE_KEY.encode()).seal(Book(("A",)), now=0))
-    post(client, "/restore", {"text": 5, "restore_token": token})  # not even a request: not a restore
+    post_json(client, "/restore", {"text": 5, "restore_token": token})  # not even a request: not a restore
     text = client.get("/metrics").get_data(as_text=True)
     counted = dict(re.findall(r'nametag_restores_total\{outcome="(\w+)"\} (\S+)', text))
     assert counted == {"restored": "2.0", "damaged": "2.0", "foreign_key": "1.0", "expired": "1.0"}
