@@ -26,6 +26,8 @@ from http_load import figures
 from leaks import LEAKS
 from service import create_app
 
+pytestmark = pytest.mark.slow  # thousands of generated requests per route
+
 SEED = 20261126
 MAX_EXAMPLES = 1000  # per route and generation mode (hypothesis stops earlier where the space is small)
 CASES: collections.Counter = collections.Counter()

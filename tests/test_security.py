@@ -241,6 +241,7 @@ def pypi_advisories(name: str, version: str) -> list[str] | None:
     return [v["id"] for v in data.get("vulnerabilities", []) if not accepted(v)]
 
 
+@pytest.mark.slow  # asks PyPI's advisory database about every pin
 @pytest.mark.filterwarnings("default::test_security.UnauditedPins")  # reported, not an error
 def test_every_pin_that_can_be_audited_has_no_known_vulnerability(tmp_path, record_property):
     """pip-audit on every exact pin of both locks (no resolution, no install); a pin it
