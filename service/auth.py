@@ -13,6 +13,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, request
 
 from . import page
+from .current import settings
 from .errors import problem
 
 bp = Blueprint("auth", __name__)
@@ -24,7 +25,7 @@ REFUSED = "The API key is not accepted."
 
 @bp.before_app_request
 def authenticate():
-    ring = current_app.extensions["nametag.settings"].api_keys
+    ring = settings().api_keys
     if ring is None or request.endpoint in OPEN:
         return None
     metrics = current_app.extensions["nametag.metrics"]
