@@ -164,7 +164,7 @@ def _speed(r: dict) -> list[str]:
     has_torch = "torch" in t
     out = ["## Model speed, in process", "",
            "Tokens per second of **the network**: from padded feature ids (T_x, m, K) to probabilities "
-           "(T_x, m, n_y) — input lookup, both recurrences, head, softmax. Featurizing and Viterbi are "
+           "(T_x, m, n_y) — input lookup, both recurrences, head, softmax. Featurizing and decoding are "
            "not in it (see the Tagger rows below). One BLAS thread (`OMP_NUM_THREADS=OPENBLAS_NUM_THREADS=1`), "
            "torch `set_num_threads(1)`. Batch 1: one 25-token CoNLL test sentence "
            f"({s['calls_b1']} calls per round). Batch 64: {s['n_batches']} batches, the CoNLL test set sorted by "
@@ -209,7 +209,7 @@ def _speed(r: dict) -> list[str]:
             f"this run), so the floor is {_n(s['floor_tok_s'])} tokens/s. The recurrence's own step shape "
             f"(2, m, n_a) @ (2, n_a, n_a) reaches {s['step_rates']['1'] / 1e9:.1f} G/s at m = 1 and "
             f"{s['step_rates']['64'] / 1e9:.1f} G/s at m = 64.", "",
-            "**Tagger, end to end** (featurize + network; `tag_sentences` adds Viterbi; from the second call "
+            "**Tagger, end to end** (featurize + network; `tag_sentences` adds decoding; from the second call "
             "on, featurize's per-word-form cache is warm), tokens/s: "
             f"batch 1 `predict_proba` {_n(s['e2e']['b1']['predict_proba'])}, `tag_sentences` "
             f"{_n(s['e2e']['b1']['tag_sentences'])}; whole CoNLL test set `predict_proba` "

@@ -5,7 +5,7 @@ compute floor, the stages before and after the inference work, and PyTorch.
 tokens' pretrained vectors g (T_x, m, n_g) to probabilities (T_x, m, n_y):
 input lookup + W_ag g<t>, both recurrences, head, softmax. Every contender gets
 the same dense g (gathered from the int8 table beforehand).
-Featurizing and Viterbi are measured separately (``Tagger.predict_proba`` and
+Featurizing and decoding are measured separately (``Tagger.predict_proba`` and
 ``tag_sentences``). Run with BLAS limited to one thread (``bench.__main__``
 sets the environment before NumPy is imported); torch gets
 ``set_num_threads(1)``.
@@ -178,7 +178,7 @@ def run(quick: bool = False, log=print) -> dict:
         t_ours = [n_tok64 / x for x in per_round["ours"]["b64"]]
         torch_adjusted = median([(tt - ih) / to for tt, ih, to in zip(t_torch, torch_ih, t_ours)])
 
-    # end to end in the Tagger: featurize (+ Viterbi)
+    # end to end in the Tagger: featurize (+ decoding)
     sents64 = corpus.sentences if not quick else corpus.sentences[::6]
     n_tok_e2e = sum(map(len, sents64))
     e2e = {"b1": {}, "b64": {}}

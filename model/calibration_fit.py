@@ -3,7 +3,8 @@
     python -m model.calibration_fit --artifact artifacts/NAME --dev DEV.conll [OTHER_DEV.conll]
 
 One dev set per domain (at most two; the first is the model's own, e.g.
-CoNLL-2003 dev, the second another domain, e.g. WNUT-17 dev). Never a test set.
+CoNLL-2003 dev, fitted as written, lower-cased and upper-cased; the second
+another domain, e.g. WNUT-17 dev). Never a test set.
 Every sentence is tagged on its own (one sentence per input, as a one-sentence
 request is). The artifact's meta.json gains "calibration" (``model.calibration``)
 and "operating_table" (entity precision and recall on the first dev set for
@@ -22,6 +23,7 @@ import numpy as np
 
 from . import artifact as artifact_io
 from .artifact import ArtifactError
+from .augment import recase
 from .calibration import (Calibration, SentenceBatch, ece, fit_logistic, typed_outcomes)
 from .data import Corpus, DataError, read_corpus
 from .decode import typed_spans
@@ -42,19 +44,27 @@ class _Domain:
         head = tagger.config.head_policy
         probs = tagger.predict_proba(corpus.sentences)
         batch = SentenceBatch(corpus.sentences, tagger.word_facts)  # every sentence on its own, side by side
-        raw = head.name_scores(np.concatenate(probs)) if probs else np.zeros(0)
-        self.tok_X = batch.token_features(raw)[:, :-1]  # fit_logistic adds the bias
+        self.head, self.batch, self.gold = head, batch, corpus.tags
+        self.cuts = batch.bounds.tolist()  # m + 1: sentence i is tokens cuts[i]:cuts[i + 1]
+        self.post = head.posteriors(np.concatenate(probs), self.cuts) if probs else np.zeros((0, head.n_y))
+        self.raw = head.name_scores(self.post)
+        self.tok_X = batch.token_features(self.raw)[:, :-1]  # fit_logistic adds the bias
         self.tok_y = np.array([t > 0 for tags in corpus.tags for t in tags], dtype=bool)
-        spans_at, self.ent_y, kinds = [], [], []
-        for start, gold, p in zip(batch.bounds.tolist(), corpus.tags, probs):
-            for s, e, k, ok in typed_outcomes(head.decode(p), gold):
+        self.sentence_X = batch.domain_features()
+
+    def decode_entities(self, p_name: np.ndarray):
+        """The entities the default decoding finds with the token scores p_name (N,):
+        their features, outcomes (exactly right?) and types."""
+        spans_at, ent_y, kinds = [], [], []
+        tags = self.head.decode_many(self.post, self.cuts, None, p_name)
+        for start, gold, t in zip(self.cuts, self.gold, tags):
+            for s, e, k, ok in typed_outcomes(t, gold):
                 spans_at.append((start + s, start + e))
-                self.ent_y.append(ok)
+                ent_y.append(ok)
                 kinds.append(k)
         self.ent_kind = np.array(kinds, dtype=np.int64)
-        self.ent_X = batch.entity_features(raw, np.array(spans_at, dtype=np.int64).reshape(-1, 2))[:, :-1]
-        self.ent_y = np.array(self.ent_y, dtype=bool)
-        self.sentence_X = batch.domain_features()
+        self.ent_X = self.batch.entity_features(self.raw, np.array(spans_at, dtype=np.int64).reshape(-1, 2))[:, :-1]
+        self.ent_y = np.array(ent_y, dtype=bool)
 
     def token_data(self):
         return self.tok_X, self.tok_y.astype(np.float64)
@@ -65,18 +75,36 @@ class _Domain:
         return self.ent_X[at], self.ent_y[at].astype(np.float64)
 
 
-def fit(tagger: Tagger, corpora: list[Corpus], names: list[str]) -> Calibration:
-    """The calibration of tagger's model on one or two dev corpora (one per domain)."""
+def in_every_case(corpus: Corpus) -> Corpus:
+    """The corpus as written, then lower-cased, then upper-cased: the first domain's
+    calibrator learns from all three, since people send text in any case (fitted on
+    the cased dev set alone, it scores lower-case names down, and decoding on the
+    scores then misses them). Chosen on dev per model (``--every-case``): it helps a
+    model trained for any case and a second domain, and costs a news-only model of
+    four types precision."""
+    modes = ("keep", "lower", "upper")
+    return Corpus([recase(s, m) for m in modes for s in corpus.sentences], corpus.tags * 3,
+                  [d for m in modes for d in corpus.docs], corpus.types)
+
+
+def fit(tagger: Tagger, corpora: list[Corpus], names: list[str], every_case: bool = False) -> Calibration:
+    """The calibration of tagger's model on one or two dev corpora (one per domain);
+    every_case: the first one as written, lower-cased and upper-cased (``in_every_case``)."""
     if not 1 <= len(corpora) <= MAX_DOMAINS:
         raise ValueError(f"give one or {MAX_DOMAINS} dev sets, not {len(corpora)}")
-    domains = [_Domain(tagger, c) for c in corpora]
+    first = in_every_case(corpora[0]) if every_case else corpora[0]
+    domains = [_Domain(tagger, c) for c in [first, *corpora[1:]]]
     token = np.stack([fit_logistic(*d.token_data(), l2=L2) for d in domains])
-    entity = np.stack([fit_logistic(*d.entity_data(), l2=L2) for d in domains])
     domain = None
     if len(domains) == 2:
         X = np.concatenate([d.sentence_X for d in domains])
         y = np.concatenate([np.zeros(len(domains[0].sentence_X)), np.ones(len(domains[1].sentence_X))])
         domain = fit_logistic(X, y, l2=L2_DOMAIN, identity_first=False)
+    # the entities are those the served decoding finds: on the calibrated token scores
+    tokens_only = Calibration(domain, token, np.zeros_like(token), tuple(names))
+    for dom in domains:
+        dom.decode_entities(tokens_only.tokens(dom.batch, dom.raw, tokens_only.domain_weights(dom.batch)))
+    entity = np.stack([fit_logistic(*d.entity_data(), l2=L2) for d in domains])
     types = tagger.config.types
     by_type = None
     if len(types) > 1:  # each type its own entity calibrator
@@ -112,7 +140,7 @@ def operating_table(tagger: Tagger, corpus: Corpus) -> list[dict]:
 
 def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lambda s: None,
                  label_map: dict[str, str] | None = None, corpora: list[Corpus] | None = None,
-                 names: list[str] | None = None, sha256: str | None = None) -> dict:
+                 names: list[str] | None = None, sha256: str | None = None, every_case: bool = False) -> dict:
     """The meta.json entries "calibration" and "operating_table" of a model (loaded, or
     just trained and not yet written) fitted on the dev files (read for the model's types),
     or on dev corpora already read (`corpora`, with their `names` and the first one's `sha256`)."""
@@ -121,7 +149,7 @@ def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lam
         names = [Path(f).parent.name + "/" + Path(f).name for f in dev_files]
         sha256 = hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest()
     raw_tagger = Tagger(art, calibrated=False)
-    cal = fit(raw_tagger, corpora, names)
+    cal = fit(raw_tagger, corpora, names, every_case)
     tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, art.vectors, cal))
     ece_dev = {}
     for name, corpus in zip(names, corpora):
@@ -130,13 +158,15 @@ def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lam
         log(f"calibrate: {name}: entity ECE {ece_dev[name]['before']:.4f} -> {ece_dev[name]['after']:.4f}")
     table = {"data": names[0], "sha256": sha256,
              "rows": operating_table(tagger, corpora[0])}
-    return {"calibration": dict(cal.to_json(), ece_dev=ece_dev), "operating_table": table}
+    return {"calibration": dict(cal.to_json(), ece_dev=ece_dev, every_case=every_case), "operating_table": table}
 
 
-def calibrate(art_dir: str | Path, dev_files: list[str | Path], log=lambda s: None) -> artifact_io.Artifact:
+def calibrate(art_dir: str | Path, dev_files: list[str | Path], log=lambda s: None,
+              every_case: bool = False) -> artifact_io.Artifact:
     """Fit on the dev files and store the calibration and operating table in the artifact
     (meta.json replaced atomically, weights untouched)."""
-    return artifact_io.update_meta(art_dir, fit_artifact(artifact_io.load(art_dir), dev_files, log))
+    fitted = fit_artifact(artifact_io.load(art_dir), dev_files, log, every_case=every_case)
+    return artifact_io.update_meta(art_dir, fitted)
 
 
 def operating_lines(rows: list[dict]) -> list[str]:
@@ -153,11 +183,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--artifact", required=True, help="artifact directory (meta.json is rewritten)")
     p.add_argument("--dev", required=True, nargs="+", help=f"dev corpora, one per domain (at most {MAX_DOMAINS})")
+    p.add_argument("--every-case", action="store_true",
+                   help="fit the first domain on its dev set as written, lower-cased and upper-cased")
     args = p.parse_args(argv)
     if len(args.dev) > MAX_DOMAINS:
         p.error(f"at most {MAX_DOMAINS} dev sets")
     try:
-        art = calibrate(args.artifact, args.dev, log=lambda s: print(s, file=sys.stderr))
+        art = calibrate(args.artifact, args.dev, log=lambda s: print(s, file=sys.stderr), every_case=args.every_case)
     except (ArtifactError, DataError, OSError) as e:
         print(f"calibrate: error: {e}", file=sys.stderr)
         return 2

@@ -1,53 +1,20 @@
 """From per-token probabilities to tags and entity spans.
 
-Softmax head: constrained Viterbi over log ŷ<t>, so the tags always form valid
-IOB2 spans (no O -> I-X, no B-X -> I-Y, no sentence-initial I-X). Taking the
-argmax and repairing afterwards loses the common case of a first name tagged O
-and its surname I-PER. One type (PER) runs ``best_path`` on plain floats;
-several types run ``best_path_typed``, the same recursion in NumPy.
-Sigmoid head: a threshold; a name is a maximal run of tokens above it. Either head
-with a caller's threshold: ``threshold_tags`` on the (calibrated) name probability.
+Softmax head: the marginals of the constrained lattice (``lattice_marginals``),
+whose valid paths form IOB2 spans (no O -> I-X, no B-X -> I-Y, no
+sentence-initial I-X), so a first name the argmax tags O before its surname's
+I-PER still gets the surname's mass. One type (PER) runs ``one_type_marginals``
+on plain floats; several types run the same recursion in NumPy.
+Either head then decodes by a threshold on the (calibrated) name probability
+(``threshold_tags``, ``threshold_tags_typed``): a token's label never contradicts
+its score.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 from .tags import B, I, O, begin, inside
-
-
-def log_probs(probs: np.ndarray) -> list[list[float]]:
-    """log ŷ (floored at 1e-30) as nested Python floats: what ``best_path`` reads.
-    probs : (N, 3), one sentence or several end to end (one NumPy call for a batch)."""
-    return np.log(np.maximum(probs.astype(np.float64), 1e-30)).tolist()
-
-
-def viterbi(probs: np.ndarray) -> list[int]:
-    """Best valid tag path of one sentence. probs : (T_x, 3) -> T_x tags."""
-    return best_path(log_probs(probs))
-
-
-def best_path(log_p: list[list[float]]) -> list[int]:
-    """The constrained Viterbi recursion on one sentence's ``log_probs`` (T_x lists of 3).
-
-    Three states, so the recursion runs on plain Python floats: NumPy calls on
-    3x3 arrays cost more than the arithmetic. Ties go to the lower tag id.
-    """
-    if not log_p:
-        return []
-    score = (log_p[0][O], log_p[0][B], -math.inf)  # no sentence-initial I-PER
-    back = []
-    for lo, lb, li in log_p[1:]:
-        s_o, s_b, s_i = score
-        k = O if s_o >= s_b and s_o >= s_i else (B if s_b >= s_i else I)  # any tag may precede O or B
-        j = B if s_b >= s_i else I  # only B or I may precede I (no O -> I-PER)
-        back.append((k, k, j))
-        score = (score[k] + lo, score[k] + lb, score[j] + li)
-    path = [max(range(3), key=lambda t: (score[t], -t))]
-    for ptr in reversed(back):
-        path.append(ptr[path[-1]])
-    return path[::-1]
 
 
 def transitions(n_types: int) -> np.ndarray:
@@ -59,25 +26,6 @@ def transitions(n_types: int) -> np.ndarray:
         allowed[:, inside(k)] = False
         allowed[[begin(k), inside(k)], inside(k)] = True
     return allowed
-
-
-def best_path_typed(log_p: np.ndarray, allowed: np.ndarray) -> list[int]:
-    """Constrained Viterbi over any number of types. log_p : (T_x, n_y); allowed : (n_y, n_y).
-    Ties go to the lower tag id."""
-    T_x, n_y = log_p.shape
-    if not T_x:
-        return []
-    penalty = np.where(allowed, 0.0, -np.inf)  # (n_y, n_y)
-    score = np.where(allowed[0], log_p[0], -np.inf)  # O may precede: the sentence-initial tags
-    back = np.empty((T_x, n_y), dtype=np.int64)
-    for t in range(1, T_x):
-        cand = score[:, None] + penalty  # (n_y from, n_y to)
-        back[t] = np.argmax(cand, axis=0)
-        score = cand[back[t], np.arange(n_y)] + log_p[t]
-    path = [int(np.argmax(score))]
-    for t in range(T_x - 1, 0, -1):
-        path.append(int(back[t, path[-1]]))
-    return path[::-1]
 
 
 def threshold_tags_typed(p_name: np.ndarray, threshold: float, probs: np.ndarray) -> list[int]:
@@ -134,4 +82,76 @@ def typed_spans(tags: list[int]) -> list[tuple[int, int, int]]:
             start = None
         if start is None and tag != O:
             start, k = t, (tag - 1) // 2
+    return out
+
+
+def one_type_marginals(rows: list[list[float]]) -> list[tuple[float, float, float]]:
+    """``lattice_marginals`` of one sentence of a one-type head, on plain Python floats
+    (as ``best_path``: NumPy calls on 3-vectors cost more than the arithmetic).
+    rows : T_x lists (ŷ_O, ŷ_B, ŷ_I), floored above 0 -> T_x marginals (O, B, I)."""
+    T = len(rows)
+    if not T:
+        return []
+    fw = []
+    o, b, i = rows[0][0], rows[0][1], 0.0
+    z = o + b
+    o, b = o / z, b / z
+    fw.append((o, b, i))
+    for po, pb, pi in rows[1:]:
+        s = o + b + i
+        o, b, i = s * po, s * pb, (b + i) * pi
+        z = o + b + i
+        o, b, i = o / z, b / z, i / z
+        fw.append((o, b, i))
+    out = [None] * T
+    bo = bb = 1.0  # beta of O; of B = of I (both may be followed by anything)
+    for t in range(T - 1, -1, -1):
+        fo, fb, fi = fw[t]
+        mo, mb, mi = fo * bo, fb * bb, fi * bb
+        z = mo + mb + mi
+        out[t] = (mo / z, mb / z, mi / z)
+        if t:
+            po, pb, pi = rows[t]
+            to, tb = po * bo + pb * bb, po * bo + pb * bb + pi * bb
+            z = to + tb
+            bo, bb = to / z, tb / z
+    return out
+
+
+def lattice_marginals(probs: np.ndarray, bounds, allowed: np.ndarray) -> np.ndarray:
+    """P(tag at token t | the sentence) under the constrained lattice: each valid
+    IOB2 path weighs the product of its tokens' ŷ, invalid paths (O -> I-X,
+    B-X -> I-Y, a sentence-initial I-X) weigh nothing; forward-backward, scaled
+    at every step. probs (N, n_y): sentences end to end, sentence i being rows
+    bounds[i]:bounds[i + 1]; allowed (n_y, n_y) from ``transitions``. -> (N, n_y),
+    each row summing to 1. All the sentences run side by side, one step a token."""
+    N, n_y = probs.shape
+    starts = np.asarray(bounds[:-1], dtype=np.int64)
+    lengths = np.diff(np.asarray(bounds, dtype=np.int64))
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    out = np.zeros((N, n_y))
+    if not len(lengths):
+        return out
+    T_x = int(lengths.max())
+    t = np.arange(T_x)[:, None]
+    valid = t < lengths[None, :]  # (T_x, m)
+    rows = np.where(valid, starts[None, :] + t, 0)
+    p = np.where(valid[..., None], np.maximum(probs[rows].astype(np.float64), 1e-30), 1.0)  # (T_x, m, n_y)
+    A = allowed.astype(np.float64)
+    alpha = np.empty_like(p)
+    a = p[0] * A[0]  # O may precede: the sentence-initial tags
+    alpha[0] = a / a.sum(axis=1, keepdims=True)
+    for s in range(1, T_x):
+        a = (alpha[s - 1] @ A) * p[s]
+        a /= a.sum(axis=1, keepdims=True)
+        alpha[s] = np.where(valid[s, :, None], a, alpha[s - 1])
+    beta = np.ones_like(p)
+    for s in range(T_x - 2, -1, -1):
+        b = (p[s + 1] * beta[s + 1]) @ A.T
+        b /= b.sum(axis=1, keepdims=True)
+        beta[s] = np.where(valid[s + 1, :, None], b, 1.0)
+    post = alpha * beta
+    post /= post.sum(axis=2, keepdims=True)
+    out[rows[valid]] = post[valid]
     return out

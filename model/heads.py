@@ -1,15 +1,20 @@
 """The output head as one policy: what ``ŷ<t> = g(W_ya a<t> + b_y)`` means.
 
     softmax   n_y = 1 + 2K over K entity types, ŷ<t> over (O, B-T1, I-T1, ...)
-              (K = 1: O, B-PER, I-PER); cross-entropy; decoded by constrained
-              Viterbi, so the tags are always valid IOB2; with a caller's
-              threshold, a token is in an entity when its entity probability is
-              at least the threshold, of its likeliest type, and an entity starts
-              where B is likelier than I.
+              (K = 1: O, B-PER, I-PER); cross-entropy. Its posteriors are the
+              marginals of the constrained lattice (``decode.lattice_marginals``:
+              paths with O -> I-X or B-X -> I-Y weigh nothing), so a token's
+              name score is the probability, over valid tag paths, that it is
+              inside an entity.
     sigmoid   n_y = 1, ŷ<t> = P(token is in a name); the seed's binary
-              cross-entropy; decoded by a threshold (``DEFAULT_THRESHOLD``):
-              a name is a maximal run of tokens at or above it. One type only
-              (it cannot tell types apart): PER-only models.
+              cross-entropy; its posteriors are ŷ itself. One type only (it
+              cannot tell types apart): PER-only models.
+
+Both decode the same way (one answer per token): a token is in an entity when
+its name score (calibrated, when the caller has it) is at least the threshold,
+``DEFAULT_THRESHOLD`` unless the caller chooses; so a label never contradicts
+its score. An entity is a run of such tokens; the softmax head starts a new one
+where B is likelier than I, or where the likeliest type changes.
 
 Everything that depends on the head asks its ``Head`` here; no other module
 compares head names. A config names its head by string (so does meta.json);
@@ -24,14 +29,15 @@ from . import layers as L
 import functools
 
 from .tags import B, I
-from .decode import best_path, best_path_typed, log_probs, threshold_tags, threshold_tags_typed, transitions
+from .decode import lattice_marginals, one_type_marginals, threshold_tags, threshold_tags_typed, transitions
 
 DEFAULT_THRESHOLD = 0.5
 
 
 class Head:
-    """One head's policy. Subclasses set the three facts and four functions (loss,
-    probabilities, name_scores, decode_many); ``decode`` is decode_many of one sentence."""
+    """One head's policy. Subclasses set the three facts and five functions (loss,
+    probabilities, posteriors, name_scores, decode_many); ``decode`` is decode_many of
+    one sentence."""
 
     name: str
     n_y: int
@@ -47,18 +53,24 @@ class Head:
         """ŷ (..., n_y) from scores (..., n_y): the one output function of training, serving and bench."""
         raise NotImplementedError
 
-    def name_scores(self, probs: np.ndarray) -> np.ndarray:
-        """The probability that each token is part of an entity (any type): probs (T_x, n_y) -> (T_x,)."""
+    def posteriors(self, probs: np.ndarray, bounds) -> np.ndarray:
+        """P(tag | the whole sentence) of each token, (N, n_y) from the batch's ŷ (N, n_y),
+        sentence i being rows bounds[i]:bounds[i + 1]."""
         raise NotImplementedError
 
-    def decode(self, probs: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
-        """IOB2 tag ids of one sentence from its ŷ (T_x, n_y); threshold None: the head's default.
-        A threshold applies to p_name (T_x,), the calibrated name probability (default: the head's own)."""
-        return self.decode_many(probs, [0, len(probs)], threshold, p_name)[0]
+    def name_scores(self, post: np.ndarray) -> np.ndarray:
+        """The probability that each token is part of an entity (any type): posteriors (N, n_y) -> (N,)."""
+        raise NotImplementedError
 
-    def decode_many(self, probs: np.ndarray, bounds, threshold: float | None = None, p_name=None) -> list[list[int]]:
-        """``decode`` of each sentence of a batch laid end to end: probs (N, n_y), p_name (N,),
-        sentence i being rows bounds[i]:bounds[i + 1]; the NumPy work is done once for all."""
+    def decode(self, post: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
+        """IOB2 tag ids of one sentence from its posteriors (T_x, n_y); see ``decode_many``."""
+        return self.decode_many(post, [0, len(post)], threshold, p_name)[0]
+
+    def decode_many(self, post: np.ndarray, bounds, threshold: float | None = None, p_name=None) -> list[list[int]]:
+        """Tags of each sentence of a batch laid end to end: a token is in an entity when p_name
+        (N,), the calibrated name probability (default: ``name_scores(post)``), is at least
+        threshold (None: ``DEFAULT_THRESHOLD``); post (N, n_y), sentence i being rows
+        bounds[i]:bounds[i + 1]; the NumPy work is done once for all."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -78,23 +90,25 @@ class Softmax(Head):
     def probabilities(self, scores):
         return L.softmax(scores)
 
-    def name_scores(self, probs):
-        if self.n_types == 1:
-            return probs[:, B] + probs[:, I]
-        return probs[:, 1:].sum(axis=1)
-
-    def decode_many(self, probs, bounds, threshold=None, p_name=None):
-        cuts = list(zip(bounds[:-1], bounds[1:]))
-        if threshold is None:
-            if self.n_types > 1:
-                log_p = np.log(np.maximum(probs.astype(np.float64), 1e-30))
-                return [best_path_typed(log_p[s:e], self.allowed) for s, e in cuts]
-            log_p = log_probs(probs)
-            return [best_path(log_p[s:e]) for s, e in cuts]
-        p = self.name_scores(probs) if p_name is None else p_name
+    def posteriors(self, probs, bounds):
         if self.n_types > 1:
-            return [threshold_tags_typed(p[s:e], threshold, probs[s:e]) for s, e in cuts]
-        new_name = probs[:, B] > probs[:, I]
+            return lattice_marginals(probs, bounds, self.allowed)
+        rows = np.maximum(probs.astype(np.float64), 1e-30).tolist()
+        out = [m for s, e in zip(bounds[:-1], bounds[1:]) for m in one_type_marginals(rows[s:e])]
+        return np.array(out, dtype=np.float64).reshape(len(rows), 3)
+
+    def name_scores(self, post):
+        if self.n_types == 1:
+            return post[:, B] + post[:, I]
+        return 1.0 - post[:, 0]
+
+    def decode_many(self, post, bounds, threshold=None, p_name=None):
+        cuts = list(zip(bounds[:-1], bounds[1:]))
+        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        p = self.name_scores(post) if p_name is None else p_name
+        if self.n_types > 1:
+            return [threshold_tags_typed(p[s:e], threshold, post[s:e]) for s, e in cuts]
+        new_name = post[:, B] > post[:, I]
         return [threshold_tags(p[s:e], threshold, new_name[s:e]) for s, e in cuts]
 
     def __repr__(self) -> str:
@@ -110,14 +124,15 @@ class Sigmoid(Head):
     def probabilities(self, scores):
         return L.sigmoid(scores)
 
-    def name_scores(self, probs):
-        return probs[:, 0]
+    def posteriors(self, probs, bounds):
+        return probs
 
-    def decode_many(self, probs, bounds, threshold=None, p_name=None):
-        if threshold is None:
-            p, threshold = probs[:, 0], DEFAULT_THRESHOLD
-        else:
-            p = probs[:, 0] if p_name is None else p_name
+    def name_scores(self, post):
+        return post[:, 0]
+
+    def decode_many(self, post, bounds, threshold=None, p_name=None):
+        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        p = post[:, 0] if p_name is None else p_name
         return [threshold_tags(p[s:e], threshold) for s, e in zip(bounds[:-1], bounds[1:])]
 
 

@@ -17,6 +17,7 @@ from .artifact import Artifact
 from .calibration import SentenceBatch, word_facts
 from .decode import spans, typed_spans
 from .tags import PER, begin
+from .titles import outside_names
 from .features import document_sets, featurize, pad
 from .vectors import pad_rows
 
@@ -105,23 +106,28 @@ class Tagger:
 
         All the sentences are decoded and calibrated together, their tokens end to
         end (one ``SentenceBatch``, one pass of NumPy calls for the whole batch).
-        threshold: None decodes as the head does by default (see ``heads.py``); a
-        threshold applies to the calibrated token scores. Without the sentences'
-        tokens (which the calibration reads), the scores are the network's own.
+        A token is in an entity when its score is at least threshold (None: the
+        head's default, ``heads.DEFAULT_THRESHOLD``), so a label never contradicts
+        its score. The score is the calibrated probability, over the sentence's
+        valid tag paths, that the token is in an entity; without the sentences'
+        tokens (which the calibration reads), it is the network's own.
         """
         head = self.config.head_policy
         cuts = [0, *itertools.accumulate(len(p) for p in probs)]  # sentence i: tokens cuts[i]:cuts[i + 1]
         flat = probs[0] if len(probs) == 1 else np.concatenate(probs or [np.zeros((0, head.n_y), np.float32)])  # (N, n_y)
-        raw = head.name_scores(flat)  # (N,)
+        post = head.posteriors(flat, cuts)  # (N, n_y): P(tag | the sentence)
+        raw = head.name_scores(post)  # (N,)
         if sentences is None or self.calibration is None:
-            tags = head.decode_many(flat, cuts, threshold)
+            tags = head.decode_many(post, cuts, threshold)
             found = _spans_in_batch(tags, cuts)
             return _per_sentence(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in found], found, cuts,
                                  self.config.types)
         batch = SentenceBatch(sentences, self.word_facts)
         d = self.calibration.domain_weights(batch)
         p_name = self.calibration.tokens(batch, raw, d)
-        tags = head.decode_many(flat, cuts, threshold, p_name)
+        if self.config.types == (PER,):  # a title is never in a name: its score says so too
+            p_name[np.array([x for s in sentences for x in outside_names(s)], dtype=bool)] = 0.0
+        tags = head.decode_many(post, cuts, threshold, p_name)
         found = _spans_in_batch(tags, cuts)
         kinds = None
         if self.calibration.entity_by_type is not None:

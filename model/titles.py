@@ -3,7 +3,10 @@
 "met with Mr. David Okafor" names "David Okafor"; "Dear Ms. Kowalczyk" names
 "Kowalczyk"; "Pope Francis" names "Francis"; a span that is a title alone ("Mr",
 "President") names nobody. This is CoNLL-2003's convention, which the test sets
-follow. The rule runs on the decoded spans, after the network (``names.model_spans``).
+follow. A person-name model's tagger gives the titles before a name a score of 0
+(``outside_names``), so the decoding leaves them out and a token's label still
+agrees with its score; ``names.model_spans`` applies the same rule to the spans
+of a model of several types.
 
 Left out on purpose: royal titles ("King Hassan", "Prince Charles": CoNLL keeps
 them in the name) and words that are as often a name ("Don", "Major", "Dean").
@@ -42,3 +45,18 @@ def name_start(words: list[str], start: int, end: int) -> int | None:
     if not any(c.isalnum() for w in words[i:end] for c in w):
         return None
     return i
+
+
+def outside_names(words: list[str]) -> list[bool]:
+    """The words that are never in a person's name: each title (and the full stop
+    after it), as ``name_start`` leaves them out of a span; a title that is also a
+    common surname ("Pope") only when a capitalised word follows ("Pope Francis",
+    not "Alexander Pope" or "Pope wrote")."""
+    out = [False] * len(words)
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if is_title(w) and (w.casefold().removesuffix(".") not in ALSO_SURNAMES or nxt[:1].isupper()):
+            out[i] = True
+            if i + 1 < len(words) and words[i + 1] == ".":
+                out[i + 1] = True
+    return out

@@ -77,6 +77,9 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     p.add_argument("--calibration-dev", nargs="+", metavar="FILE", default=argparse.SUPPRESS,
                    help="dev corpora to calibrate the scores on, one per domain, at most two "
                         "(default: the --dev files); see python -m model.calibration_fit")
+    p.add_argument("--calibrate-every-case", action="store_true",
+                   help="calibrate on the first dev set as written, lower-cased and upper-cased "
+                        "(for a model trained for any case)")
     p.add_argument("--names-dir", default=str(DEFAULT_NAMES),
                    help="folder with census1990/ and ssa/ name lists; 'none' to train without them")
     p.add_argument("--n-a", type=int, default=d.network.n_a, help="hidden units per direction")
@@ -428,10 +431,11 @@ def _run(args, log) -> int:
                                     "replay": args.replay, "replay_sentences": len(train_c) - n_user}
     new = artifact.Artifact(params, cfg, tables, meta, vec)
     if calibration_dev:
-        meta.update(fit_artifact(new, calibration_dev, log=log, label_map=args.label_map))
+        meta.update(fit_artifact(new, calibration_dev, log=log, label_map=args.label_map,
+                                 every_case=args.calibrate_every_case))
     else:  # calibrated on the held-out share
         meta.update(fit_artifact(new, [], log=log, corpora=[dev_c], names=dev_names,
-                                 sha256=meta["training"]["dev_sha256"]))
+                                 sha256=meta["training"]["dev_sha256"], every_case=args.calibrate_every_case))
     bars = previous_bars(Path(args.out))
     if bars:  # set for the model replaced: the quality test names each bar that moved until they are re-set
         meta["bars"] = bars

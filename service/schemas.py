@@ -121,9 +121,9 @@ class OptionsSchema(Schema):
     """The per-request controls that /tag and /redact share."""
 
     threshold = fields.Float(validate=validate.Range(0.0, 1.0), metadata={
-        "description": "A token is part of a name when its (calibrated) name probability is at least "
-                       "this; with the softmax head a new name starts where B-PER is likelier than "
-                       "I-PER. Without it, the model's default decoding (Viterbi for softmax). "
+        "description": "A token is part of a name when its score (the calibrated probability that it "
+                       "is in a name) is at least this; default 0.5. With the softmax head a new name "
+                       "starts where B-PER is likelier than I-PER. "
                        "GET /model's operating_table gives dev precision and recall per threshold."})
     allow_list = _entries("Names never reported or redacted: exact match on the entity's text, "
                           "case-insensitive.")

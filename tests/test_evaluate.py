@@ -11,7 +11,8 @@ from harness import DATA, DEFAULT_ARTIFACT, ROOT, SEED_TOKENS
 from model.artifact import load
 from model.data import read_corpus
 from model.tags import TAGS
-from model.decode import spans, threshold_tags, viterbi
+from model import heads
+from model.decode import spans, threshold_tags
 from model.scoring import score
 from model.tagger import Tagger
 
@@ -93,49 +94,52 @@ def test_score_counts():
     assert s.token_f1 == pytest.approx(2 * (2 / 3) * (2 / 3) / (4 / 3))
 
 
-def test_viterbi_never_starts_a_name_with_i():
-    # argmax would say O, I-PER (a first name missed, the surname kept)
+def _valid_one_type(path) -> bool:
+    return path[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(path, path[1:]))
+
+
+def test_the_lattice_keeps_a_first_name_that_argmax_drops():
+    """argmax would say O, I-PER (a first name missed, the surname kept); on the
+    lattice's marginals the O -> I-PER paths weigh nothing, so the name is whole."""
+    head = heads.get("softmax")
     probs = np.array([[0.5, 0.2, 0.3], [0.1, 0.1, 0.8], [0.9, 0.05, 0.05]])
-    tags = viterbi(probs)
-    assert tags == [1, 2, 0]
-    assert viterbi(np.array([[0.1, 0.2, 0.7]])) == [1]
+    post = head.posteriors(probs, [0, 3])
+    assert head.decode(post) == [1, 2, 0]
+    assert post[0, 2] == 0.0 and post[0, 1] + post[0, 2] > 0.5  # no sentence-initial I-PER
+    assert head.decode(head.posteriors(np.array([[0.1, 0.2, 0.7]]), [0, 1])) == [1]
     rng = np.random.default_rng(0)
     for _ in range(200):
         p = rng.dirichlet([1, 1, 1], size=rng.integers(1, 12))
-        t = viterbi(p)
+        t = head.decode(head.posteriors(p, [0, len(p)]), rng.random())
         assert t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))
 
 
-def test_viterbi_is_the_best_valid_path_by_brute_force():
+def test_one_type_marginals_are_the_lattice_by_brute_force():
+    """P(tag at t) = the weight of the valid paths through it over all valid paths'
+    weight, a path weighing the product of its ŷ; and the NumPy recursion of any
+    number of types gives the same for one type."""
     import itertools
+
+    from model.decode import lattice_marginals, one_type_marginals, transitions
     rng = np.random.default_rng(1)
-    for _ in range(300):
+    for _ in range(200):
         p = rng.dirichlet([0.5, 0.5, 0.5], size=rng.integers(1, 7))
-        valid = [t for t in itertools.product(range(3), repeat=len(p))
-                 if t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))]
-        best = max(valid, key=lambda t: sum(np.log(p[i, k]) for i, k in enumerate(t)))
-        assert viterbi(p) == list(best)
+        want = np.zeros_like(p)
+        for path in itertools.product(range(3), repeat=len(p)):
+            if _valid_one_type(path):
+                w = np.prod([p[i, k] for i, k in enumerate(path)])
+                want[np.arange(len(p)), list(path)] += w
+        want /= want.sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(np.array(one_type_marginals(p.tolist())), want, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(lattice_marginals(p, [0, len(p)], transitions(1)), want, rtol=1e-9, atol=1e-12)
 
 
-def test_viterbi_ties_go_to_the_lower_tag_id():
-    """Log-probabilities from {0, -1, -2, -3} add up exactly, so many paths tie: of the
-    best valid paths, best_path takes the one with the lowest tag last, then the lowest
-    before it, and so on (each step prefers O, then B-PER, then I-PER)."""
-    import itertools
-
-    from model.decode import best_path
-    rng = np.random.default_rng(2)
-    values = [0.0, -1.0, -2.0, -3.0]
-    for _ in range(400):
-        log_p = [[values[v] for v in rng.integers(0, 4, size=3)] for _ in range(rng.integers(1, 6))]
-        valid = [t for t in itertools.product(range(3), repeat=len(log_p))
-                 if t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))]
-        total = {t: sum(log_p[i][k] for i, k in enumerate(t)) for t in valid}
-        top = max(total.values())
-        want = min((t for t in valid if total[t] == top), key=lambda t: t[::-1])
-        assert best_path(log_p) == list(want), log_p
-    assert best_path([[0.0, 0.0, -np.inf]]) == [0]  # O before B-PER
-    assert best_path([[-1.0, 0.0, -np.inf], [-np.inf, 0.0, 0.0]]) == [1, 1]  # B-PER before I-PER
+def test_marginals_survive_probabilities_that_underflow():
+    """A float32 softmax can round a probability to 0; the floor keeps every row a distribution."""
+    head = heads.get("softmax")
+    probs = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]], dtype=np.float32)
+    post = head.posteriors(probs, [0, 3])
+    assert np.isfinite(post).all() and np.allclose(post.sum(axis=1), 1.0)
 
 
 def test_transitions_say_which_tag_may_follow_which():

@@ -76,3 +76,38 @@ def test_redact_keeps_the_title(client):
     res = client.post("/redact", json={"text": "I met with Mr. David Okafor on Tuesday."}).get_json()
     assert res["text"] == "I met with Mr. [PERSON] on Tuesday."
     assert [i["text"] for i in res["items"]] == ["David Okafor"]
+
+
+@pytest.mark.parametrize("words,outside", [
+    ("met with Mr . David Okafor", "Mr ."),
+    ("Dear Ms. Kowalczyk ,", "Ms."),
+    ("Pope Francis spoke", "Pope"),
+    ("Alexander Pope wrote", ""),
+    ("Pope wrote", ""),
+    ("prof . dr . hans müller", "prof . dr ."),
+    ("the president said", "president"),
+])
+def test_the_words_a_person_model_scores_zero(words, outside):
+    from model.titles import outside_names
+    w = words.split()
+    assert " ".join(x for x, o in zip(w, outside_names(w)) if o) == outside
+
+
+@pytest.mark.parametrize("text", [
+    "We met with Mr. David Okafor and Dr. Amara Nwosu yesterday.",
+    "Dear Ms. Kowalczyk, Pope Francis and President Obama wrote back.",
+    "hi priya, thanks for the update. call tom at extension 4410.",
+    "OLUWASEUN ADEYEMI WILL CALL YOU TOMORROW.",
+    "Thanks,\nOluwaseun Adeyemi\nSenior Account Manager | Lagos",
+])
+def test_a_token_is_labelled_a_name_exactly_when_its_score_is_half_or_more(client, text):
+    """One answer per token through POST /tag on the shipped model: a label never
+    contradicts its score, and a title before a name is neither in it nor scored as one."""
+    from model.titles import is_title
+    for body in ({"text": text}, {"text": text, "threshold": 0.3}):
+        res = client.post("/tag", json=body).get_json()
+        t = body.get("threshold", 0.5)
+        assert [tok["label"] for tok in res["tokens"]] == [int(tok["score"] >= t) for tok in res["tokens"]]
+        for tok in res["tokens"]:
+            if is_title(tok["text"]):
+                assert tok["score"] == 0 and tok["label"] == 0

@@ -14,7 +14,7 @@ import requests
 
 from model.annotations import read
 from model.data import DataError, read_conll
-from model.decode import best_path, best_path_typed, log_probs, transitions, typed_spans
+from model.decode import lattice_marginals, one_type_marginals, transitions, typed_spans
 from model.redact import Operator, Pseudonyms, redact
 from model.names import Span
 from model.scoring import score
@@ -32,21 +32,23 @@ def valid(path: list[int]) -> bool:
     return all(transitions(4)[a, b] for a, b in zip([0] + path, path))
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_typed_viterbi_is_the_best_valid_path(seed):
+@pytest.mark.parametrize("seed", range(10))
+def test_typed_marginals_are_the_lattice_by_brute_force(seed):
     rng = np.random.default_rng(seed)
     probs = rng.dirichlet(np.ones(9), size=4)  # 4 types, 4 tokens: brute force over 9^4 paths
-    log_p = np.log(probs)
-    path = best_path_typed(log_p, transitions(4))
-    brute = max((p for p in itertools.product(range(9), repeat=4) if valid(list(p))),
-                key=lambda p: sum(log_p[t, y] for t, y in enumerate(p)))
-    assert path == list(brute)
+    want = np.zeros_like(probs)
+    for p in itertools.product(range(9), repeat=4):
+        if valid(list(p)):
+            want[np.arange(4), list(p)] += np.prod(probs[np.arange(4), list(p)])
+    want /= want.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(lattice_marginals(probs, [0, 4], transitions(4)), want, rtol=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_typed_viterbi_of_one_type_is_the_person_models(seed):
+def test_typed_marginals_of_one_type_are_the_person_models(seed):
     probs = np.random.default_rng(seed).dirichlet(np.ones(3), size=12)
-    assert best_path_typed(np.log(probs), transitions(1)) == best_path(log_probs(probs))
+    np.testing.assert_allclose(lattice_marginals(probs, [0, 12], transitions(1)),
+                               np.array(one_type_marginals(probs.tolist())), rtol=1e-9)
 
 
 def test_scores_per_type_match_seqeval():
