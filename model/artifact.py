@@ -4,7 +4,8 @@
                   plus the pretrained vectors when the model has them
                   (G_q int8 (V+1, n_g), G_scale float32 (V+1, 1): model/vectors.py)
     meta.json     format version, model config (with its entity types), feature
-                  tables, label set (the IOB2 tags),
+                  tables (with the character vocabulary when the model reads
+                  characters), label set (the IOB2 tags),
                   the vectors' words and licence, training flags and data
                   checksums, metrics, sha256 of weights.npz
 
@@ -160,6 +161,9 @@ def load(art_dir: str | Path) -> Artifact:
                             f"types {list(config.types)}")
     if tables.n_x != config.n_x:
         raise ArtifactError(f"{art_dir / META}: feature tables give n_x={tables.n_x}, config says {config.n_x}")
+    if tables.n_ch != config.n_ch:
+        raise ArtifactError(f"{art_dir / META}: feature tables give n_ch={tables.n_ch} (characters), "
+                            f"config says {config.n_ch}")
     params = _read_params(art_dir / WEIGHTS, weights)
     vectors = _vectors(art_dir, meta, params, config)
     expected = param_shapes(config)

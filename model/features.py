@@ -27,8 +27,9 @@ import math
 import operator
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,6 +41,8 @@ WORD_GROUPS = tuple(g for g in GROUPS if g not in CONTEXT_GROUPS)  # on the word
 K = len(GROUPS)
 PAD = 0
 UNK = "<unk>"  # the value of every group for what training saw too rarely
+MAX_CHARS = 20  # the character cell reads a word's first 20 characters
+CHAR_UNK = 1  # the id of a character training saw too rarely (0 is padding)
 _DIGITS = re.compile(r"[0-9]")
 _INVISIBLE = re.compile(f"[{INVISIBLE}]")
 
@@ -135,16 +138,28 @@ class FeatureTables:
     index: dict[str, int]  # "group=value" -> id in 1..n_x-1
     first_names: dict[str, int]  # NAME -> frequency bin
     last_names: dict[str, int]  # NAME -> frequency bin
+    chars: tuple[str, ...] = ()  # the character cell's vocabulary (ids 2..), empty without one
 
     def __post_init__(self):
         self._unk = {g: self.index.get(feature_key(g, UNK), PAD) for g in GROUPS}
         # The word-only features of a word form never change: compute them once per form.
         # Bounded, so a stream of unseen words cannot grow memory; thread-safe in CPython.
         self.word_ids = functools.lru_cache(maxsize=1 << 15)(self._word_ids)
+        self._char_index = {c: i + 2 for i, c in enumerate(self.chars)}
+        self.char_ids = functools.lru_cache(maxsize=1 << 15)(self._char_ids)
 
     @property
     def n_x(self) -> int:
         return len(self.index) + 1  # + PAD
+
+    @property
+    def n_ch(self) -> int:
+        """Size of the character vocabulary: padding, <unk> and the kept characters (0: none)."""
+        return len(self.chars) + 2 if self.chars else 0
+
+    def _char_ids(self, w: str) -> tuple[int, ...]:
+        """The ids of the first MAX_CHARS characters of word form w."""
+        return tuple(self._char_index.get(c, CHAR_UNK) for c in visible(w)[:MAX_CHARS])
 
     def id(self, group: str, value: str) -> int:
         """The id of "group=value", or of the group's <unk>."""
@@ -164,13 +179,21 @@ class FeatureTables:
         return [np.array(sorted(ids[g]), dtype=np.int64) for g in GROUPS]
 
     def to_json(self) -> dict:
-        return {"index": sorted(self.index, key=self.index.get),
-                "first_names": self.first_names, "last_names": self.last_names}
+        out = {"index": sorted(self.index, key=self.index.get),
+               "first_names": self.first_names, "last_names": self.last_names}
+        if self.chars:  # only a model with the character cell has them
+            out["chars"] = list(self.chars)
+        return out
 
     @classmethod
     def from_json(cls, obj: dict) -> "FeatureTables":
+        chars = obj.get("chars", [])
+        if not isinstance(chars, list) or not all(isinstance(c, str) and len(c) == 1 for c in chars) \
+                or len(set(chars)) != len(chars):
+            raise ValueError("chars must be a list of distinct single characters")
         return cls(index={f: i + 1 for i, f in enumerate(obj["index"])},
-                   first_names=dict(obj["first_names"]), last_names=dict(obj["last_names"]))
+                   first_names=dict(obj["first_names"]), last_names=dict(obj["last_names"]),
+                   chars=tuple(chars))
 
 
 def doc_names(sentences: list[list[str]], first_names: dict[str, int]) -> set[str]:
@@ -268,6 +291,48 @@ def build_tables(sentences: list[list[str]], docs: list[int], first_names, last_
     keep = [v for v, c in counts.items() if c >= (min_word if v.startswith(feature_key("word", "")) else min_feature)]
     keep = sorted(keep) + [feature_key(g, UNK) for g in GROUPS]
     return FeatureTables({v: i + 1 for i, v in enumerate(keep)}, first_names, last_names)
+
+
+def with_chars(tables: FeatureTables, sentences: list[list[str]], min_count: int) -> FeatureTables:
+    """The tables plus a character vocabulary: the characters of the training words
+    (their first MAX_CHARS) seen at least min_count times, sorted."""
+    counts: Counter = Counter()
+    for toks in sentences:
+        for w in toks:
+            counts.update(visible(w)[:MAX_CHARS])
+    return replace(tables, chars=tuple(sorted(c for c, n in counts.items() if n >= min_count)))
+
+
+class CharBatch(NamedTuple):
+    """The characters of a batch, once per distinct word form (form 0: padding, no characters)."""
+    ids: np.ndarray  # int (L, U): each form's character ids, time-major, padded with 0
+    lengths: np.ndarray  # (U,)
+    index: np.ndarray  # int (T_x, m): each token's form, 0 on padding
+
+
+def form_index(sentences: list[list[str]], T_x: int) -> tuple[list[str], np.ndarray]:
+    """The distinct word forms of a batch ("" first: padding) and each token's form (T_x, m)."""
+    forms = {"": 0}
+    index = np.zeros((T_x, len(sentences)), dtype=np.int64)
+    for i, toks in enumerate(sentences):
+        index[: len(toks), i] = [forms.setdefault(w, len(forms)) for w in toks]
+    return list(forms), index
+
+
+def char_ids(tables: FeatureTables, forms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The character ids of word forms, time-major (L, U) padded with 0, and their lengths (U,)."""
+    seqs = [tables.char_ids(w) for w in forms]
+    lengths = np.array([len(c) for c in seqs], dtype=np.int64)
+    ids = np.zeros((max(1, int(lengths.max(initial=0))), len(seqs)), dtype=np.int32)
+    for u, c in enumerate(seqs):
+        ids[: len(c), u] = c
+    return ids, lengths
+
+
+def char_batch(tables: FeatureTables, sentences: list[list[str]], T_x: int) -> CharBatch:
+    """The CharBatch of a padded batch of T_x steps."""
+    forms, index = form_index(sentences, T_x)
+    return CharBatch(*char_ids(tables, forms), index)
 
 
 def pad(feats: list[np.ndarray], tags: list[list[int]] | None = None):

@@ -48,7 +48,7 @@ def grow_tables(tables: FeatureTables, sentences, docs, min_word: int, min_featu
     index = dict(tables.index)
     for k in new:
         index[k] = len(index) + 1
-    return FeatureTables(index, tables.first_names, tables.last_names), new
+    return FeatureTables(index, tables.first_names, tables.last_names, tables.chars), new  # characters kept: W_cx's columns
 
 
 def grow_vectors(vectors: Vectors | None, sentences) -> tuple[Vectors | None, int]:

@@ -44,6 +44,14 @@ class Weights(NamedTuple):
     folds: tuple  # ((cols, offset), ...): id columns replaced by one id into table[offset:]
     code: np.ndarray | None  # int (n_x,): an id's share of its fold's row number
     W_agT: np.ndarray | None = None  # (n_g, d n_a): W_ag.T of each direction side by side
+    chars: "CharWeights | None" = None  # the character cell's, when the model has one
+
+
+class CharWeights(NamedTuple):
+    table: np.ndarray  # (n_ch, 2 n_c): row i is column i of W_cx | W_cx_bw
+    b_c: np.ndarray  # (2 n_c,)
+    W_ccT: np.ndarray  # (2, n_c, n_c): W_cc.T of each direction
+    W_ahT: np.ndarray  # (2 n_c, d n_a): W_ah.T of each direction side by side
 
 
 def prepare(params: dict[str, np.ndarray], cfg: Config, groups: list[np.ndarray] | None = None,
@@ -82,11 +90,37 @@ def prepare(params: dict[str, np.ndarray], cfg: Config, groups: list[np.ndarray]
         offset += blocks[-1].shape[0]
     W_agT = (np.ascontiguousarray(np.concatenate([params["W_ag" + s].T for s in suffixes], axis=1), dtype=f32)
              if cfg.n_g else None)  # (n_g, d n_a)
+    chars = None
+    if cfg.n_c:
+        cs = ("", "_bw")  # the character cells: left to right, right to left
+        chars = CharWeights(
+            np.ascontiguousarray(np.concatenate([params["W_cx" + s].T for s in cs], axis=1), dtype=f32),
+            np.ascontiguousarray(np.concatenate([params["b_c" + s][:, 0] for s in cs]), dtype=f32),
+            np.ascontiguousarray(np.stack([params["W_cc" + s].T for s in cs]), dtype=f32),
+            np.ascontiguousarray(np.concatenate([params["W_ah" + s].T for s in suffixes], axis=1), dtype=f32))
     return Weights(np.ascontiguousarray(np.concatenate(blocks) if plan else table),
                    np.ascontiguousarray(b_a, dtype=f32),
                    np.ascontiguousarray(W_aaT, dtype=f32), np.ascontiguousarray(W_yaT, dtype=f32),
                    np.ascontiguousarray(params["b_y"][:, 0], dtype=f32), cfg,
-                   keep, tuple(folds), code, W_agT)
+                   keep, tuple(folds), code, W_agT, chars)
+
+
+def char_states(w: Weights, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """[c_fw; c_bw] of word forms: both character cells' final states, run together.
+
+    ids : int (L, U) character ids, padded with 0 after each word.  lengths : (U,).
+    Returns (U, 2 n_c), zero for a word of no characters.
+    Twin: ``network.chars_forward`` before its per-token lookup (``layers.char_forward`` twice).
+    """
+    L_w, U = ids.shape
+    n_c = w.config.n_c
+    zx = w.chars.table[ids] + w.chars.b_c  # (L, U, 2 n_c)
+    x = np.empty((L_w, 2, U, n_c), dtype=np.float32)
+    x[:, 0] = zx[..., :n_c]
+    x[:, 1] = L.time_gather(zx[..., n_c:], L.reverse_index(lengths, L_w))  # each word reversed in place
+    a = L.rnn_recurrence(x, w.chars.W_ccT)  # (L, 2, U, n_c)
+    c = a[np.maximum(lengths - 1, 0), :, np.arange(U)]  # (U, 2, n_c): each word's last step
+    return c.reshape(U, 2 * n_c) * (lengths > 0)[:, None]
 
 
 def fold_plan(sizes: list[int], max_rows: int) -> list[tuple[int, ...]]:
@@ -140,10 +174,11 @@ def lookup_sum(table: np.ndarray, ids: np.ndarray, chunk: int = 128) -> np.ndarr
     return out
 
 
-def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) -> np.ndarray:
-    """W_ax x<t> (+ W_ag g<t>) + b_a of both directions, the backward one time-reversed.
+def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None, h=None) -> np.ndarray:
+    """W_ax x<t> (+ W_ag g<t> + W_ah h<t>) + b_a of both directions, the backward one time-reversed.
 
     ids : int (T_x, m, K).  g : (T_x, m, n_g) pretrained vectors, when the model has them.
+    h : (T_x, m, 2 n_c) the tokens' character states (``char_states``), when it has the cell.
     Returns x : (T_x, d, m, n_a), where x[t, 1] is the backward direction's input
     at step T_x - 1 - t (zero on padding).
     Twin: ``layers.input_forward`` (+ ``layers.vector_forward``) of each direction of ``network.forward``.
@@ -153,6 +188,8 @@ def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) 
     zx = lookup_sum(w.table, fold_ids(w, ids.reshape(T_x * m, K))).reshape(T_x, m, d * n_a)
     if w.W_agT is not None:
         zx += (g.reshape(T_x * m, -1) @ w.W_agT).reshape(T_x, m, d * n_a)  # one dense product, both directions
+    if w.chars is not None:
+        zx += (h.reshape(T_x * m, -1) @ w.chars.W_ahT).reshape(T_x, m, d * n_a)
     zx += w.b_a
     x = np.empty((T_x, d, m, n_a), dtype=np.float32)
     x[:, 0] = zx[:, :, :n_a]
@@ -163,13 +200,14 @@ def input_projections(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) 
     return x
 
 
-def forward(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) -> np.ndarray:
+def forward(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None, h=None) -> np.ndarray:
     """Scores (T_x, m, n_y) of every token, equal to ``network.forward``'s.
 
     ids : int (T_x, m, K), padded with 0.  lengths : (m,).  g : (T_x, m, n_g) or None.
+    h : (T_x, m, 2 n_c), the tokens' character states, or None.
     Twin: ``network.forward``; ``tests/test_inference.py::test_inference_forward_matches_network``.
     """
-    return head(w, L.rnn_recurrence(input_projections(w, ids, np.asarray(lengths), g), w.W_aaT))
+    return head(w, L.rnn_recurrence(input_projections(w, ids, np.asarray(lengths), g, h), w.W_aaT))
 
 
 def head(w: Weights, a: np.ndarray) -> np.ndarray:
@@ -187,6 +225,6 @@ def head(w: Weights, a: np.ndarray) -> np.ndarray:
     return scores
 
 
-def probabilities(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None) -> np.ndarray:
+def probabilities(w: Weights, ids: np.ndarray, lengths: np.ndarray, g=None, h=None) -> np.ndarray:
     """ŷ (T_x, m, n_y): softmax over tags, or the sigmoid of the one score."""
-    return w.config.head_policy.probabilities(forward(w, ids, lengths, g))
+    return w.config.head_policy.probabilities(forward(w, ids, lengths, g, h))

@@ -226,6 +226,53 @@ def rnn_backward(da, cache: RNNCache):
     return dzx, {"W_aa": dW_aa}
 
 
+# --- the character cell: one state per word form -------------------------------
+
+class CharCache(NamedTuple):
+    inp: InputCache
+    rnn: RNNCache
+    lengths: np.ndarray  # (U,)
+
+
+def char_forward(ids, lengths, W_cx, W_cc, b_c):
+    """The seed's cell over each word's characters, its final state c<L_w> per word:
+    c<j> = tanh(W_cc c<j-1> + W_cx e(char_j) + b_c) from c<0> = 0.
+
+    Parameters
+    ----------
+    ids : int (L, U), the character ids of U word forms, time-major, padded with 0
+        after each word's end (so a word's last state is read before any padding).
+    lengths : (U,), characters per word; 0 gives the zero state.
+    W_cx : (n_c, n_ch), column-major (a character's embedding is its column).
+    W_cc : (n_c, n_c).  b_c : (n_c, 1).
+
+    Returns
+    -------
+    c : (U, n_c).  cache : CharCache
+    Twin: ``inference.char_states`` (both directions at once).
+    """
+    zx, inp = input_forward(ids[..., None], W_cx, b_c)  # (L, U, n_c): one id per step
+    a, rnn = rnn_forward(zx, W_cc)
+    U = len(lengths)
+    c = a[np.maximum(lengths - 1, 0), np.arange(U)] * (lengths > 0)[:, None]  # (U, n_c)
+    return c, CharCache(inp, rnn, lengths)
+
+
+def char_backward(dc, cache: CharCache):
+    """BPTT through char_forward: dc (U, n_c) enters at each word's last step only
+    (the steps past it, padding, get none and give none).
+
+    Returns {"W_cx": (n_c, n_ch), "W_cc": (n_c, n_c), "b_c": (n_c, 1)}.
+    """
+    lengths = cache.lengths
+    U = len(lengths)
+    da = np.zeros_like(cache.rnn.a)  # (L, U, n_c)
+    da[np.maximum(lengths - 1, 0), np.arange(U)] = dc * (lengths > 0)[:, None]
+    dzx, g = rnn_backward(da, cache.rnn)
+    g.update(input_backward(dzx, cache.inp))
+    return {"W_cx": g["W_ax"], "W_cc": g["W_aa"], "b_c": g["b_a"]}
+
+
 # --- reversing padded sequences for the backward direction -------------------
 
 def reverse_index(lengths, T_x):

@@ -3,11 +3,14 @@
 preprocess (``features.featurize``) -> predict (``inference.probabilities``, the
 serving forward pass, float32) -> postprocess (the head's decoding, ``heads.py``),
 each a plain step. ``Tagger`` holds only read-only arrays after
-construction, so one instance can serve concurrent threads.
+construction (and, with the character cell, a locked cache of word forms'
+character states), so one instance can serve concurrent threads.
 """
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,8 +20,8 @@ from .artifact import Artifact
 from .calibration import SentenceBatch, word_facts
 from .decode import spans, typed_spans
 from .tags import PER, begin
+from .features import char_ids, document_sets, featurize, form_index, pad
 from .titles import outside_names
-from .features import document_sets, featurize, pad
 from .vectors import pad_rows
 
 SENTENCE_END = {".", "!", "?"}
@@ -63,8 +66,41 @@ def split_sentences(tokens: list[str]) -> list[tuple[int, int]]:
     return bounds
 
 
+class FormCache:
+    """A bounded least-recently-used map from a word form to its character state
+    (2 n_c,): real text repeats its words, so serving runs the character cells
+    once per form; a stream of unseen words cannot grow memory. Thread-safe."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+        self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, forms: list[str]) -> list[np.ndarray | None]:
+        with self._lock:
+            out = [self._data.get(f) for f in forms]
+            for f, v in zip(forms, out):
+                if v is not None:
+                    self._data.move_to_end(f)
+            return out
+
+    def put_many(self, forms: list[str], states: np.ndarray) -> None:
+        if self.maxsize <= 0:
+            return
+        with self._lock:
+            for f, v in zip(forms, states):
+                self._data[f] = v.copy()  # not a view: it would keep the whole batch alive
+                self._data.move_to_end(f)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 class Tagger:
-    def __init__(self, artifact: Artifact, batch_size: int = 64, calibrated: bool = True):
+    def __init__(self, artifact: Artifact, batch_size: int = 64, calibrated: bool = True,
+                 char_cache: int = 1 << 15):
         self.artifact = artifact
         # the artifact's calibration, or None: scores as the network gives them
         self.calibration = artifact.calibration if calibrated else None
@@ -76,6 +112,7 @@ class Tagger:
         self.weights = inference.prepare(self.params, self.config, self.tables.group_ids())
         self.vectors = artifact.vectors
         self.batch_size = batch_size
+        self.char_cache = FormCache(char_cache)  # char_cache=0: every form's state computed anew
 
     def predict_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:
         """ŷ of every token of every (non-empty) sentence: arrays (T_i, n_y).
@@ -89,7 +126,8 @@ class Tagger:
             idx = order[b:b + self.batch_size]
             ids, lengths, _, _ = pad([feats[i] for i in idx])
             g = self.vectors_of([sentences[i] for i in idx], ids.shape[0])
-            probs = inference.probabilities(self.weights, ids, lengths, g)  # (T_x, m, n_y)
+            h = self.chars_of([sentences[i] for i in idx], ids.shape[0])
+            probs = inference.probabilities(self.weights, ids, lengths, g, h)  # (T_x, m, n_y)
             for j, i in enumerate(idx):
                 out[i] = probs[: lengths[j], j]
         return out
@@ -99,6 +137,30 @@ class Tagger:
         if self.vectors is None:
             return None
         return self.vectors.dense(pad_rows([self.vectors.rows(t) for t in sentences], T_x))
+
+    def chars_of(self, sentences: list[list[str]], T_x: int) -> np.ndarray | None:
+        """h<t> of a batch, time-major (T_x, m, 2 n_c), zero on padding; None without the character cell."""
+        if not self.config.n_c:
+            return None
+        forms, index = form_index(sentences, T_x)
+        states = np.zeros((len(forms), 2 * self.config.n_c), dtype=np.float32)  # form 0, padding: the zero state
+        states[1:] = self.char_states(forms[1:])
+        return states[index]
+
+    def char_states(self, forms: list[str]) -> np.ndarray:
+        """The character state of each word form (U, 2 n_c): from the cache, or computed
+        for the forms it lacks, all together, and remembered."""
+        states = np.empty((len(forms), 2 * self.config.n_c), dtype=np.float32)
+        cached = self.char_cache.get_many(forms)
+        missing = [u for u, v in enumerate(cached) if v is None]
+        for u, v in enumerate(cached):
+            if v is not None:
+                states[u] = v
+        if missing:
+            new = [forms[u] for u in missing]
+            states[missing] = inference.char_states(self.weights, *char_ids(self.tables, new))
+            self.char_cache.put_many(new, states[missing])
+        return states
 
     def decode(self, probs: list[np.ndarray], threshold: float | None = None,
                sentences: list[list[str]] | None = None) -> list[Tagged]:

@@ -28,7 +28,7 @@ from model.artifact import ArtifactError
 from model.augment import combine, name_pool
 from model.calibration_fit import fit_artifact
 from model.data import Corpus, DataError, order_types, read_corpus, with_types
-from model.features import build_tables, load_name_lists
+from model.features import build_tables, load_name_lists, with_chars
 from model.finetune import grow, replay
 from model.network import Config
 from model.training import TrainConfig, train
@@ -58,7 +58,7 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
                         "instead of refusing the whole run")
     p.add_argument("--from", dest="from_artifact", metavar="ARTIFACT",
                    help="fine-tune: start from this artifact's weights, vocabulary, vectors and feature "
-                        "tables (its network flags win over --n-a, --head, --bidirectional)")
+                        "tables (its network flags win over --n-a, --head, --bidirectional, --chars)")
     p.add_argument("--replay", type=float, default=0.5, metavar="SHARE",
                    help="with --from: this share of each run's sentences comes from the artifact's own "
                         "training files, so it does not forget them (0 = none)")
@@ -87,6 +87,9 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
                    help="softmax over O/B-PER/I-PER, or one sigmoid per token")
     p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.network.bidirectional,
                    help="add a right-to-left RNN whose states join the forward ones")
+    p.add_argument("--chars", dest="n_c", type=int, default=d.network.n_c, metavar="N",
+                   help="add a character cell of N units per direction: each word's characters read both "
+                        "ways, the final states joining x<t> (0 = none)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="sentences per minibatch")
     p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
@@ -141,8 +144,8 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
         p.error("--replay must be in [0, 1)")
     if len(getattr(args, "calibration_dev", args.dev or [])) > 2:
         p.error("calibration takes one or two dev files (one per domain): give --calibration-dev")
-    if args.vectors < 0:
-        p.error("--vectors must be at least 0")
+    if args.vectors < 0 or args.n_c < 0:
+        p.error("--vectors and --chars must be at least 0")
     if args.tune_vectors and not args.vectors:
         p.error("--tune-vectors needs --vectors")
     if args.p_lower + args.p_upper > 1.0:
@@ -159,12 +162,14 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     return args
 
 
-def train_config(args: argparse.Namespace, n_x: int, n_g: int = 0, types: tuple[str, ...] = ("PER",)) -> TrainConfig:
+def train_config(args: argparse.Namespace, n_x: int, n_g: int = 0, types: tuple[str, ...] = ("PER",),
+                 n_ch: int = 0) -> TrainConfig:
     """The run's TrainConfig: every field of it and of its network Config from its flag
-    (n_x from the feature tables, n_g from the vectors --vectors brings, the types from the data)."""
+    (n_x and n_ch from the feature tables, n_g from the vectors --vectors brings, the types from the data)."""
     def given(cls, skip):
         return {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip}
-    return TrainConfig(Config(n_x=n_x, n_g=n_g, types=types, **given(Config, {"n_x", "n_g", "types"})),
+    return TrainConfig(Config(n_x=n_x, n_g=n_g, types=types, n_ch=n_ch,
+                              **given(Config, {"n_x", "n_g", "types", "n_ch"})),
                        **given(TrainConfig, {"network"}))
 
 
@@ -390,6 +395,8 @@ def _run(args, log) -> int:
         if args.synth_share:
             train_c, synth_docs = mix_synth(train_c, first, last, args.synth_share, args.seed)
         tables = build_tables(train_c.sentences, train_c.docs, first, last, args.min_word, args.min_feature)
+        if args.n_c:
+            tables = with_chars(tables, train_c.sentences, args.min_feature)
         vec, init = None, None
         if args.vectors:
             try:
@@ -400,7 +407,9 @@ def _run(args, log) -> int:
         pool = name_pool(first, last) if args.p_replace and first and last else None
         if args.p_replace and pool is None:
             raise TrainError("--p-replace needs the name lists (--names-dir)")
-    tc = train_config(args, tables.n_x, vec.n_g if vec else 0, types)
+    if base is not None:  # its network flags win, --chars too: its tables hold its characters (or none)
+        args.n_c = base.config.n_c
+    tc = train_config(args, tables.n_x, vec.n_g if vec else 0, types, tables.n_ch)
     if base is not None:
         tc = replace(tc, network=replace(base.config, n_x=tables.n_x, n_g=vec.n_g if vec else 0, types=types))
     log(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "

@@ -15,7 +15,7 @@ from . import layers as L, network, optim
 from .artifact import Artifact
 from .augment import NamePool, augment
 from .data import Corpus
-from .features import GROUPS, UNK, FeatureTables, doc_names, document_sets, featurize, pad
+from .features import GROUPS, UNK, FeatureTables, char_batch, doc_names, document_sets, featurize, pad
 from .network import Config
 from .scoring import score
 from .tagger import Tagger
@@ -53,7 +53,7 @@ class TrainConfig:
     def to_json(self) -> dict:
         """The flags meta.json records (format 1): the network's fields but n_x and the
         optimisation's; min_word and min_feature are recorded beside them."""
-        net = {k: v for k, v in self.network.to_json().items() if k not in ("n_x", "n_g")}  # from the data
+        net = {k: v for k, v in self.network.to_json().items() if k not in ("n_x", "n_g", "n_ch")}  # from the data
         own = {f.name: getattr(self, f.name) for f in fields(self)
                if f.name not in ("network", "min_word", "min_feature")}
         return {**net, **own}
@@ -134,6 +134,8 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
         raise ValueError(f"the network has n_x={cfg.n_x}, the feature tables {tables.n_x}")
     if cfg.n_g != (vectors.n_g if vectors is not None else 0):
         raise ValueError(f"the network has n_g={cfg.n_g}, the vectors {vectors.n_g if vectors else 0}")
+    if cfg.n_ch != tables.n_ch:
+        raise ValueError(f"the network has n_ch={cfg.n_ch}, the feature tables {tables.n_ch} characters")
     if tc.tune_vectors and vectors is None:
         raise ValueError("tune_vectors needs vectors")
     if cfg.types != train.types or cfg.types != dev.types:
@@ -156,7 +158,7 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     for epoch in range(1, tc.epochs + 1):
         t0, lr = time.perf_counter(), tc.lr * tc.lr_decay ** (epoch - 1)
         total, n_tok = 0.0, 0
-        _, feats, rows = epoch_inputs(train, tables, vectors, tc, pool, rng)
+        epoch_train, feats, rows = epoch_inputs(train, tables, vectors, tc, pool, rng)
         order = batches(lengths, tc.batch_size, rng)
         bar = _bar(len(order), epoch, tc.epochs, progress)
         for idx in order:
@@ -166,7 +168,8 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
             if vectors is not None:
                 g, look = L.table_forward(drop_vectors(pad_rows([rows[i] for i in idx], ids.shape[0]),
                                                        tc.vector_dropout, rng), table)  # (T_x, m, n_g)
-            scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng, g)
+            chars = char_batch(tables, [epoch_train.sentences[i] for i in idx], ids.shape[0]) if cfg.n_c else None
+            scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng, g, chars)
             J, dscores = network.loss(scores, y, mask, cfg)
             grads = network.backward(dscores, cache, cfg, sparse=True, dg=tc.tune_vectors)
             if tc.tune_vectors:

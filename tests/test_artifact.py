@@ -91,3 +91,30 @@ def test_save_replaces_previous_atomically(art_dir, tmp_path):
     save(d, {k: v * 2 for k, v in params.items()}, cfg, tables, {"name": "second"})
     assert load(d).name == "second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
+
+
+def test_round_trip_with_the_character_cell(tmp_path):
+    """A model with the character cell: its vocabulary in the feature tables, n_c and
+    n_ch in the config, its parameters in the weights; a mismatch is refused."""
+    tables = FeatureTables({"word=<unk>": 1, "shape=Xx": 2}, {}, {}, chars=("A", "n", "é"))
+    cfg = network.Config(n_x=tables.n_x, n_a=5, n_c=3, n_ch=tables.n_ch)
+    params = network.init_params(cfg, np.random.default_rng(0))
+    d = save(tmp_path / "art", params, cfg, tables, {"name": "c"})
+    art = load(d)
+    assert art.config == cfg and art.tables.chars == ("A", "n", "é") and art.tables.n_ch == 5
+    assert art.tables.char_ids("Anné") == (2, 3, 3, 4) and art.tables.char_ids("Zo") == (1, 1)
+    assert {"W_cx", "W_cc_bw", "W_ah_bw"} <= set(art.params)
+    for k in params:
+        np.testing.assert_array_equal(art.params[k], params[k])
+    meta = json.loads((d / "meta.json").read_text())
+    assert meta["config"]["n_c"] == 3 and meta["features"]["chars"] == ["A", "n", "é"]
+    edit_meta(d, features=dict(meta["features"], chars=["A", "n"]))
+    with pytest.raises(ArtifactError, match="n_ch=4"):
+        load(d)
+
+
+def test_without_the_character_cell_meta_says_nothing_of_it(art_dir):
+    d, _, cfg, _ = art_dir
+    meta = json.loads((d / "meta.json").read_text())
+    assert "n_c" not in meta["config"] and "n_ch" not in meta["config"] and "chars" not in meta["features"]
+    assert load(d).tables.n_ch == 0

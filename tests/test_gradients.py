@@ -303,3 +303,84 @@ def test_fine_tuned_vectors_backward(rng, bidirectional):
     dg = network.backward(network.loss(scores, y, mask, cfg)[1], cache, cfg, dg=True)["g"]
     dG = L.table_backward(dg, look)["G"]
     assert rel_error(dG, numeric_grad(J, G)) < TOL
+
+
+def char_words(rng, n_ch=7):
+    """Character ids (L, U) of five words, one of no characters (padding's form), padded with 0."""
+    lengths = np.array([0, 4, 1, 6, 3])
+    L_w = int(lengths.max())
+    ids = rng.integers(1, n_ch, size=(L_w, len(lengths))).astype(np.int32)
+    ids[np.arange(L_w)[:, None] >= lengths[None, :]] = 0
+    return ids, lengths
+
+
+def test_char_backward(rng):
+    """The character cell alone: each word's final state, its BPTT by hand against
+    centred differences; a word of no characters has the zero state, and what the
+    padding after a word holds changes nothing."""
+    n_ch, n_c = 7, 3
+    ids, lengths = char_words(rng, n_ch)
+    W_cx = np.asfortranarray(rng.normal(size=(n_c, n_ch)))
+    W_cc, b_c = rng.normal(size=(n_c, n_c)) * 0.5, rng.normal(size=(n_c, 1))
+    dout = rng.normal(size=(len(lengths), n_c))
+    c, cache = L.char_forward(ids, lengths, W_cx, W_cc, b_c)
+    assert c.shape == (5, n_c) and not c[0].any()
+    grads = L.char_backward(dout, cache)
+
+    def f():
+        return np.sum(L.char_forward(ids, lengths, W_cx, W_cc, b_c)[0] * dout)
+
+    for name, p in (("W_cx", W_cx), ("W_cc", W_cc), ("b_c", b_c)):
+        assert rel_error(grads[name], numeric_grad(f, p)) < TOL, name
+    one = L.char_forward(ids[:4, 1:2], lengths[1:2], W_cx, W_cc, b_c)[0]  # word 1 alone, unpadded
+    np.testing.assert_allclose(one[0], c[1], atol=1e-12)
+    scrambled = ids.copy()
+    pad_steps = np.arange(ids.shape[0])[:, None] >= lengths[None, :]
+    scrambled[pad_steps] = rng.integers(1, n_ch, size=int(pad_steps.sum()))
+    np.testing.assert_array_equal(L.char_forward(scrambled, lengths, W_cx, W_cc, b_c)[0], c)
+
+
+def char_batch_for(rng, ids, n_ch=7):
+    """A features.CharBatch for small_batch's tokens: 6 word forms, tokens share them."""
+    from model.features import CharBatch
+
+    cids, clens = char_words(rng, n_ch)
+    cids = np.concatenate([cids, cids[:, 1:2]], axis=1)  # a sixth form, spelled like the second
+    clens = np.r_[clens, clens[1]]
+    index = rng.integers(1, len(clens), size=ids.shape[:2])
+    index[ids[..., 0] == 0] = 0  # padding: form 0
+    return CharBatch(cids, clens, index)
+
+
+@pytest.mark.parametrize("bidirectional,n_g", [(False, 0), (True, 0), (True, 3)])
+def test_network_backward_with_chars(rng, bidirectional, n_g):
+    """The whole network with the character cell's h<t> in x<t>: every gradient, both
+    character cells and W_ah (and W_ah_bw) included, with and without vectors."""
+    ids, lengths, mask, y = small_batch(rng)
+    cfg = network.Config(n_x=11, n_a=4, head="softmax", bidirectional=bidirectional, n_g=n_g, n_c=3, n_ch=7)
+    params = network.init_params(cfg, rng, dtype=np.float64)
+    for k in params:
+        params[k] += rng.normal(scale=0.3, size=params[k].shape)
+    chars = char_batch_for(rng, ids)
+    g = rng.normal(size=ids.shape[:2] + (n_g,)) * mask[..., None] if n_g else None
+
+    def J():
+        return network.loss(network.forward(params, ids, lengths, cfg, g=g, chars=chars)[0], y, mask, cfg)[0]
+
+    scores, cache = network.forward(params, ids, lengths, cfg, g=g, chars=chars)
+    grads = network.backward(network.loss(scores, y, mask, cfg)[1], cache, cfg)
+    assert set(grads) == set(params) and {"W_cx_bw", "W_cc", "W_ah"} <= set(params)
+    roundoff = 10 * abs(J()) * np.finfo(float).eps / EPS  # centred differences' own error, J ~ 4.5 here
+    for k in params:
+        num = numeric_grad(J, params[k])
+        assert rel_error(grads[k], num) < TOL or np.abs(grads[k] - num).max() < roundoff, k
+
+
+def test_chars_off_draws_the_same_initial_weights(rng):
+    """The character cell's parameters are drawn after every other: without it, the
+    same seed gives the same weights as a model that never had the option."""
+    plain = network.init_params(network.Config(n_x=11, n_a=4, n_g=3), np.random.default_rng(5))
+    chars = network.init_params(network.Config(n_x=11, n_a=4, n_g=3, n_c=2, n_ch=6), np.random.default_rng(5))
+    assert list(chars)[: len(plain)] == list(plain)
+    for k, p in plain.items():
+        np.testing.assert_array_equal(chars[k], p)

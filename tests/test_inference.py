@@ -148,3 +148,66 @@ def test_weights_are_laid_out_once_and_contiguous():
     assert w.table.flags.c_contiguous
     assert w.W_aaT.shape == (d, n_a, n_a) and w.W_aaT.flags.c_contiguous
     assert all(a.dtype == np.float32 for a in w[:5])
+
+
+def chars_model(bi=True, n_g=0, seed=11):
+    """A random model with the character cell over SENTENCES' tables and characters."""
+    from model.features import with_chars
+
+    rng = np.random.default_rng(seed)
+    tables = with_chars(build_tables(SENTENCES, list(range(len(SENTENCES))), {}, {}, min_word=1, min_feature=1),
+                        SENTENCES, 2)  # the rarer characters are <unk>
+    cfg = network.Config(n_x=tables.n_x, n_a=12, bidirectional=bi, n_g=n_g, n_c=5, n_ch=tables.n_ch)
+    params = {k: v + rng.normal(0, 0.1, v.shape).astype(np.float32) for k, v in network.init_params(cfg, rng).items()}
+    return params, cfg, tables
+
+
+@pytest.mark.parametrize("bi", [True, False])
+def test_char_states_match_network(bi):
+    """inference.char_states (both character cells at once) is network.chars_forward per form."""
+    from model.features import char_batch
+
+    params, cfg, tables = chars_model(bi)
+    batch = char_batch(tables, SENTENCES, max(map(len, SENTENCES)))
+    h, _ = network.chars_forward(params, batch)  # (T_x, m, 2 n_c)
+    states = inference.char_states(inference.prepare(params, cfg), batch.ids, batch.lengths)  # (U, 2 n_c)
+    assert states.shape == (batch.ids.shape[1], 2 * cfg.n_c) and not states[0].any()
+    np.testing.assert_allclose(states[batch.index], h, atol=TOL)
+
+
+@pytest.mark.parametrize("bi", [True, False])
+def test_tagger_with_chars_cached_and_uncached_match_network(bi):
+    """With the character cell: Tagger.predict_proba (several batches, each word form's
+    state from the per-form cache once seen) gives network.forward's probabilities,
+    the same with the cache as without, and the same again once the cache is warm."""
+    from model.features import char_batch
+
+    params, cfg, tables = chars_model(bi)
+    cached = Tagger(Artifact(params, cfg, tables, {}), batch_size=3)
+    uncached = Tagger(Artifact(params, cfg, tables, {}), batch_size=3, char_cache=0)
+    first = cached.predict_proba(SENTENCES)
+    n_forms = len({w for s in SENTENCES for w in s})
+    assert len(cached.char_cache) == n_forms and len(uncached.char_cache) == 0
+    again = cached.predict_proba(SENTENCES)  # every state from the cache now
+    plain = uncached.predict_proba(SENTENCES)
+    for sent, p1, p2, p3 in zip(SENTENCES, first, again, plain):
+        ids, lengths, _, _ = pad(featurize(tables, [sent]))
+        scores, _ = network.forward(params, ids, lengths, cfg, chars=char_batch(tables, [sent], ids.shape[0]))
+        want = network.probabilities(scores, cfg)[:, 0]
+        for p in (p1, p2, p3):
+            assert float(np.abs(p - want).max()) < TOL
+        np.testing.assert_allclose(p1, p2, atol=1e-6)
+        np.testing.assert_allclose(p1, p3, atol=1e-6)
+
+
+def test_form_cache_is_bounded_least_recently_used():
+    from model.tagger import FormCache
+
+    cache = FormCache(2)
+    cache.put_many(["a", "b"], np.eye(2, dtype=np.float32))
+    assert cache.get_many(["a"])[0] is not None  # "a" is now the most recent
+    cache.put_many(["c"], np.ones((1, 2), np.float32))
+    assert [v is not None for v in cache.get_many(["a", "b", "c"])] == [True, False, True]
+    off = FormCache(0)
+    off.put_many(["a"], np.ones((1, 2), np.float32))
+    assert len(off) == 0

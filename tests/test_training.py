@@ -185,3 +185,25 @@ def test_synth_share_adds_generated_documents(tmp_path, corpus):
     assert r.returncode == 2 and "name lists" in r.stderr
     r = train_tiny(tmp_path / "m", corpus, "--synth-share", "1.5")
     assert r.returncode == 2 and "--synth-share must be in [0, 1]" in r.stderr
+
+
+def test_chars_learn_and_fine_tune(tmp_path, corpus):
+    """--chars adds the character cell: recorded in meta.json, the tiny corpus learned;
+    fine-tuning (--from) keeps it, and a model without it fine-tunes without it."""
+    out, tuned = tmp_path / "c", tmp_path / "t"
+    r = train_tiny(out, corpus, "--chars", "4", "--epochs", "8", "--lr", "0.02", "--dropout", "0",
+                   "--word-dropout", "0")
+    assert r.returncode == 0, r.stderr
+    art = load(out)
+    assert art.config.n_c == 4 and art.config.n_ch == art.tables.n_ch > 2
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["training"]["flags"]["n_c"] == 4 and "n_ch" not in meta["training"]["flags"]
+    assert evaluate(Tagger(art), read_corpus(corpus)).f1 == 1.0
+    r = train_tiny(tuned, corpus, "--from", str(out), "--replay", "0", "--epochs", "1")
+    assert r.returncode == 0, r.stderr
+    assert load(tuned).config.n_c == 4 and load(tuned).tables.chars == art.tables.chars
+    plain, plain_tuned = tmp_path / "p", tmp_path / "pt"
+    assert train_tiny(plain, corpus, "--epochs", "1").returncode == 0
+    r = train_tiny(plain_tuned, corpus, "--from", str(plain), "--replay", "0", "--epochs", "1")
+    assert r.returncode == 0, r.stderr
+    assert load(plain_tuned).config.n_c == 0 and "W_cx" not in load(plain_tuned).params
