@@ -22,10 +22,12 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from . import auth, bulk, quality, redaction, reliability, report, serving, speed, training  # noqa: E402
+from . import auth, bulk, previous, quality, redaction, reliability, report, serving, speed, training  # noqa: E402
 from harness import ROOT, ServerError  # noqa: E402
 
 from .common import BenchError  # noqa: E402
+
+PARTS = ("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth", "reliability", "previous")
 
 
 def main(argv=None) -> int:
@@ -33,8 +35,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="CI smoke run: small samples, under 2 minutes")
     ap.add_argument("--out", default=None, help="directory for results.json and benchmarks.md (default: bench/ and docs/)")
     ap.add_argument("--only", nargs="+",
-                    choices=("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth",
-                             "reliability"),
+                    choices=PARTS,
                     help="run only these parts: into bench/ they replace those parts of the committed run, "
                          "and the page says which were re-run, when")
     args = ap.parse_args(argv)
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     out = Path(args.out) if args.out else ROOT / "bench" / ("out" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
-    parts = args.only or ["quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth", "reliability"]
+    parts = args.only or list(PARTS)
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -63,6 +64,8 @@ def main(argv=None) -> int:
             "auth": ("API keys: /tag with keys on against keys off", lambda: auth.run(args.quick, log)),
             "reliability": ("reliability: busy workers, worker death, slow clients",
                             lambda: reliability.run(args.quick, log)),
+            "previous": (f"the shipped model against the previous one ({previous.PREVIOUS_COMMIT})",
+                         lambda: previous.run(args.quick, log)),
         }
         for part, (what, run) in steps.items():
             if part in parts:

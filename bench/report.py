@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
-from . import auth, redaction, reliability
+from . import auth, previous, redaction, reliability
 
 RESULTS = ROOT / "bench" / "results.json"  # the committed run
 PAGE = ROOT / "docs" / "benchmarks.md"  # rendered from it
@@ -114,10 +114,11 @@ def render(r: dict) -> str:
                      ("training", _training), ("bulk", _bulk),
                      ("redaction", lambda r: redaction.render(r, _pass)),
                      ("auth", lambda r: auth.render(r, _pass)),
-                     ("reliability", lambda r: reliability.render(r, _pass))):
+                     ("reliability", lambda r: reliability.render(r, _pass)),
+                     ("previous", lambda r: previous.render(r, _pass))):
         if part in r:
             lines += fn(r)
-        else:
+        elif part != "previous":  # not run: no section (the committed run predates this part)
             lines += [f"## {'API keys' if part == 'auth' else part.capitalize()}", "", "not run (`--only`)", ""]
     return "\n".join(lines) + "\n"
 

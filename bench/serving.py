@@ -126,8 +126,7 @@ def run(quick: bool = False, log=print) -> dict:
             tagger_runs.append(tagger_tokens_per_s(tagger, batch_docs, 0.5 if quick else 2.0))
             log(f"  in-process Tagger, 64 sentences, 1 thread: {tagger_runs[-1][0]:,.0f} tokens/s "
                 f"({tagger_runs[-1][1]:,.0f} per CPU second)")
-        cost = {"workers": len(workers["ours"]), "master": memory(servers["ours"].pid),
-                "per_worker": [memory(w) for w in workers["ours"]]}
+        cost = worker_cost(servers["ours"].pid, workers["ours"])
     return {"seconds": seconds, "rounds": rounds, "client": "wrk, 1 thread",
             **summarise(runs, tagger_runs, len(workers["ours"])),
             "cost": cost, "sentence": SENTENCE, "stages": stage_profiles(quick)}
@@ -225,13 +224,22 @@ def _stages(tree: Path, n: int) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def cold_starts(n: int) -> dict:
-    """Process start to the first 200 on /readyz, n times for each app (median)."""
+def worker_cost(master: int, workers: list[int]) -> dict:
+    """What a gunicorn costs in memory (``harness.memory``, MiB): its master's and each
+    worker's, read now (after a load run, when the workers have touched what they use)."""
+    return {"workers": len(workers), "master": memory(master), "per_worker": [memory(w) for w in workers]}
+
+
+def cold_starts(n: int, artifact: Path | None = None, apps=tuple(APPS)) -> dict:
+    """Process start to the first 200 on /readyz, n times for each of apps (median);
+    artifact: the model ours loads (NAMETAG_ARTIFACT; default: the service's default)."""
+    env = {"NAMETAG_ARTIFACT": str(artifact)} if artifact else None
     out = {}
-    for app_name, (app, ready) in APPS.items():
+    for app_name in apps:
+        app, ready = APPS[app_name]
         times = []
         for _ in range(n):
-            with Gunicorn(app) as srv:
+            with Gunicorn(app, env=env) as srv:
                 times.append(srv.wait_ready(ready, timeout=60))
             time.sleep(0.2)
         out[app_name] = {"median_s": median(times), "runs": times}
