@@ -9,7 +9,8 @@ a model on your own annotations, or fine-tune one (--from DIR).
 line that accepts it in the service's NAMETAG_API_KEYS_FILE.
 
 Exit status: 0 done; 2 bad usage, a missing or unreadable input, an unreadable
-artifact, an unknown format, or (with --strict) a malformed line. The output
+artifact, an unknown format, an entity type the model does not find (--entities),
+or (with --strict) a malformed line. The output
 appears only when the run is complete: it is written to a temporary file beside
 it and renamed.
 """
@@ -32,6 +33,7 @@ from contextlib import contextmanager  # noqa: E402
 from model.artifact import ArtifactError, load  # noqa: E402
 from model.redact import DEFAULT_MASK_CHAR, DEFAULT_REPLACEMENT, OPERATORS, Operator, RedactError, hash_key  # noqa: E402
 from model import apikeys  # noqa: E402
+from model.names import check_entities  # noqa: E402
 from model.restore import DEFAULT_TTL_S, Sealer, restore_key, ttl_seconds  # noqa: E402
 
 from .formats import OUTPUT_FORMATS, Lists, format_of  # noqa: E402
@@ -62,6 +64,14 @@ def parse_size(text: str) -> int:
         return int(parse_bytes(text))
     except (ValueError, TypeError):
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1MiB, 500kB)") from None
+
+
+def entity_types(text: str) -> tuple[str, ...]:
+    """--entities PER,LOC -> ("PER", "LOC"): comma-separated, each once, in the order given."""
+    types = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+    if not types:
+        raise argparse.ArgumentTypeError(f"no entity type in {text!r} (e.g. PER or PER,LOC)")
+    return types
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "JSONL output, as allow_list in POST /tag and /redact")
     p.add_argument("--deny", action="append", default=[], metavar="NAME",
                    help="always report or redact this name where it occurs as a whole word; JSONL output")
+    p.add_argument("--entities", type=entity_types, metavar="TYPES",
+                   help="report or redact only these entity types, comma-separated, e.g. PER,LOC (default: "
+                        "every type the model finds, PER for the default model), as entities in POST /tag "
+                        "and /redact; CoNLL output writes the other types' tags as O. A type the model "
+                        "does not find is an error naming its types")
     p.add_argument("--artifact", default=Options._field_defaults["artifact"],
                    help="model artifact directory (default: the shipped model)")
     p.add_argument("--strict", action="store_true", help="a malformed line is an error (exit 2)")
@@ -229,6 +244,14 @@ def lists(args, out_format: str) -> Lists:
     return Lists(tuple(args.allow), tuple(args.deny))
 
 
+def check_types(args, types: tuple[str, ...]) -> None:
+    """--entities against the model's types (Fatal naming them), before any output exists."""
+    try:
+        check_entities(args.entities, types)
+    except ValueError as e:
+        raise Fatal(f"--entities: {e}") from None
+
+
 def open_client(args):
     import logging
 
@@ -251,13 +274,13 @@ def tag(args) -> int:
     srcs = sources(args.inputs, args.input_format)
     op = redaction(args, out_format)
     opts = Options("txt", out_format, args.artifact, args.text_key, args.tokens, op, lists(args, out_format),
-                   restorable(args, op))
+                   restorable(args, op), args.entities)
     client, stats = None, {"workers": {}}
     try:
         if args.workers is None and args.scheduler is None:
-            tagger(args.artifact)  # fail early, and before the clock of the bar starts
+            check_types(args, tagger(args.artifact).config.types)  # fail early, and before the bar's clock
         else:
-            load(args.artifact)
+            check_types(args, load(args.artifact).types)
             if args.workers is not None and args.workers < 1:
                 raise Fatal("--workers: give at least 1")
             client = open_client(args)

@@ -11,7 +11,9 @@ Inputs (the format follows the extension, or ``--input-format``):
 
 Outputs: JSONL (each record plus ``entities`` as in ``POST /tag``; with
 ``tokens=True`` also ``tokens`` and ``labels``) or CoNLL (token, space, ``O`` /
-``B-PER`` / ``I-PER``; every record a ``-DOCSTART-`` document).
+``B-PER`` / ``I-PER``; every record a ``-DOCSTART-`` document). Every renderer
+takes ``entities``, the types to report (None: all the model's), as ``POST /tag``
+does: CoNLL output writes the tags of the other types as ``O``.
 
 A parser reads the text of one block (whole lines, or whole documents for
 CoNLL) and yields ``Doc`` for each record and ``Bad`` for each malformed line,
@@ -29,7 +31,7 @@ from model.names import names
 from model.redact import Operator, Pseudonyms, redact
 from model.restore import Sealer, extend
 from model.tagger import Tagged
-from model.tags import tags_of
+from model.tags import O, tags_of, type_index
 from model.tokenizer import Token, join_tokens, tokenize
 from model.units import unit_bounds
 
@@ -180,30 +182,34 @@ class Lists(NamedTuple):
     deny: tuple[str, ...] = ()
 
 
-def tagged_record(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> dict:
-    """The record plus ``entities`` (and ``tokens``, ``labels``), as POST /tag answers."""
+def tagged_record(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists(), entities=None) -> dict:
+    """The record plus ``entities`` (and ``tokens``, ``labels``), as POST /tag answers;
+    entities: the types to report (None: all)."""
     offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
-    res = result(doc.text, offsets, tagged, names(doc.text, offsets, tagged, lists.allow, lists.deny))
+    found = names(doc.text, offsets, tagged, lists.allow, lists.deny, entities=entities)
+    res = result(doc.text, offsets, tagged, found)
     out = dict(doc.record, entities=res["entities"])
     if tokens:
         out.update(tokens=res["tokens"], labels=res["labels"])
     return out
 
 
-def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> tuple[str, int]:
+def render_jsonl(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists(),
+                 entities=None) -> tuple[str, int]:
     """The record's line and the number of names it reports."""
-    record = tagged_record(doc, tagged, tokens, lists)
+    record = tagged_record(doc, tagged, tokens, lists, entities)
     return dumps(record) + "\n", len(record["entities"])
 
 
 def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, text_key: str,
-                    sealer: Sealer | None = None) -> tuple[dict, int]:
+                    sealer: Sealer | None = None, entities=None) -> tuple[dict, int]:
     """The record with its text redacted as POST /redact does it (``redactions``: one item
     per name replaced, code-point offsets into the input and the output text); pseudonyms
     are numbered per record. With a sealer (pseudonym operator), also the record's
-    ``restore_token``, as POST /redact with restorable. Also the number of names replaced."""
+    ``restore_token``, as POST /redact with restorable. Also the number of names replaced.
+    entities: the types to take out (None: all)."""
     offsets = doc.tokens if doc.tokens is not None else join_tokens(doc.words)[1]
-    spans = names(doc.text, offsets, tagged, lists.allow, lists.deny, mentions=True)
+    spans = names(doc.text, offsets, tagged, lists.allow, lists.deny, mentions=True, entities=entities)
     ps = Pseudonyms()
     red = redact(doc.text, spans, operator, ps)
     items = [redaction_item(i) for i in red.items]
@@ -213,16 +219,28 @@ def redacted_record(doc: Doc, tagged: Tagged, operator: Operator, lists: Lists, 
     return record, len(items)
 
 
-def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists()) -> tuple[str, int]:
-    """The model's tags, one token a line, and the number of names they hold (the CLI
-    refuses --allow/--deny for CoNLL output). These are the network's tags, as
-    ``python -m model.evaluate`` scores them: a title the network tagged stays tagged."""
+def conll_tags(tagged: Tagged, entities=None) -> tuple[list[str], int]:
+    """The tag of each token, a type not in entities (None: all) written O, and the number
+    of entities left. Writing a type's tags O leaves every other entity as it was (an
+    entity starts at its B-, or at an I- that does not continue one of its type)."""
+    by_id = tags_of(tagged.types)
+    keep = [entities is None or t in entities for t in tagged.types]
+    tags = [by_id[t] if t == O or keep[type_index(t)] else by_id[O] for t in tagged.tags]
+    return tags, sum(keep[k] for _, _, k in tagged.typed_spans)
+
+
+def render_conll(doc: Doc, tagged: Tagged, tokens: bool, lists: Lists = Lists(),
+                 entities=None) -> tuple[str, int]:
+    """The model's tags (of the types in entities; the others O), one token a line, and the
+    number of names they hold (the CLI refuses --allow/--deny for CoNLL output). These are
+    the network's tags, as ``python -m model.evaluate`` scores them: a title the network
+    tagged stays tagged."""
     parts = [f"{DOCSTART} O\n\n"] if doc.header else []
-    tags = tags_of(tagged.types)
+    tags, n = conll_tags(tagged, entities)
     for s, e in doc.sentences:
-        parts.extend(f"{doc.words[i]} {tags[tagged.tags[i]]}\n" for i in range(s, e))
+        parts.extend(f"{doc.words[i]} {tags[i]}\n" for i in range(s, e))
         parts.append("\n")
-    return "".join(parts), len(tagged.spans)
+    return "".join(parts), n
 
 
 RENDERERS = {"jsonl": render_jsonl, "conll": render_conll}

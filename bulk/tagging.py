@@ -52,6 +52,7 @@ class Options(NamedTuple):
     redact: Operator | None = None  # JSONL out, the text redacted instead of entities added
     lists: Lists = Lists()  # --allow and --deny, for entities and redaction alike
     sealer: Sealer | None = None  # --restorable: each redacted record gets its restore token
+    entities: tuple[str, ...] | None = None  # --entities: the types to report or redact; None: all
 
 
 class Part(NamedTuple):
@@ -107,11 +108,12 @@ def tag_block(pieces: Iterable[str], opts: Options, first: bool = True,
         n_tok = sum(len(d.words) for d in docs)
         for doc, tagged in zip(docs, tag_docs(tag, docs)):
             if opts.redact is None:
-                text, n = render(doc, tagged, opts.tokens, opts.lists)
+                text, n = render(doc, tagged, opts.tokens, opts.lists, opts.entities)
                 out.append(text)
                 names += n
             else:
-                record, n = redacted_record(doc, tagged, opts.redact, opts.lists, opts.text_key, opts.sealer)
+                record, n = redacted_record(doc, tagged, opts.redact, opts.lists, opts.text_key, opts.sealer,
+                                            opts.entities)
                 out.append(dumps(record) + "\n")
                 names += n
         records, tokens = records + len(docs), tokens + n_tok

@@ -3,6 +3,7 @@ spans, the later mentions of the names found, and the caller's allow and deny li
 Pure functions, no Flask, no model; one place for POST /tag, POST /redact and the bulk
 command.
 
+    check_entities(entities, types)                   -> ValueError naming the model's types
     model_spans(tokens, tagged, entities)             -> the tagger's entities (of those types) as Spans
     later_mentions(text, spans, tokens)               -> + missed mentions of found names
     apply_lists(text, spans, allow_list, deny_list)   -> the spans to report or redact
@@ -38,6 +39,14 @@ def deny_label(types: tuple[str, ...]) -> str:
 def normalise(name: str) -> str:
     """A name case-folded, its whitespace collapsed: how two mentions are compared."""
     return " ".join(name.casefold().split())
+
+
+def check_entities(entities, types: tuple[str, ...]) -> None:
+    """A ValueError naming the model's types when a type asked for (entities; None: all)
+    is not among them: one message for POST /tag, POST /redact and the bulk command."""
+    unknown = [t for t in entities or () if t not in types]
+    if unknown:
+        raise ValueError(f"Unknown entity type(s) {', '.join(unknown)}: this model finds {', '.join(types)}.")
 
 
 def model_spans(tokens: list[Token], tagged: Tagged, entities=None) -> list[Span]:

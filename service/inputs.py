@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from marshmallow import ValidationError
 
+from model import names
 from model.redact import DEFAULT_MASK_CHAR, Operator, RedactError
 from model.restore import Book, Sealer, TokenError
 from model.tokenizer import Token, join_tokens, tokenize
@@ -129,10 +130,10 @@ def tag_request(data: dict, limits: Limits) -> TagRequest:
 
 def check_entities(entities: tuple[str, ...] | None, types: tuple[str, ...]) -> None:
     """A ValidationError on "entities" naming the model's types when one asked for is not among them."""
-    unknown = [t for t in entities or () if t not in types]
-    if unknown:
-        raise ValidationError(f"Unknown entity type(s) {', '.join(unknown)}: this model finds "
-                              f"{', '.join(types)}.", "entities")
+    try:
+        names.check_entities(entities, types)
+    except ValueError as e:
+        raise ValidationError(str(e), "entities") from None
 
 
 def redact_request(data: dict, limits: Limits, key: bytes | None, sealer: Sealer | None = None) -> RedactRequest:

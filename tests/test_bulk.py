@@ -16,7 +16,9 @@ from model.artifact import load
 from model.data import read_conll
 from model.scoring import score
 from model.tagger import Tagger
-from harness import DEFAULT_ARTIFACT
+from harness import DEFAULT_ARTIFACT, ROOT
+
+CONLL4 = ROOT / "artifacts" / "conll4"  # the shipped four-type model (PER, LOC, MISC, ORG)
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +171,10 @@ def test_parsers_report_line_numbers_inside_a_block():
     (["tag", "{tmp}/in.csv", "-o", "{tmp}/o.jsonl"], "{tmp}/in.csv: unknown input format"),
     (["tag", "{src}", "-o", "{tmp}/o.jsonl", "--artifact", "{tmp}"], "{tmp}/meta.json"),
     (["tag", "{src}", "-o", "{tmp}/no/such/dir/o.jsonl"], "cannot write: no such directory"),
+    (["tag", "{src}", "-o", "{tmp}/o.jsonl", "--entities", "PER,LOC"],
+     "--entities: Unknown entity type(s) LOC: this model finds PER."),
+    (["tag", "{src}", "-o", "{tmp}/o.conll", "--entities", "LOC", "--workers", "1"],  # before any cluster
+     "--entities: Unknown entity type(s) LOC: this model finds PER."),
 ])
 def test_bad_invocations_are_one_line_and_exit_2(tmp_path, args, message):
     src = write_jsonl(tmp_path / "in.jsonl", ["Bill Gates"])
@@ -180,6 +186,68 @@ def test_bad_invocations_are_one_line_and_exit_2(tmp_path, args, message):
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("nametag: error: ")
     assert message.format(tmp=tmp_path) in r.stderr
     assert not list(tmp_path.glob("o.*")) and not list(tmp_path.glob(".o.*"))
+
+
+@pytest.fixture(scope="module")
+def conll4() -> Path:
+    if not CONLL4.exists():
+        pytest.fail(f"{CONLL4} is missing: make train-conll4")
+    return CONLL4
+
+
+ENTITY_TEXTS = ["Angela Merkel flew to Paris to meet Emmanuel Macron of the European Union.",
+                "Rome and Paris are in Europe, said John Smith of Reuters.", "No names here."]
+
+
+def test_entities_keeps_only_the_types_chosen(tmp_path, conll4):
+    """--entities LOC on the four-type model: only its LOC entities (those it finds without
+    the flag), only LOC spans redacted, only LOC tags in CoNLL output; the summary counts them."""
+    src = write_jsonl(tmp_path / "in.jsonl", ENTITY_TEXTS)
+
+    def run(out: str, *flags: str) -> Path:
+        r = nametag("tag", src, "-o", tmp_path / out, "--artifact", conll4, "--quiet", *flags)
+        assert r.returncode == 0, r.stderr
+        return tmp_path / out
+
+    every = read_jsonl(run("all.jsonl"))
+    assert {e["label"] for r in every for e in r["entities"]} >= {"PER", "LOC", "ORG"}
+    only = read_jsonl(run("loc.jsonl", "--entities", "LOC", "--tokens"))
+    assert [r["entities"] for r in only] == [[e for e in r["entities"] if e["label"] == "LOC"] for r in every]
+    assert [e["text"] for r in only for e in r["entities"]] == ["Paris", "Rome", "Paris", "Europe"]
+    assert all(r["labels"] == [0] * len(r["tokens"]) for r in only)  # labels: inside a person's name
+    red = read_jsonl(run("red.jsonl", "--entities", "LOC", "--redact", "replace"))
+    assert [r["text"] for r in red] == [
+        "Angela Merkel flew to [LOC] to meet Emmanuel Macron of the European Union.",
+        "[LOC] and [LOC] are in [LOC], said John Smith of Reuters.", "No names here."]
+    assert {i["label"] for r in red for i in r["redactions"]} == {"LOC"}
+    every_line = run("all.conll").read_text().splitlines()
+    lines = run("lo.conll", "--entities", "LOC,ORG").read_text().splitlines()
+    assert lines == [line if line.endswith(("-LOC", "-ORG")) or " " not in line else line.split(" ")[0] + " O"
+                     for line in every_line]  # -DOCSTART- O: its "tag" is O
+    assert {line[-3:] for line in lines} >= {"LOC", "ORG"} and any(line.endswith("PER") for line in every_line)
+    assert "4 names" in nametag("tag", src, "-o", tmp_path / "n.conll", "--artifact", conll4,
+                                "--entities", "LOC").stderr
+
+
+def test_entities_per_on_the_person_model_is_no_flag(tmp_path):
+    src = write_jsonl(tmp_path / "in.jsonl", ENTITY_TEXTS + texts(20))
+    for out, flags in (("o.jsonl", ["--tokens"]), ("o.conll", []), ("r.jsonl", ["--redact", "pseudonym"])):
+        got = []
+        for more in ([], ["--entities", "PER"]):
+            r = nametag("tag", src, "-o", tmp_path / f"{len(more)}{out}", "--quiet", *flags, *more)
+            assert r.returncode == 0, r.stderr
+            got.append((tmp_path / f"{len(more)}{out}").read_bytes())
+        assert got[0] == got[1] and b"Merkel" in got[0]
+
+
+def test_entities_unknown_to_the_model_names_its_types(tmp_path, conll4):
+    src = write_jsonl(tmp_path / "in.jsonl", ENTITY_TEXTS)
+    r = nametag("tag", src, "-o", tmp_path / "o.jsonl", "--artifact", conll4, "--entities", "LOC,GPE",
+                "--redact", "replace")
+    assert r.returncode == 2
+    assert r.stderr == ("nametag: error: --entities: Unknown entity type(s) GPE: "
+                        "this model finds PER, LOC, MISC, ORG.\n")
+    assert os.listdir(tmp_path) == ["in.jsonl"]  # no output, no temporary file
 
 
 def test_standard_input_and_directories(tmp_path):
