@@ -22,28 +22,32 @@ import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from . import auth, bulk, previous, quality, redaction, reliability, report, serving, speed, training  # noqa: E402
+from . import auth, bulk, finetune, previous, quality, redaction, reliability, report, serving, speed, training  # noqa: E402
 from harness import ROOT, ServerError  # noqa: E402
 
 from .common import BenchError  # noqa: E402
 
-PARTS = ("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth", "reliability", "previous")
+PARTS = ("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth", "reliability", "previous",
+         "finetune")
+NAMED_ONLY = ("finetune",)  # long (six training runs): run only when named in --only
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="CI smoke run: small samples, under 2 minutes")
     ap.add_argument("--out", default=None, help="directory for results.json and benchmarks.md (default: bench/ and docs/)")
-    ap.add_argument("--only", nargs="+",
-                    choices=PARTS,
+    ap.add_argument("--only", nargs="+", choices=PARTS,
                     help="run only these parts: into bench/ they replace those parts of the committed run, "
-                         "and the page says which were re-run, when")
+                         "and the page says which were re-run, when (finetune, six training runs, runs only "
+                         "when named here; a full run keeps its committed results)")
+    ap.add_argument("--finetune-data", default=str(finetune.WIKIGOLD), metavar="FILE",
+                    help="the finetune part's WikiGold file (default: %(default)s)")
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server, load client and training run we started is stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     out = Path(args.out) if args.out else ROOT / "bench" / ("out" if args.quick else "")
     out.mkdir(parents=True, exist_ok=True)
-    parts = args.only or list(PARTS)
+    parts = args.only or [p for p in PARTS if p not in NAMED_ONLY]
 
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
@@ -66,6 +70,8 @@ def main(argv=None) -> int:
                             lambda: reliability.run(args.quick, log)),
             "previous": (f"the shipped model against the previous one ({previous.PREVIOUS_COMMIT})",
                          lambda: previous.run(args.quick, log)),
+            "finetune": ("fine-tuning on WikiGold (bench.finetune)",
+                         lambda: finetune.run(args.quick, log, args.finetune_data)),
         }
         for part, (what, run) in steps.items():
             if part in parts:
@@ -80,11 +86,28 @@ def main(argv=None) -> int:
     results["load_avg_at_end"] = os.getloadavg()
     if args.only and not args.quick and args.out is None:
         results = update(out / "results.json", results)
+    elif not args.quick and args.out is None:
+        results = keep_named_only(out / "results.json", results)
     (out / "results.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     page = out / "benchmarks.md" if args.quick or args.out else report.PAGE
     page.write_text(report.render(results))
     log(f"wrote {out / 'results.json'} and {page} in {results['wall_s']:.0f} s")
     return 0
+
+
+def keep_named_only(path: Path, new: dict) -> dict:
+    """A full run into bench/ keeps the committed results of the parts it runs only when
+    named (NAMED_ONLY), with the note of when they were run."""
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return new
+    kept = [p for p in NAMED_ONLY if p in old and p not in new]
+    if not kept or old.get("quick"):
+        return new
+    merged = dict(new, **{p: old[p] for p in kept})
+    merged["updates"] = [u for u in old.get("updates", []) if set(u["parts"]) <= set(kept)]
+    return merged
 
 
 def update(path: Path, new: dict) -> dict:

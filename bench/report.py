@@ -16,7 +16,7 @@ from pathlib import Path
 
 from harness import DEFAULT_ARTIFACT, ROOT
 
-from . import auth, previous, redaction, reliability
+from . import auth, finetune, previous, redaction, reliability
 
 RESULTS = ROOT / "bench" / "results.json"  # the committed run
 PAGE = ROOT / "docs" / "benchmarks.md"  # rendered from it
@@ -120,6 +120,8 @@ def render(r: dict) -> str:
             lines += fn(r)
         elif part != "previous":  # not run: no section (the committed run predates this part)
             lines += [f"## {'API keys' if part == 'auth' else part.capitalize()}", "", "not run (`--only`)", ""]
+    if "finetune" in r:  # run only when named (`--only finetune`, `python -m bench.finetune`)
+        lines += finetune.render(r, _pass)
     return "\n".join(lines) + "\n"
 
 
