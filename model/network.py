@@ -225,7 +225,8 @@ def backward(dscores, cache: Cache, cfg: Config, sparse: bool = False, dg: bool 
     With sparse=True, W_ax and W_ax_bw come as (cols, dcols) pairs of their
     non-zero columns (see layers.input_backward). With dg=True (a model with
     vectors), also "g": (T_x, m, n_g), the gradient of forward's g, both
-    directions summed: what fine-tuning the vectors needs.
+    directions summed: what fine-tuning the vectors needs. With the character cell, the
+    tokens' gradients of h<t> (both directions summed) reach its cells per word form.
     """
     da, grads = L.affine_backward(dscores, cache.head)
     da = L.dropout_backward(da, cache.drop)
