@@ -46,17 +46,17 @@ class _Domain:
         batch = SentenceBatch(corpus.sentences, tagger.word_facts)  # every sentence on its own, side by side
         self.head, self.batch, self.gold = head, batch, corpus.tags
         self.cuts = batch.bounds.tolist()  # m + 1: sentence i is tokens cuts[i]:cuts[i + 1]
-        self.post = head.posteriors(np.concatenate(probs), self.cuts) if probs else np.zeros((0, head.n_y))
-        self.raw = head.name_scores(self.post)
+        self.probs = np.concatenate(probs) if probs else np.zeros((0, head.n_y))
+        self.raw = head.name_scores(head.posteriors(self.probs, self.cuts))
         self.tok_X = batch.token_features(self.raw)[:, :-1]  # fit_logistic adds the bias
         self.tok_y = np.array([t > 0 for tags in corpus.tags for t in tags], dtype=bool)
         self.sentence_X = batch.domain_features()
 
     def decode_entities(self, p_name: np.ndarray):
-        """The entities the default decoding finds with the token scores p_name (N,):
-        their features, outcomes (exactly right?) and types."""
+        """The entities the default decoding finds (with the token scores p_name (N,), for a
+        head whose default reads them): their features, outcomes (exactly right?) and types."""
         spans_at, ent_y, kinds = [], [], []
-        tags = self.head.decode_many(self.post, self.cuts, None, p_name)
+        tags = self.head.decode_many(self.probs, self.cuts, None, p_name)
         for start, gold, t in zip(self.cuts, self.gold, tags):
             for s, e, k, ok in typed_outcomes(t, gold):
                 spans_at.append((start + s, start + e))

@@ -1,20 +1,20 @@
 """The output head as one policy: what ``ŷ<t> = g(W_ya a<t> + b_y)`` means.
 
     softmax   n_y = 1 + 2K over K entity types, ŷ<t> over (O, B-T1, I-T1, ...)
-              (K = 1: O, B-PER, I-PER); cross-entropy. Its posteriors are the
-              marginals of the constrained lattice (``decode.lattice_marginals``:
-              paths with O -> I-X or B-X -> I-Y weigh nothing), so a token's
-              name score is the probability, over valid tag paths, that it is
-              inside an entity.
+              (K = 1: O, B-PER, I-PER); cross-entropy; decoded by constrained
+              Viterbi, so the tags are always valid IOB2. Its posteriors are the
+              marginals of the same constrained lattice
+              (``decode.lattice_marginals``), so a token's name score is the
+              probability, over the valid tag paths, that it is in an entity.
     sigmoid   n_y = 1, ŷ<t> = P(token is in a name); the seed's binary
-              cross-entropy; its posteriors are ŷ itself. One type only (it
-              cannot tell types apart): PER-only models.
+              cross-entropy; decoded by a threshold (``DEFAULT_THRESHOLD``):
+              a name is a maximal run of tokens at or above it. Its posteriors
+              are ŷ itself. One type only (it cannot tell types apart).
 
-Both decode the same way (one answer per token): a token is in an entity when
-its name score (calibrated, when the caller has it) is at least the threshold,
-``DEFAULT_THRESHOLD`` unless the caller chooses; so a label never contradicts
-its score. An entity is a run of such tokens; the softmax head starts a new one
-where B is likelier than I, or where the likeliest type changes.
+With a caller's threshold, either head puts a token in an entity when its name
+score (calibrated, when the caller has it) is at least the threshold; an entity
+is a run of such tokens, and the softmax head starts a new one where B is
+likelier than I, or where the likeliest type changes.
 
 Everything that depends on the head asks its ``Head`` here; no other module
 compares head names. A config names its head by string (so does meta.json);
@@ -29,7 +29,8 @@ from . import layers as L
 import functools
 
 from .tags import B, I
-from .decode import lattice_marginals, one_type_marginals, threshold_tags, threshold_tags_typed, transitions
+from .decode import (best_path, best_path_typed, lattice_marginals, log_probs, one_type_marginals, threshold_tags,
+                     threshold_tags_typed, transitions)
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -62,15 +63,15 @@ class Head:
         """The probability that each token is part of an entity (any type): posteriors (N, n_y) -> (N,)."""
         raise NotImplementedError
 
-    def decode(self, post: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
-        """IOB2 tag ids of one sentence from its posteriors (T_x, n_y); see ``decode_many``."""
-        return self.decode_many(post, [0, len(post)], threshold, p_name)[0]
+    def decode(self, probs: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
+        """IOB2 tag ids of one sentence from its ŷ (T_x, n_y); see ``decode_many``."""
+        return self.decode_many(probs, [0, len(probs)], threshold, p_name)[0]
 
-    def decode_many(self, post: np.ndarray, bounds, threshold: float | None = None, p_name=None) -> list[list[int]]:
-        """Tags of each sentence of a batch laid end to end: a token is in an entity when p_name
-        (N,), the calibrated name probability (default: ``name_scores(post)``), is at least
-        threshold (None: ``DEFAULT_THRESHOLD``); post (N, n_y), sentence i being rows
-        bounds[i]:bounds[i + 1]; the NumPy work is done once for all."""
+    def decode_many(self, probs: np.ndarray, bounds, threshold: float | None = None, p_name=None) -> list[list[int]]:
+        """Tags of each sentence of a batch laid end to end, from ŷ (N, n_y), sentence i being
+        rows bounds[i]:bounds[i + 1]: threshold None decodes as the head does by default; a
+        threshold applies to p_name (N,), the calibrated name probability (default: the
+        head's own ``name_scores`` of its posteriors). The NumPy work is done once for all."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -102,9 +103,15 @@ class Softmax(Head):
             return post[:, B] + post[:, I]
         return 1.0 - post[:, 0]
 
-    def decode_many(self, post, bounds, threshold=None, p_name=None):
+    def decode_many(self, probs, bounds, threshold=None, p_name=None):
         cuts = list(zip(bounds[:-1], bounds[1:]))
-        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        if threshold is None:
+            if self.n_types > 1:
+                log_p = np.log(np.maximum(probs.astype(np.float64), 1e-30))
+                return [best_path_typed(log_p[s:e], self.allowed) for s, e in cuts]
+            log_p = log_probs(probs)
+            return [best_path(log_p[s:e]) for s, e in cuts]
+        post = self.posteriors(probs, bounds)
         p = self.name_scores(post) if p_name is None else p_name
         if self.n_types > 1:
             return [threshold_tags_typed(p[s:e], threshold, post[s:e]) for s, e in cuts]
@@ -130,9 +137,11 @@ class Sigmoid(Head):
     def name_scores(self, post):
         return post[:, 0]
 
-    def decode_many(self, post, bounds, threshold=None, p_name=None):
-        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-        p = post[:, 0] if p_name is None else p_name
+    def decode_many(self, probs, bounds, threshold=None, p_name=None):
+        if threshold is None:
+            p, threshold = probs[:, 0], DEFAULT_THRESHOLD
+        else:
+            p = probs[:, 0] if p_name is None else p_name
         return [threshold_tags(p[s:e], threshold) for s, e in zip(bounds[:-1], bounds[1:])]
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from . import inference
 from .artifact import Artifact
 from .calibration import SentenceBatch, word_facts
-from .decode import spans, typed_spans
+from .decode import agreeing, spans, typed_spans
 from .tags import PER, begin
 from .features import char_ids, document_sets, featurize, form_index, pad
 from .titles import outside_names
@@ -168,28 +168,37 @@ class Tagger:
 
         All the sentences are decoded and calibrated together, their tokens end to
         end (one ``SentenceBatch``, one pass of NumPy calls for the whole batch).
-        A token is in an entity when its score is at least threshold (None: the
-        head's default, ``heads.DEFAULT_THRESHOLD``), so a label never contradicts
-        its score. The score is the calibrated probability, over the sentence's
-        valid tag paths, that the token is in an entity; without the sentences'
-        tokens (which the calibration reads), it is the network's own.
+        threshold None decodes as the head does by default (see ``heads.py``); a
+        threshold applies to the calibrated token scores. A token's score is the
+        calibrated probability that it is in an entity, over the sentence's valid tag
+        paths; under the default decoding it is moved to the 0.5 line where the best
+        path contradicts it (``decode.agreeing``), so a label never contradicts its
+        score. Without the sentences' tokens (which the calibration reads), the scores
+        are the network's own. A person-name model's titles (``titles.outside_names``)
+        are never in a name, and score 0.
         """
         head = self.config.head_policy
         cuts = [0, *itertools.accumulate(len(p) for p in probs)]  # sentence i: tokens cuts[i]:cuts[i + 1]
         flat = probs[0] if len(probs) == 1 else np.concatenate(probs or [np.zeros((0, head.n_y), np.float32)])  # (N, n_y)
-        post = head.posteriors(flat, cuts)  # (N, n_y): P(tag | the sentence)
-        raw = head.name_scores(post)  # (N,)
+        raw = head.name_scores(head.posteriors(flat, cuts))  # (N,): P(in an entity | the sentence)
         if sentences is None or self.calibration is None:
-            tags = head.decode_many(post, cuts, threshold)
+            tags = head.decode_many(flat, cuts, threshold)
+            scores = raw if threshold is not None else agreeing(raw, tags)
             found = _spans_in_batch(tags, cuts)
-            return _per_sentence(tags, raw.tolist(), [float(raw[s:e].mean()) for s, e in found], found, cuts,
+            return _per_sentence(tags, scores.tolist(), [float(raw[s:e].mean()) for s, e in found], found, cuts,
                                  self.config.types)
         batch = SentenceBatch(sentences, self.word_facts)
         d = self.calibration.domain_weights(batch)
         p_name = self.calibration.tokens(batch, raw, d)
-        if self.config.types == (PER,):  # a title is never in a name: its score says so too
-            p_name[np.array([x for s in sentences for x in outside_names(s)], dtype=bool)] = 0.0
-        tags = head.decode_many(post, cuts, threshold, p_name)
+        if self.config.types == (PER,):  # a title is never in a name: decoded outside one, and scored 0
+            titles = np.array([x for s in sentences for x in outside_names(s)], dtype=bool)
+            if titles.any():
+                p_name[titles] = 0.0
+                flat = flat.copy()
+                flat[titles] = np.eye(head.n_y, dtype=flat.dtype)[0]  # ŷ = O (the sigmoid head: 0)
+        tags = head.decode_many(flat, cuts, threshold, p_name)
+        if threshold is None:
+            p_name = agreeing(p_name, tags)
         found = _spans_in_batch(tags, cuts)
         kinds = None
         if self.calibration.entity_by_type is not None:

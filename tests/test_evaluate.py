@@ -12,7 +12,7 @@ from model.artifact import load
 from model.data import read_corpus
 from model.tags import TAGS
 from model import heads
-from model.decode import spans, threshold_tags
+from model.decode import spans, threshold_tags, viterbi
 from model.scoring import score
 from model.tagger import Tagger
 
@@ -98,19 +98,64 @@ def _valid_one_type(path) -> bool:
     return path[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(path, path[1:]))
 
 
-def test_the_lattice_keeps_a_first_name_that_argmax_drops():
-    """argmax would say O, I-PER (a first name missed, the surname kept); on the
-    lattice's marginals the O -> I-PER paths weigh nothing, so the name is whole."""
-    head = heads.get("softmax")
+def test_viterbi_never_starts_a_name_with_i():
+    # argmax would say O, I-PER (a first name missed, the surname kept)
     probs = np.array([[0.5, 0.2, 0.3], [0.1, 0.1, 0.8], [0.9, 0.05, 0.05]])
-    post = head.posteriors(probs, [0, 3])
-    assert head.decode(post) == [1, 2, 0]
-    assert post[0, 2] == 0.0 and post[0, 1] + post[0, 2] > 0.5  # no sentence-initial I-PER
-    assert head.decode(head.posteriors(np.array([[0.1, 0.2, 0.7]]), [0, 1])) == [1]
+    tags = viterbi(probs)
+    assert tags == [1, 2, 0]
+    assert viterbi(np.array([[0.1, 0.2, 0.7]])) == [1]
     rng = np.random.default_rng(0)
     for _ in range(200):
         p = rng.dirichlet([1, 1, 1], size=rng.integers(1, 12))
-        t = head.decode(head.posteriors(p, [0, len(p)]), rng.random())
+        t = viterbi(p)
+        assert t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))
+
+
+def test_viterbi_is_the_best_valid_path_by_brute_force():
+    import itertools
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        p = rng.dirichlet([0.5, 0.5, 0.5], size=rng.integers(1, 7))
+        valid = [t for t in itertools.product(range(3), repeat=len(p))
+                 if t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))]
+        best = max(valid, key=lambda t: sum(np.log(p[i, k]) for i, k in enumerate(t)))
+        assert viterbi(p) == list(best)
+
+
+def test_viterbi_ties_go_to_the_lower_tag_id():
+    """Log-probabilities from {0, -1, -2, -3} add up exactly, so many paths tie: of the
+    best valid paths, best_path takes the one with the lowest tag last, then the lowest
+    before it, and so on (each step prefers O, then B-PER, then I-PER)."""
+    import itertools
+
+    from model.decode import best_path
+    rng = np.random.default_rng(2)
+    values = [0.0, -1.0, -2.0, -3.0]
+    for _ in range(400):
+        log_p = [[values[v] for v in rng.integers(0, 4, size=3)] for _ in range(rng.integers(1, 6))]
+        valid = [t for t in itertools.product(range(3), repeat=len(log_p))
+                 if t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))]
+        total = {t: sum(log_p[i][k] for i, k in enumerate(t)) for t in valid}
+        top = max(total.values())
+        want = min((t for t in valid if total[t] == top), key=lambda t: t[::-1])
+        assert best_path(log_p) == list(want), log_p
+    assert best_path([[0.0, 0.0, -np.inf]]) == [0]  # O before B-PER
+    assert best_path([[-1.0, 0.0, -np.inf], [-np.inf, 0.0, 0.0]]) == [1, 1]  # B-PER before I-PER
+
+
+def test_the_lattice_keeps_a_first_name_that_argmax_drops():
+    """argmax would say O, I-PER (a first name missed, the surname kept); on the
+    lattice's marginals the O -> I-PER paths weigh nothing, so a threshold on them keeps
+    the name whole, and no threshold starts a name with I-PER."""
+    head = heads.get("softmax")
+    probs = np.array([[0.5, 0.2, 0.3], [0.1, 0.1, 0.8], [0.9, 0.05, 0.05]])
+    post = head.posteriors(probs, [0, 3])
+    assert head.decode(probs, 0.5) == [1, 2, 0]
+    assert post[0, 2] == 0.0 and post[0, 1] + post[0, 2] > 0.5  # no sentence-initial I-PER
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p = rng.dirichlet([1, 1, 1], size=rng.integers(1, 12))
+        t = head.decode(p, rng.random())
         assert t[0] != 2 and all(not (a == 0 and b == 2) for a, b in zip(t, t[1:]))
 
 

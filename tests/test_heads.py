@@ -30,11 +30,13 @@ def test_threshold_policy():
     assert sigmoid.takes_threshold and softmax.takes_threshold  # softmax too since #11
     assert sigmoid.decode(probs) == sigmoid.decode(probs, heads.DEFAULT_THRESHOLD) == [1, 2, 0, 1]
     assert sigmoid.decode(probs, 0.8) == [1, 0, 0, 0]
-    # softmax with a threshold: in a name at or above it; a new name where B-PER > I-PER
+    # softmax with a threshold: in a name when the lattice's marginal of B-PER + I-PER is at
+    # least it; a new name where its marginal B-PER > I-PER. The last token's 0.4 of I-PER
+    # follows an O, so the lattice gives it little: 0.21, no name (the raw 0.5 would be one)
     sm = np.array([[0.1, 0.6, 0.3], [0.1, 0.2, 0.7], [0.2, 0.5, 0.3], [0.9, 0.05, 0.05], [0.5, 0.1, 0.4]])
-    assert softmax.decode(sm, 0.5) == [1, 2, 1, 0, 1]
-    assert softmax.decode(sm, 0.95) == [0, 0, 0, 0, 0]
-    assert softmax.decode(sm, 0.5, p_name=np.array([0.9, 0.1, 0.9, 0.9, 0.1])) == [1, 0, 1, 2, 0]
+    assert softmax.decode(sm, 0.5) == [1, 2, 1, 0, 0]
+    assert softmax.decode(sm, 0.95) == [1, 0, 0, 0, 0]  # the first token's marginal: 0.956
+    assert softmax.decode(sm, 0.5, p_name=np.array([0.9, 0.1, 0.9, 0.9, 0.1])) == [1, 0, 1, 1, 0]
 
 
 @pytest.mark.parametrize("name", list(heads.HEADS))
@@ -87,41 +89,48 @@ def test_the_softmax_head_over_several_types(n_types):
 
 @pytest.mark.parametrize("n_types", [2, 3])
 @pytest.mark.parametrize("threshold", [None, 0.4])
-def test_a_typed_batch_decodes_as_the_typed_threshold_per_sentence(n_types, threshold):
-    """decode_many over sentences of a head of several types: the typed threshold
-    (DEFAULT_THRESHOLD unless given) on the name scores of the lattice's marginals
-    (or a caller's), sentence by sentence."""
-    from model.decode import lattice_marginals, threshold_tags_typed, transitions
+def test_a_typed_batch_decodes_as_typed_viterbi_or_threshold_per_sentence(n_types, threshold):
+    """decode_many over sentences of a head of several types: constrained Viterbi over
+    every type, or the typed threshold on the name scores of the lattice's marginals (or
+    a caller's), sentence by sentence, each sentence its own lattice."""
+    from model.decode import best_path_typed, lattice_marginals, threshold_tags_typed, transitions
     head, n_y = heads.Softmax(n_types), 1 + 2 * n_types
     rng = np.random.default_rng(6)
     lengths = [3, 1, 5, 2]
     probs = rng.dirichlet(np.full(n_y, 0.5), size=sum(lengths))
-    probs[0, 0] = 1e-40  # floored at 1e-30
+    probs[0, 0] = 1e-40  # floored at 1e-30 before the log
     bounds = np.cumsum([0] + lengths).tolist()
     post = head.posteriors(probs, bounds)
-    for (s, e) in zip(bounds[:-1], bounds[1:]):  # each sentence its own lattice
+    for s, e in zip(bounds[:-1], bounds[1:]):
         np.testing.assert_allclose(post[s:e], lattice_marginals(probs[s:e], [0, e - s], transitions(n_types)))
     for p_name in (None, rng.random(sum(lengths))):
-        got = head.decode_many(post, bounds, threshold, p_name)
+        got = head.decode_many(probs, bounds, threshold, p_name)
         p = 1 - post[:, 0] if p_name is None else p_name
-        t = heads.DEFAULT_THRESHOLD if threshold is None else threshold
-        want = [threshold_tags_typed(p[s:e], t, post[s:e]) for s, e in zip(bounds[:-1], bounds[1:])]
+        want = [best_path_typed(np.log(np.maximum(probs[s:e], 1e-30)), transitions(n_types)) if threshold is None
+                else threshold_tags_typed(p[s:e], threshold, post[s:e]) for s, e in zip(bounds[:-1], bounds[1:])]
         assert got == want and [len(t) for t in got] == lengths
 
 
 @pytest.mark.parametrize("name", list(heads.HEADS))
 @pytest.mark.parametrize("threshold", [None, 0.2, 0.5, 0.8])
 def test_a_label_never_contradicts_its_score(name, threshold):
-    """One answer per token: in an entity exactly when the name score is at least the
-    threshold (the head's default when none is given), with the head's own scores or a
-    caller's calibrated ones."""
+    """One answer per token: with a threshold, in an entity exactly when the name score is
+    at least it; under the default decoding, ``agreeing`` moves the scores the best path
+    contradicts to the 0.5 line and leaves every other score as it was."""
+    from model.decode import BELOW_HALF, agreeing
     head = heads.get(name)
     rng = np.random.default_rng(8)
     lengths = [6, 1, 9, 4, 12]
     bounds = np.cumsum([0] + lengths).tolist()
     probs = head.probabilities(rng.normal(0, 2, size=(sum(lengths), 1, head.n_y)))[:, 0]
-    post = head.posteriors(probs, bounds)
-    t = heads.DEFAULT_THRESHOLD if threshold is None else threshold
-    for p_name in (head.name_scores(post), rng.random(sum(lengths))):
-        tags = np.concatenate(head.decode_many(post, bounds, threshold, p_name))
-        assert np.array_equal(tags > 0, p_name >= t)
+    for p_name in (head.name_scores(head.posteriors(probs, bounds)), rng.random(sum(lengths))):
+        tags = head.decode_many(probs, bounds, threshold, p_name)
+        inside = np.concatenate(tags) > 0
+        if threshold is not None:
+            assert np.array_equal(inside, p_name >= threshold)
+            continue
+        s = agreeing(p_name, tags)
+        assert np.array_equal(inside, s >= 0.5)
+        moved = s != p_name
+        assert np.all(s[moved & inside] == 0.5) and np.all(s[moved & ~inside] == BELOW_HALF)
+        assert not np.any(moved & inside & (p_name >= 0.5)) and not np.any(moved & ~inside & (p_name <= BELOW_HALF))

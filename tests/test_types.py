@@ -14,7 +14,7 @@ import requests
 
 from model.annotations import read
 from model.data import DataError, read_conll
-from model.decode import lattice_marginals, one_type_marginals, transitions, typed_spans
+from model.decode import best_path, best_path_typed, lattice_marginals, log_probs, one_type_marginals, transitions, typed_spans
 from model.redact import Operator, Pseudonyms, redact
 from model.names import Span
 from model.scoring import score
@@ -30,6 +30,23 @@ MERKEL = "Angela Merkel flew to Paris to meet Siemens executives."
 
 def valid(path: list[int]) -> bool:
     return all(transitions(4)[a, b] for a, b in zip([0] + path, path))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_typed_viterbi_is_the_best_valid_path(seed):
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(9), size=4)  # 4 types, 4 tokens: brute force over 9^4 paths
+    log_p = np.log(probs)
+    path = best_path_typed(log_p, transitions(4))
+    brute = max((p for p in itertools.product(range(9), repeat=4) if valid(list(p))),
+                key=lambda p: sum(log_p[t, y] for t, y in enumerate(p)))
+    assert path == list(brute)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_typed_viterbi_of_one_type_is_the_person_models(seed):
+    probs = np.random.default_rng(seed).dirichlet(np.ones(3), size=12)
+    assert best_path_typed(np.log(probs), transitions(1)) == best_path(log_probs(probs))
 
 
 @pytest.mark.parametrize("seed", range(10))
