@@ -122,8 +122,9 @@ class OptionsSchema(Schema):
 
     threshold = fields.Float(validate=validate.Range(0.0, 1.0), metadata={
         "description": "A token is part of a name when its score (the calibrated probability that it "
-                       "is in a name) is at least this; default 0.5. With the softmax head a new name "
-                       "starts where B-PER is likelier than I-PER. "
+                       "is in a name) is at least this; with the softmax head a new name starts where "
+                       "B-PER is likelier than I-PER. Without it, the model's default decoding "
+                       "(constrained Viterbi for softmax), whose labels agree with the scores too. "
                        "GET /model's operating_table gives dev precision and recall per threshold."})
     allow_list = _entries("Names never reported or redacted: exact match on the entity's text, "
                           "case-insensitive.")
