@@ -95,12 +95,19 @@ def main(argv=None) -> int:
     return 0
 
 
+def committed(path: Path) -> dict | None:
+    """The results written at path before this run, or None (none, or unreadable)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def keep_named_only(path: Path, new: dict) -> dict:
     """A full run into bench/ keeps the committed results of the parts it runs only when
     named (NAMED_ONLY), with the note of when they were run."""
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError):
+    old = committed(path)
+    if old is None:
         return new
     kept = [p for p in NAMED_ONLY if p in old and p not in new]
     if not kept or old.get("quick"):
@@ -113,9 +120,8 @@ def keep_named_only(path: Path, new: dict) -> dict:
 def update(path: Path, new: dict) -> dict:
     """A part run alone (`--only`) into bench/: replaces those parts of the committed full
     run's results, which keep the rest; the page says which parts were re-run, when."""
-    try:
-        old = json.loads(path.read_text())
-    except (OSError, ValueError):
+    old = committed(path)
+    if old is None:
         return new
     if old.get("quick") or not isinstance(old.get("env"), dict):
         return new

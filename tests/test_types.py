@@ -32,15 +32,10 @@ def valid(path: list[int]) -> bool:
     return all(transitions(4)[a, b] for a, b in zip([0] + path, path))
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_typed_viterbi_is_the_best_valid_path(seed):
-    rng = np.random.default_rng(seed)
-    probs = rng.dirichlet(np.ones(9), size=4)  # 4 types, 4 tokens: brute force over 9^4 paths
-    log_p = np.log(probs)
-    path = best_path_typed(log_p, transitions(4))
-    brute = max((p for p in itertools.product(range(9), repeat=4) if valid(list(p))),
-                key=lambda p: sum(log_p[t, y] for t, y in enumerate(p)))
-    assert path == list(brute)
+def every_valid_path(seed: int):
+    """ŷ of 4 tokens over 4 types, drawn from seed, and every valid path: brute force over 9^4."""
+    probs = np.random.default_rng(seed).dirichlet(np.ones(9), size=4)
+    return probs, [p for p in itertools.product(range(9), repeat=4) if valid(list(p))]
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -49,14 +44,16 @@ def test_typed_viterbi_of_one_type_is_the_person_models(seed):
     assert best_path_typed(np.log(probs), transitions(1)) == best_path(log_probs(probs))
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_typed_marginals_are_the_lattice_by_brute_force(seed):
-    rng = np.random.default_rng(seed)
-    probs = rng.dirichlet(np.ones(9), size=4)  # 4 types, 4 tokens: brute force over 9^4 paths
+@pytest.mark.parametrize("seed", range(20))
+def test_typed_viterbi_and_marginals_are_the_lattice_by_brute_force(seed):
+    """The best valid path, and each tag's share of the valid paths' weight."""
+    probs, paths = every_valid_path(seed)
+    log_p = np.log(probs)
+    brute = max(paths, key=lambda p: sum(log_p[t, y] for t, y in enumerate(p)))
+    assert best_path_typed(log_p, transitions(4)) == list(brute)
     want = np.zeros_like(probs)
-    for p in itertools.product(range(9), repeat=4):
-        if valid(list(p)):
-            want[np.arange(4), list(p)] += np.prod(probs[np.arange(4), list(p)])
+    for p in paths:
+        want[np.arange(4), list(p)] += np.prod(probs[np.arange(4), list(p)])
     want /= want.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(lattice_marginals(probs, [0, 4], transitions(4)), want, rtol=1e-9)
 
