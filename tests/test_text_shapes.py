@@ -56,12 +56,13 @@ def test_the_hand_written_set_scores_through_the_tag_path(client, app):
 
 
 def test_the_bulk_summary_counts_the_names_reported(tmp_path, capsys):
-    """A title the network tagged alone ("Mr") is not a name: not in the entities, not counted;
-    CoNLL output keeps the network's tags (as model.evaluate scores them)."""
+    """A title ("Mr") is not a name: not in the entities, not counted, and tagged O in
+    CoNLL output too (the tagger decodes it outside every name, as model.evaluate scores it)."""
     src = write_jsonl(tmp_path / "in.jsonl", ["I met with Mr. David Okafor on Tuesday."])
     assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.jsonl")]) == 0
     assert [e["text"] for e in read_jsonl(tmp_path / "out.jsonl")[0]["entities"]] == ["David Okafor"]
     assert " 1 names in " in capsys.readouterr().err.strip().splitlines()[-1]
     assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.conll")]) == 0
-    assert "Mr B-PER\n" in (tmp_path / "out.conll").read_text(encoding="utf-8")
-    assert " 2 names in " in capsys.readouterr().err.strip().splitlines()[-1]
+    conll = (tmp_path / "out.conll").read_text(encoding="utf-8")
+    assert "Mr O\n. O\n" in conll and "David B-PER\nOkafor I-PER\n" in conll
+    assert " 1 names in " in capsys.readouterr().err.strip().splitlines()[-1]
