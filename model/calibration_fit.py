@@ -44,27 +44,21 @@ class _Domain:
         head = tagger.config.head_policy
         probs = tagger.predict_proba(corpus.sentences)
         batch = SentenceBatch(corpus.sentences, tagger.word_facts)  # every sentence on its own, side by side
-        self.head, self.batch, self.gold = head, batch, corpus.tags
-        self.cuts = batch.bounds.tolist()  # m + 1: sentence i is tokens cuts[i]:cuts[i + 1]
-        self.probs = np.concatenate(probs) if probs else np.zeros((0, head.n_y))
-        self.raw = head.name_scores(head.posteriors(self.probs, self.cuts))
-        self.tok_X = batch.token_features(self.raw)[:, :-1]  # fit_logistic adds the bias
+        cuts = batch.bounds.tolist()  # m + 1: sentence i is tokens cuts[i]:cuts[i + 1]
+        flat = np.concatenate(probs) if probs else np.zeros((0, head.n_y))
+        raw = head.name_scores(head.posteriors(flat, cuts))
+        self.tok_X = batch.token_features(raw)[:, :-1]  # fit_logistic adds the bias
         self.tok_y = np.array([t > 0 for tags in corpus.tags for t in tags], dtype=bool)
-        self.sentence_X = batch.domain_features()
-
-    def decode_entities(self, p_name: np.ndarray):
-        """The entities the default decoding finds (with the token scores p_name (N,), for a
-        head whose default reads them): their features, outcomes (exactly right?) and types."""
-        spans_at, ent_y, kinds = [], [], []
-        tags = self.head.decode_many(self.probs, self.cuts, None, p_name)
-        for start, gold, t in zip(self.cuts, self.gold, tags):
-            for s, e, k, ok in typed_outcomes(t, gold):
+        spans_at, self.ent_y, kinds = [], [], []
+        for start, gold, tags in zip(cuts, corpus.tags, head.decode_many(flat, cuts)):
+            for s, e, k, ok in typed_outcomes(tags, gold):
                 spans_at.append((start + s, start + e))
-                ent_y.append(ok)
+                self.ent_y.append(ok)
                 kinds.append(k)
         self.ent_kind = np.array(kinds, dtype=np.int64)
-        self.ent_X = self.batch.entity_features(self.raw, np.array(spans_at, dtype=np.int64).reshape(-1, 2))[:, :-1]
-        self.ent_y = np.array(ent_y, dtype=bool)
+        self.ent_X = batch.entity_features(raw, np.array(spans_at, dtype=np.int64).reshape(-1, 2))[:, :-1]
+        self.ent_y = np.array(self.ent_y, dtype=bool)
+        self.sentence_X = batch.domain_features()
 
     def token_data(self):
         return self.tok_X, self.tok_y.astype(np.float64)
@@ -95,16 +89,12 @@ def fit(tagger: Tagger, corpora: list[Corpus], names: list[str], every_case: boo
     first = in_every_case(corpora[0]) if every_case else corpora[0]
     domains = [_Domain(tagger, c) for c in [first, *corpora[1:]]]
     token = np.stack([fit_logistic(*d.token_data(), l2=L2) for d in domains])
+    entity = np.stack([fit_logistic(*d.entity_data(), l2=L2) for d in domains])
     domain = None
     if len(domains) == 2:
         X = np.concatenate([d.sentence_X for d in domains])
         y = np.concatenate([np.zeros(len(domains[0].sentence_X)), np.ones(len(domains[1].sentence_X))])
         domain = fit_logistic(X, y, l2=L2_DOMAIN, identity_first=False)
-    # the entities are those the served decoding finds: on the calibrated token scores
-    tokens_only = Calibration(domain, token, np.zeros_like(token), tuple(names))
-    for dom in domains:
-        dom.decode_entities(tokens_only.tokens(dom.batch, dom.raw, tokens_only.domain_weights(dom.batch)))
-    entity = np.stack([fit_logistic(*d.entity_data(), l2=L2) for d in domains])
     types = tagger.config.types
     by_type = None
     if len(types) > 1:  # each type its own entity calibrator

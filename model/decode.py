@@ -16,7 +16,6 @@ contradicts its score.
 """
 from __future__ import annotations
 
-
 import math
 
 import numpy as np
