@@ -50,6 +50,14 @@ class Head:
         """J and dscores (T_x, m, n_y) from scores (T_x, m, n_y), IOB2 tag ids y (T_x, m), mask (T_x, m)."""
         raise NotImplementedError
 
+    def gold(self, y: np.ndarray) -> np.ndarray:
+        """The ŷ of a model sure of IOB2 tag ids y (T_x, m): (T_x, m, n_y) of 0s and 1s."""
+        raise NotImplementedError
+
+    def soft_loss(self, scores: np.ndarray, q: np.ndarray, mask: np.ndarray):
+        """J and dscores against target ŷ q (T_x, m, n_y), a distribution per token (distillation)."""
+        raise NotImplementedError
+
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """ŷ (..., n_y) from scores (..., n_y): the one output function of training, serving and bench."""
         raise NotImplementedError
@@ -87,6 +95,12 @@ class Softmax(Head):
 
     def loss(self, scores, y, mask):
         return L.softmax_loss(scores, y, mask)
+
+    def gold(self, y):
+        return np.eye(self.n_y, dtype=np.float32)[y]
+
+    def soft_loss(self, scores, q, mask):
+        return L.soft_softmax_loss(scores, q, mask)
 
     def probabilities(self, scores):
         return L.softmax(scores)
@@ -127,6 +141,12 @@ class Sigmoid(Head):
 
     def loss(self, scores, y, mask):
         return L.sigmoid_loss(scores, (y > 0).astype(scores.dtype), mask)
+
+    def gold(self, y):
+        return (y > 0).astype(np.float32)[..., None]
+
+    def soft_loss(self, scores, q, mask):
+        return L.sigmoid_loss(scores, q[..., 0], mask)  # the seed's cross-entropy holds for y in [0, 1]
 
     def probabilities(self, scores):
         return L.sigmoid(scores)

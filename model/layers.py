@@ -364,6 +364,20 @@ def softmax_loss(scores, y, mask):
     return J, dscores
 
 
+def soft_softmax_loss(scores, q, mask):
+    """Cross-entropy against target distributions, -sum q log ŷ, summed over valid steps,
+    averaged over the m sentences (distillation: q mixes the gold tags and teachers' ŷ).
+
+    scores, q : (T_x, m, n_y).  mask : (T_x, m).  Returns J and dscores = (ŷ - q) / m.
+    """
+    m = scores.shape[1]
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    J = -((q * log_p).sum(axis=-1) * mask).sum() / m
+    dscores = (np.exp(log_p) - q) * (mask / m)[..., None]
+    return J, dscores
+
+
 def sigmoid_loss(scores, y, mask):
     """The seed's binary cross-entropy, -y log ŷ - (1-y) log(1-ŷ), summed over valid steps.
 

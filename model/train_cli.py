@@ -31,7 +31,8 @@ from model.data import Corpus, DataError, order_types, read_corpus, with_types
 from model.features import build_tables, load_name_lists, with_chars
 from model.finetune import grow, replay
 from model.network import Config
-from model.training import TrainConfig, train
+from model.tagger import Tagger
+from model.training import TrainConfig, check_teachers, train
 
 DEFAULT_NAMES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "names"
 ALL = "all"
@@ -122,6 +123,11 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     p.add_argument("--synth-share", type=float, default=0.0,
                    help="add generated e-mails, signatures, forms, chat and notes (model.synth) holding this "
                         "many units per training sentence (0 = none; PER only; needs the name lists and Faker)")
+    p.add_argument("--teachers", nargs="+", default=[], metavar="ARTIFACT",
+                   help="artifacts of the same types whose mean output joins the gold tags in the targets "
+                        "(distillation: an ensemble's accuracy in one network of the usual size)")
+    p.add_argument("--distill", type=float, default=d.distill, metavar="W",
+                   help="weight of the teachers' output in each token's target (0 = gold tags only)")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="BLAS threads (pinned by train.py; the bytes depend on the kernel, not on this)")
     p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
@@ -153,6 +159,10 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
+    if not 0.0 <= args.distill <= 1.0:
+        p.error("--distill must be in [0, 1]")
+    if bool(args.distill) != bool(args.teachers):
+        p.error("--distill and --teachers go together")
     if not 0.0 <= args.synth_share <= 1.0:
         p.error("--synth-share must be in [0, 1]")
     if args.synth_share and (args.types != ("PER",) or args.from_artifact):
@@ -414,8 +424,15 @@ def _run(args, log) -> int:
         tc = replace(tc, network=replace(base.config, n_x=tables.n_x, n_g=vec.n_g if vec else 0, types=types))
     log(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "
         f"types {', '.join(types)}; n_x = {tables.n_x}" + (f"; vectors for {len(vec.words)} words" if vec else ""))
+    teachers = [artifact.load(a) for a in args.teachers]
+    taggers = [Tagger(t, calibrated=False) for t in teachers]
+    try:
+        check_teachers(taggers, tc.network)
+    except ValueError as e:
+        raise TrainError(f"--teachers: {e}") from None
     params, cfg, history, vec = train(train_c, dev_c, tables, tc, progress=not args.no_progress,
-                                      log=log, vectors=vec, pool=pool, init=init)
+                                      log=log, vectors=vec, pool=pool, init=init,
+                                      teachers=taggers)
     best = max(history, key=lambda h: h["dev"]["f1"])
     meta = {
         "name": getattr(args, 'name', None) or Path(args.out).name,
@@ -429,6 +446,8 @@ def _run(args, log) -> int:
         "history": history,
         "metrics": {"dev": best["dev"], "best_epoch": best["epoch"]},
     }
+    if teachers:
+        meta["training"]["teachers"] = [{"name": t.name, "version": t.version} for t in teachers]
     if synth_docs:
         meta["training"]["synth"] = {"share": args.synth_share, "documents": synth_docs}
     if args.label_map:

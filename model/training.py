@@ -49,6 +49,7 @@ class TrainConfig:
     case_by_document: bool = True  # draw the case per document (else per sentence)
     p_replace: float = 0.0  # share of documents whose person names are swapped for list names
     p_solo: float = 0.0  # share of sentences featurized as their own document (no document memory)
+    distill: float = 0.0  # weight of the teachers' ŷ in each token's target (1 - distill: the gold tag)
 
     def to_json(self) -> dict:
         """The flags meta.json records (format 1): the network's fields but n_x and the
@@ -56,6 +57,8 @@ class TrainConfig:
         net = {k: v for k, v in self.network.to_json().items() if k not in ("n_x", "n_g", "n_ch")}  # from the data
         own = {f.name: getattr(self, f.name) for f in fields(self)
                if f.name not in ("network", "min_word", "min_feature")}
+        if not self.distill:  # recorded only when used: artifacts without teachers keep their bytes
+            del own["distill"]
         return {**net, **own}
 
 
@@ -100,6 +103,37 @@ def epoch_inputs(train: Corpus, tables: FeatureTables, vectors: Vectors | None, 
     return train, feats, rows
 
 
+def check_teachers(teachers: list[Tagger], cfg: Config) -> None:
+    """ValueError unless every teacher finds the network's types with its head."""
+    for t in teachers:
+        if (t.config.types, t.config.head) != (cfg.types, cfg.head):
+            raise ValueError(f"a teacher finds {', '.join(t.config.types)} with the {t.config.head} head; "
+                             f"the network {', '.join(cfg.types)} with the {cfg.head} head")
+
+
+def teacher_probs(teachers: list[Tagger], corpus: Corpus) -> list[np.ndarray]:
+    """The mean ŷ (T_i, n_y) of the teachers on each sentence of an epoch's corpus, each
+    teacher reading it with its own tables and document memory (uncalibrated: the
+    network's own output)."""
+    total = None
+    for t in teachers:
+        probs = t.predict_proba(corpus.sentences, document_sets(corpus.docs, corpus.sentences, t.tables.first_names))
+        total = probs if total is None else [a + b for a, b in zip(total, probs)]
+    return [(p / len(teachers)).astype(np.float32) for p in total]
+
+
+def targets(head, y: np.ndarray, soft: list[np.ndarray] | None, w: float) -> np.ndarray:
+    """Each token's target ŷ (T_x, m, n_y): the gold tag mixed with the teachers' ŷ
+    (soft, one (T_i, n_y) per sentence of the batch) at weight w."""
+    q = head.gold(y)
+    if soft is None or not w:
+        return q
+    teach = np.zeros_like(q)
+    for j, p in enumerate(soft):
+        teach[: len(p), j] = p
+    return (1.0 - w) * q + w * teach
+
+
 def evaluate(tagger: Tagger, corpus: Corpus):
     """Entity-level scores of a tagger on a corpus (the service's decode path)."""
     pred = tagger.tag_sentences(corpus.sentences, corpus.docs)
@@ -121,14 +155,17 @@ def table_grads(dg, look: L.TableCache) -> dict:
 
 def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
           progress: bool = True, log=print, vectors: Vectors | None = None, pool: NamePool | None = None,
-          init: dict[str, np.ndarray] | None = None):
+          init: dict[str, np.ndarray] | None = None, teachers: list[Tagger] | None = None):
     """Train; returns (best params, network config, per-epoch history, best vectors).
 
     vectors: the pretrained vectors (g<t>; tc.network.n_g must be their size), or
     None. They come back as given (frozen) or, with tc.tune_vectors, with the rows
     training updated fine-tuned and re-quantized.  pool: names for mention
     replacement (tc.p_replace).  init: parameters to start from instead of random
-    ones (fine-tuning; same shapes as ``network.param_shapes(tc.network)``)."""
+    ones (fine-tuning; same shapes as ``network.param_shapes(tc.network)``).  teachers:
+    taggers of the same types and head whose mean ŷ on each epoch's (augmented)
+    sentences joins the gold tags in the targets, at weight tc.distill (distillation
+    of an ensemble into one network of the usual size)."""
     cfg = tc.network
     if cfg.n_x != tables.n_x:
         raise ValueError(f"the network has n_x={cfg.n_x}, the feature tables {tables.n_x}")
@@ -140,6 +177,9 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
         raise ValueError("tune_vectors needs vectors")
     if cfg.types != train.types or cfg.types != dev.types:
         raise ValueError(f"the network has types {cfg.types}, the corpora {train.types} and {dev.types}")
+    if tc.distill and not teachers:
+        raise ValueError("distill needs teachers")
+    check_teachers(teachers or [], cfg)
     rng = np.random.default_rng(tc.seed)
     params = network.init_params(cfg, rng)
     if init is not None:  # fine-tuning: start from these weights (model.finetune)
@@ -159,6 +199,7 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
         t0, lr = time.perf_counter(), tc.lr * tc.lr_decay ** (epoch - 1)
         total, n_tok = 0.0, 0
         epoch_train, feats, rows = epoch_inputs(train, tables, vectors, tc, pool, rng)
+        soft = teacher_probs(teachers, epoch_train) if tc.distill else None
         order = batches(lengths, tc.batch_size, rng)
         bar = _bar(len(order), epoch, tc.epochs, progress)
         for idx in order:
@@ -170,7 +211,11 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
                                                        tc.vector_dropout, rng), table)  # (T_x, m, n_g)
             chars = char_batch(tables, [epoch_train.sentences[i] for i in idx], ids.shape[0]) if cfg.n_c else None
             scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng, g, chars)
-            J, dscores = network.loss(scores, y, mask, cfg)
+            if soft is None:
+                J, dscores = network.loss(scores, y, mask, cfg)
+            else:
+                J, dscores = cfg.head_policy.soft_loss(
+                    scores, targets(cfg.head_policy, y, [soft[i] for i in idx], tc.distill), mask)
             grads = network.backward(dscores, cache, cfg, sparse=True, dg=tc.tune_vectors)
             if tc.tune_vectors:
                 grads.update(table_grads(grads.pop("g"), look))

@@ -137,6 +137,25 @@ def test_loss_backward(rng, head):
     assert np.all(dscores[mask == 0] == 0.0)
 
 
+@pytest.mark.parametrize("head", ["softmax", "sigmoid"])
+def test_soft_target_loss_backward(rng, head):
+    """Distillation's loss: cross-entropy against a target distribution per token; with
+    the gold tags as the target it is the usual loss, value and gradient."""
+    from model import heads
+    h = heads.get(head)
+    T_x, m = 4, 3
+    scores = rng.normal(size=(T_x, m, h.n_y))
+    y = rng.integers(0, 3, size=(T_x, m))
+    mask = np.array([[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]], dtype=np.float64)
+    q = h.probabilities(rng.normal(size=(T_x, m, h.n_y)))
+    _, dscores = h.soft_loss(scores, q, mask)
+    assert rel_error(dscores, numeric_grad(lambda: h.soft_loss(scores, q, mask)[0], scores)) < TOL
+    assert np.all(dscores[mask == 0] == 0.0)
+    J_soft, d_soft = h.soft_loss(scores, h.gold(y).astype(np.float64), mask)
+    J, d = h.loss(scores, y, mask)
+    assert J_soft == pytest.approx(J) and np.allclose(d_soft, d)
+
+
 def small_batch(rng, n_x=11, K=3):
     lengths = np.array([5, 3, 1])
     T_x = int(lengths.max())

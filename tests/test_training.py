@@ -207,3 +207,47 @@ def test_chars_learn_and_fine_tune(tmp_path, corpus):
     r = train_tiny(plain_tuned, corpus, "--from", str(plain), "--replay", "0", "--epochs", "1")
     assert r.returncode == 0, r.stderr
     assert load(plain_tuned).config.n_c == 0 and "W_cx" not in load(plain_tuned).params
+
+
+def test_distillation_learns_the_teachers_answers(tmp_path, corpus):
+    """--teachers with --distill 1: the targets are the teachers' output, not the gold tags.
+    The teacher learned a convention of its own (only the second name of each sentence is a
+    name); the student, trained on the file that marks both, finds what the teacher finds."""
+    lines = corpus.read_text().splitlines()
+    second_only, seen = [], 0
+    for line in lines:
+        if not line.strip():
+            seen = 0
+        elif line.endswith("I-PER"):
+            seen += 1
+            if seen <= 2:
+                line = line[: -len("I-PER")] + "O"
+        second_only.append(line)
+    taught = tmp_path / "second.conll"
+    taught.write_text("\n".join(second_only) + "\n")
+    exact = ("--epochs", "8", "--lr", "0.02", "--dropout", "0", "--word-dropout", "0")
+    teacher, student = tmp_path / "teacher", tmp_path / "student"
+    assert train_tiny(teacher, taught, *exact).returncode == 0
+    assert evaluate(Tagger(load(teacher)), read_corpus(taught)).f1 == 1.0
+    r = train_tiny(student, corpus, *exact, "--teachers", str(teacher), "--distill", "1")
+    assert r.returncode == 0, r.stderr
+    assert evaluate(Tagger(load(student)), read_corpus(taught)).f1 == 1.0
+    meta = json.loads((student / "meta.json").read_text())
+    assert meta["training"]["teachers"] == [{"name": "teacher", "version": load(teacher).version}]
+    assert meta["training"]["flags"]["distill"] == 1.0
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--distill", "0.5"], "--distill and --teachers go together"),
+    (["--distill", "1.5", "--teachers", "x"], "--distill must be in [0, 1]"),
+    (["--distill", "0.5", "--teachers", "{missing}"], "missing"),
+    (["--distill", "0.5", "--teachers", "{sigmoid}"], "a teacher finds PER with the sigmoid head"),
+])
+def test_bad_teachers_exit_2_before_training(tmp_path, corpus, flags, message):
+    sigmoid = tmp_path / "sigmoid"
+    if "{sigmoid}" in flags:
+        assert train_tiny(sigmoid, corpus, "--head", "sigmoid", "--epochs", "1").returncode == 0
+    flags = [f.format(missing=tmp_path / "missing", sigmoid=sigmoid) for f in flags]
+    r = train_tiny(tmp_path / "m", corpus, *flags)
+    assert r.returncode == 2 and message in r.stderr, r.stderr
+    assert not (tmp_path / "m").exists()
