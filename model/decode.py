@@ -176,11 +176,38 @@ def one_type_marginals(rows: list[list[float]]) -> list[tuple[float, float, floa
     return out
 
 
+def forward_backward(p: np.ndarray, valid: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The constrained lattice of a time-major batch: each valid IOB2 path weighs the
+    product of its tokens' p, invalid paths (O -> I-X, B-X -> I-Y, a sentence-initial
+    I-X) weigh nothing. p (T_x, m, n_y) positive, float64; valid (T_x, m) bool, true on
+    each sentence's first lengths[j] steps; allowed (n_y, n_y) from ``transitions``.
+    -> (the marginals P(tag at t | the sentence) (T_x, m, n_y), rows summing to 1 on
+    valid steps; log Z (m,), the log of the total weight of the valid paths).
+    Forward-backward scaled at every step, all sentences side by side."""
+    T_x = p.shape[0]
+    A = allowed.astype(np.float64)
+    alpha = np.empty_like(p)
+    a = p[0] * A[0]  # O may precede: the sentence-initial tags
+    c = a.sum(axis=1, keepdims=True)
+    alpha[0], log_z = a / c, np.log(c[:, 0])
+    for s in range(1, T_x):
+        a = (alpha[s - 1] @ A) * p[s]
+        c = a.sum(axis=1, keepdims=True)
+        alpha[s] = np.where(valid[s, :, None], a / c, alpha[s - 1])
+        log_z = log_z + np.where(valid[s], np.log(c[:, 0]), 0.0)
+    beta = np.ones_like(p)
+    for s in range(T_x - 2, -1, -1):
+        b = (p[s + 1] * beta[s + 1]) @ A.T
+        b /= b.sum(axis=1, keepdims=True)
+        beta[s] = np.where(valid[s + 1, :, None], b, 1.0)
+    post = alpha * beta
+    post /= post.sum(axis=2, keepdims=True)
+    return post, log_z
+
+
 def lattice_marginals(probs: np.ndarray, bounds, allowed: np.ndarray) -> np.ndarray:
-    """P(tag at token t | the sentence) under the constrained lattice: each valid
-    IOB2 path weighs the product of its tokens' ŷ, invalid paths (O -> I-X,
-    B-X -> I-Y, a sentence-initial I-X) weigh nothing; forward-backward, scaled
-    at every step. probs (N, n_y): sentences end to end, sentence i being rows
+    """P(tag at token t | the sentence) under the constrained lattice (``forward_backward``
+    on ŷ). probs (N, n_y): sentences end to end, sentence i being rows
     bounds[i]:bounds[i + 1]; allowed (n_y, n_y) from ``transitions``. -> (N, n_y),
     each row summing to 1. All the sentences run side by side, one step a token."""
     N, n_y = probs.shape
@@ -196,23 +223,29 @@ def lattice_marginals(probs: np.ndarray, bounds, allowed: np.ndarray) -> np.ndar
     valid = t < lengths[None, :]  # (T_x, m)
     rows = np.where(valid, starts[None, :] + t, 0)
     p = np.where(valid[..., None], np.maximum(probs[rows].astype(np.float64), 1e-30), 1.0)  # (T_x, m, n_y)
-    A = allowed.astype(np.float64)
-    alpha = np.empty_like(p)
-    a = p[0] * A[0]  # O may precede: the sentence-initial tags
-    alpha[0] = a / a.sum(axis=1, keepdims=True)
-    for s in range(1, T_x):
-        a = (alpha[s - 1] @ A) * p[s]
-        a /= a.sum(axis=1, keepdims=True)
-        alpha[s] = np.where(valid[s, :, None], a, alpha[s - 1])
-    beta = np.ones_like(p)
-    for s in range(T_x - 2, -1, -1):
-        b = (p[s + 1] * beta[s + 1]) @ A.T
-        b /= b.sum(axis=1, keepdims=True)
-        beta[s] = np.where(valid[s + 1, :, None], b, 1.0)
-    post = alpha * beta
-    post /= post.sum(axis=2, keepdims=True)
+    post, _ = forward_backward(p, valid, allowed)
     out[rows[valid]] = post[valid]
     return out
+
+
+def path_loss(scores: np.ndarray, y: np.ndarray, mask: np.ndarray, allowed: np.ndarray):
+    """-log P(the gold path | the constrained lattice that decodes), summed over the
+    batch's sentences and averaged over its m sentences, and its gradient: a CRF whose
+    transitions are the constraints alone, so the network is trained on the very
+    lattice whose best path and marginals it serves (the per-token softmax cancels
+    out of the path probabilities). scores (T_x, m, n_y) logits; y (T_x, m) IOB2 tag
+    ids, a valid path; mask (T_x, m). -> J, dscores = (marginals - one-hot(y)) / m."""
+    m = scores.shape[1]
+    shifted = scores.astype(np.float64) - scores.max(axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    valid = mask > 0
+    p = np.where(valid[..., None], np.exp(log_p), 1.0)
+    post, log_z = forward_backward(np.maximum(p, 1e-300), valid, allowed)
+    gold = np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]  # (T_x, m)
+    J = float((log_z - (gold * mask).sum(axis=0)).sum() / m)
+    onehot = np.eye(scores.shape[-1])[y]
+    dscores = ((post - onehot) * (mask / m)[..., None]).astype(scores.dtype)
+    return J, dscores
 
 
 BELOW_HALF = 0.4999  # a score of a token outside every entity: under 0.5 after rounding to 4 digits

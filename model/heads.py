@@ -29,8 +29,8 @@ from . import layers as L
 import functools
 
 from .tags import B, I
-from .decode import (best_path, best_path_typed, lattice_marginals, log_probs, one_type_marginals, threshold_tags,
-                     threshold_tags_typed, transitions)
+from .decode import (best_path, best_path_typed, lattice_marginals, log_probs, one_type_marginals, path_loss,
+                     threshold_tags, threshold_tags_typed, transitions)
 
 DEFAULT_THRESHOLD = 0.5
 
@@ -50,9 +50,9 @@ class Head:
         """J and dscores (T_x, m, n_y) from scores (T_x, m, n_y), IOB2 tag ids y (T_x, m), mask (T_x, m)."""
         raise NotImplementedError
 
-    def gold(self, y: np.ndarray) -> np.ndarray:
-        """The ŷ of a model sure of IOB2 tag ids y (T_x, m): (T_x, m, n_y) of 0s and 1s."""
-        raise NotImplementedError
+    def path_loss(self, scores: np.ndarray, y: np.ndarray, mask: np.ndarray):
+        """J and dscores of the gold paths under the constrained lattice (``decode.path_loss``)."""
+        raise ValueError(f"the {self.name} head has no tag lattice: it trains with the token loss")
 
     def soft_loss(self, scores: np.ndarray, q: np.ndarray, mask: np.ndarray):
         """J and dscores against target ŷ q (T_x, m, n_y), a distribution per token (distillation)."""
@@ -96,8 +96,8 @@ class Softmax(Head):
     def loss(self, scores, y, mask):
         return L.softmax_loss(scores, y, mask)
 
-    def gold(self, y):
-        return np.eye(self.n_y, dtype=np.float32)[y]
+    def path_loss(self, scores, y, mask):
+        return path_loss(scores, y, mask, self.allowed)
 
     def soft_loss(self, scores, q, mask):
         return L.soft_softmax_loss(scores, q, mask)
@@ -141,9 +141,6 @@ class Sigmoid(Head):
 
     def loss(self, scores, y, mask):
         return L.sigmoid_loss(scores, (y > 0).astype(scores.dtype), mask)
-
-    def gold(self, y):
-        return (y > 0).astype(np.float32)[..., None]
 
     def soft_loss(self, scores, q, mask):
         return L.sigmoid_loss(scores, q[..., 0], mask)  # the seed's cross-entropy holds for y in [0, 1]

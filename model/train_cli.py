@@ -128,6 +128,9 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
                         "(distillation: an ensemble's accuracy in one network of the usual size)")
     p.add_argument("--distill", type=float, default=d.distill, metavar="W",
                    help="weight of the teachers' output in each token's target (0 = gold tags only)")
+    p.add_argument("--loss", choices=("token", "path"), default=d.loss,
+                   help="the gold tags' loss: cross-entropy per token, or of the whole tag path under the "
+                        "constrained lattice that decodes (softmax head)")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="BLAS threads (pinned by train.py; the bytes depend on the kernel, not on this)")
     p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
@@ -159,6 +162,8 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
+    if args.loss == "path" and args.head != "softmax":
+        p.error("--loss path needs the softmax head (the sigmoid head has no tag lattice)")
     if not 0.0 <= args.distill <= 1.0:
         p.error("--distill must be in [0, 1]")
     if bool(args.distill) != bool(args.teachers):

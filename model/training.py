@@ -49,7 +49,8 @@ class TrainConfig:
     case_by_document: bool = True  # draw the case per document (else per sentence)
     p_replace: float = 0.0  # share of documents whose person names are swapped for list names
     p_solo: float = 0.0  # share of sentences featurized as their own document (no document memory)
-    distill: float = 0.0  # weight of the teachers' ŷ in each token's target (1 - distill: the gold tag)
+    distill: float = 0.0  # weight of the loss against the teachers' ŷ (1 - distill: the gold tags')
+    loss: str = "token"  # the gold tags' loss: "token" (cross-entropy per token) or "path" (decode.path_loss)
 
     def to_json(self) -> dict:
         """The flags meta.json records (format 1): the network's fields but n_x and the
@@ -57,8 +58,10 @@ class TrainConfig:
         net = {k: v for k, v in self.network.to_json().items() if k not in ("n_x", "n_g", "n_ch")}  # from the data
         own = {f.name: getattr(self, f.name) for f in fields(self)
                if f.name not in ("network", "min_word", "min_feature")}
-        if not self.distill:  # recorded only when used: artifacts without teachers keep their bytes
+        if not self.distill:  # recorded only when used: artifacts trained without them keep their bytes
             del own["distill"]
+        if self.loss == "token":
+            del own["loss"]
         return {**net, **own}
 
 
@@ -122,16 +125,20 @@ def teacher_probs(teachers: list[Tagger], corpus: Corpus) -> list[np.ndarray]:
     return [(p / len(teachers)).astype(np.float32) for p in total]
 
 
-def targets(head, y: np.ndarray, soft: list[np.ndarray] | None, w: float) -> np.ndarray:
-    """Each token's target ŷ (T_x, m, n_y): the gold tag mixed with the teachers' ŷ
-    (soft, one (T_i, n_y) per sentence of the batch) at weight w."""
-    q = head.gold(y)
-    if soft is None or not w:
-        return q
-    teach = np.zeros_like(q)
+def batch_loss(head, scores: np.ndarray, y: np.ndarray, mask: np.ndarray, tc: "TrainConfig",
+               soft: list[np.ndarray] | None):
+    """J and dscores of one batch: the gold tags' loss (per token, or per path with
+    tc.loss "path"), mixed at weight tc.distill with the cross-entropy against the
+    teachers' ŷ (soft: one (T_i, n_y) per sentence of the batch)."""
+    J, d = head.path_loss(scores, y, mask) if tc.loss == "path" else head.loss(scores, y, mask)
+    if soft is None:
+        return J, d
+    q = np.zeros(scores.shape, dtype=np.float32)
     for j, p in enumerate(soft):
-        teach[: len(p), j] = p
-    return (1.0 - w) * q + w * teach
+        q[: len(p), j] = p
+    J_t, d_t = head.soft_loss(scores, q, mask)
+    w = tc.distill
+    return (1.0 - w) * J + w * J_t, (1.0 - w) * d + w * d_t
 
 
 def evaluate(tagger: Tagger, corpus: Corpus):
@@ -211,11 +218,8 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
                                                        tc.vector_dropout, rng), table)  # (T_x, m, n_g)
             chars = char_batch(tables, [epoch_train.sentences[i] for i in idx], ids.shape[0]) if cfg.n_c else None
             scores, cache = network.forward(params, ids, lens, cfg, tc.dropout, rng, g, chars)
-            if soft is None:
-                J, dscores = network.loss(scores, y, mask, cfg)
-            else:
-                J, dscores = cfg.head_policy.soft_loss(
-                    scores, targets(cfg.head_policy, y, [soft[i] for i in idx], tc.distill), mask)
+            J, dscores = batch_loss(cfg.head_policy, scores, y, mask, tc,
+                                    None if soft is None else [soft[i] for i in idx])
             grads = network.backward(dscores, cache, cfg, sparse=True, dg=tc.tune_vectors)
             if tc.tune_vectors:
                 grads.update(table_grads(grads.pop("g"), look))

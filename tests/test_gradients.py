@@ -151,9 +151,45 @@ def test_soft_target_loss_backward(rng, head):
     _, dscores = h.soft_loss(scores, q, mask)
     assert rel_error(dscores, numeric_grad(lambda: h.soft_loss(scores, q, mask)[0], scores)) < TOL
     assert np.all(dscores[mask == 0] == 0.0)
-    J_soft, d_soft = h.soft_loss(scores, h.gold(y).astype(np.float64), mask)
+    gold = np.eye(3)[y] if head == "softmax" else (y > 0).astype(np.float64)[..., None]
+    J_soft, d_soft = h.soft_loss(scores, gold, mask)
     J, d = h.loss(scores, y, mask)
     assert J_soft == pytest.approx(J) and np.allclose(d_soft, d)
+
+
+def valid_paths(T, n_types):
+    """Every valid IOB2 tag path of length T over n_types types, by brute force."""
+    import itertools
+    from model.decode import transitions
+    allowed = transitions(n_types)
+    return [p for p in itertools.product(range(1 + 2 * n_types), repeat=T)
+            if allowed[0, p[0]] and all(allowed[a, b] for a, b in zip(p, p[1:]))]
+
+
+@pytest.mark.parametrize("n_types", [1, 2])
+def test_path_loss_is_the_gold_paths_share_of_the_lattice(rng, n_types):
+    """--loss path: J = -log P(gold path) among the valid paths, each weighing the product
+    of its tokens' softmax, checked by enumerating them; its gradient by differences."""
+    from model import heads
+    h = heads.get("softmax", n_types)
+    lengths = [4, 2, 3]
+    T_x, m = max(lengths), len(lengths)
+    mask = (np.arange(T_x)[:, None] < np.array(lengths)[None, :]).astype(np.float64)
+    scores = rng.normal(size=(T_x, m, h.n_y)) * 2
+    y = np.zeros((T_x, m), dtype=np.int64)
+    expected = 0.0
+    for j, T in enumerate(lengths):
+        paths = valid_paths(T, n_types)
+        y[:T, j] = paths[rng.integers(len(paths))]
+        p = L.softmax(scores[:T, j])
+        weight = {q: np.prod([p[t, q[t]] for t in range(T)]) for q in paths}
+        expected -= np.log(weight[tuple(y[:T, j])] / sum(weight.values()))
+    J, dscores = h.path_loss(scores, y, mask)
+    assert J == pytest.approx(expected / m, rel=1e-10)
+    assert rel_error(dscores, numeric_grad(lambda: h.path_loss(scores, y, mask)[0], scores)) < TOL
+    assert np.all(dscores[mask == 0] == 0.0)
+    with pytest.raises(ValueError, match="no tag lattice"):
+        heads.get("sigmoid").path_loss(scores[..., :1], y, mask)
 
 
 def small_batch(rng, n_x=11, K=3):

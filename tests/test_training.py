@@ -21,13 +21,15 @@ def corpus(tmp_path_factory):
     return tiny_conll(tmp_path_factory.mktemp("tiny") / "tiny.conll")
 
 
-@pytest.mark.parametrize("head,bi", [("softmax", True), ("softmax", False), ("sigmoid", True)])
-def test_tiny_corpus_learned_exactly(tmp_path, corpus, head, bi):
+@pytest.mark.parametrize("head,bi,loss", [("softmax", True, "token"), ("softmax", False, "token"),
+                                         ("sigmoid", True, "token"), ("softmax", True, "path")])
+def test_tiny_corpus_learned_exactly(tmp_path, corpus, head, bi, loss):
     out = tmp_path / "m"
     r = train_tiny(out, corpus, "--head", head, "--bidirectional" if bi else "--no-bidirectional",
-                   "--epochs", "8", "--lr", "0.02", "--dropout", "0", "--word-dropout", "0")
+                   "--epochs", "8", "--lr", "0.02", "--dropout", "0", "--word-dropout", "0", "--loss", loss)
     assert r.returncode == 0, r.stderr
     art = load(out)
+    assert json.loads((out / "meta.json").read_text())["training"]["flags"].get("loss", "token") == loss
     assert (art.config.head, art.config.bidirectional) == (head, bi)
     s = evaluate(Tagger(art), read_corpus(corpus))
     if head == "softmax":
@@ -67,7 +69,7 @@ def test_bad_training_data_exits_2_with_one_line(tmp_path, corpus, content, mess
 
 
 @pytest.mark.parametrize("flag", [["--epochs", "0"], ["--dropout", "1.5"], ["--lr", "-1"], ["--head", "crf"],
-                                  ["--tune-vectors"]])
+                                  ["--tune-vectors"], ["--loss", "path", "--head", "sigmoid"]])
 def test_bad_flags_exit_2(tmp_path, corpus, flag):
     r = train_tiny(tmp_path / "m", corpus, *flag)
     assert r.returncode == 2 and "error" in r.stderr
