@@ -128,9 +128,10 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
                         "(distillation: an ensemble's accuracy in one network of the usual size)")
     p.add_argument("--distill", type=float, default=d.distill, metavar="W",
                    help="weight of the teachers' output in each token's target (0 = gold tags only)")
-    p.add_argument("--loss", choices=("token", "path"), default=d.loss,
+    p.add_argument("--loss", choices=("token", "path"), default=None,
                    help="the gold tags' loss: cross-entropy per token, or of the whole tag path under the "
-                        "constrained lattice that decodes (softmax head)")
+                        f"constrained lattice that decodes (softmax head); default {d.loss!r}, or with --from "
+                        "the artifact's own")
     p.add_argument("--blas-threads", type=int, default=1,
                    help="BLAS threads (pinned by train.py; the bytes depend on the kernel, not on this)")
     p.add_argument("--min-word", type=int, default=d.min_word, help="keep words seen at least this often")
@@ -162,6 +163,8 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
+    if args.loss is None and not args.from_artifact:
+        args.loss = d.loss
     if args.loss == "path" and args.head != "softmax":
         p.error("--loss path needs the softmax head (the sigmoid head has no tag lattice)")
     if not 0.0 <= args.distill <= 1.0:
@@ -424,6 +427,8 @@ def _run(args, log) -> int:
             raise TrainError("--p-replace needs the name lists (--names-dir)")
     if base is not None:  # its network flags win, --chars too: its tables hold its characters (or none)
         args.n_c = base.config.n_c
+        if args.loss is None:  # and its loss, unless one is given
+            args.loss = base.meta.get("training", {}).get("flags", {}).get("loss", "token")
     tc = train_config(args, tables.n_x, vec.n_g if vec else 0, types, tables.n_ch)
     if base is not None:
         tc = replace(tc, network=replace(base.config, n_x=tables.n_x, n_g=vec.n_g if vec else 0, types=types))

@@ -253,3 +253,12 @@ def test_bad_teachers_exit_2_before_training(tmp_path, corpus, flags, message):
     r = train_tiny(tmp_path / "m", corpus, *flags)
     assert r.returncode == 2 and message in r.stderr, r.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_fine_tuning_keeps_the_artifacts_loss_unless_told(tmp_path, corpus):
+    base = tmp_path / "base"
+    assert train_tiny(base, corpus, "--loss", "path", "--epochs", "1").returncode == 0
+    for out, extra, want in ((tmp_path / "kept", [], "path"), (tmp_path / "told", ["--loss", "token"], "token")):
+        r = train_tiny(out, corpus, "--from", str(base), "--replay", "0", "--epochs", "1", *extra)
+        assert r.returncode == 0, r.stderr
+        assert json.loads((out / "meta.json").read_text())["training"]["flags"].get("loss", "token") == want
