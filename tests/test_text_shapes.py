@@ -14,12 +14,14 @@ FORM = "Name: Priscilla Adjei\nDate of birth: 12/04/1987\nAddress: 5 Kingsway, L
 
 
 def test_tag_finds_the_name_line_of_a_signature_block(client):
-    """Read as one run-on sentence (the line breaks as spaces) the name is missed."""
+    """Each line of the block is its own unit; with the line breaks as spaces it is one."""
     res = client.post("/tag", json={"text": SIGNATURE}).get_json()
     assert [(e["text"], e["start"], e["end"]) for e in res["entities"]] == [("Oluwaseun Adeyemi", 8, 25)]
-    flat = client.post("/tag", json={"text": SIGNATURE.replace("\n", " ")}).get_json()
-    assert flat["entities"] == []
+    flat_text = SIGNATURE.replace("\n", " ")
+    flat = client.post("/tag", json={"text": flat_text}).get_json()
     assert [t["text"] for t in res["tokens"]] == [t["text"] for t in flat["tokens"]]
+    assert len(unit_bounds(SIGNATURE, tokenize(SIGNATURE))) == 3
+    assert len(unit_bounds(flat_text, tokenize(flat_text))) == 1
     assert all(SIGNATURE[t["start"]:t["end"]] == t["text"] for t in res["tokens"])
 
 
