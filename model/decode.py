@@ -228,24 +228,22 @@ def lattice_marginals(probs: np.ndarray, bounds, allowed: np.ndarray) -> np.ndar
     return out
 
 
-def path_loss(scores: np.ndarray, y: np.ndarray, mask: np.ndarray, allowed: np.ndarray):
+def path_loss(log_p: np.ndarray, y: np.ndarray, mask: np.ndarray, allowed: np.ndarray):
     """-log P(the gold path | the constrained lattice that decodes), summed over the
-    batch's sentences and averaged over its m sentences, and its gradient: a CRF whose
-    transitions are the constraints alone, so the network is trained on the very
-    lattice whose best path and marginals it serves (the per-token softmax cancels
-    out of the path probabilities). scores (T_x, m, n_y) logits; y (T_x, m) IOB2 tag
-    ids, a valid path; mask (T_x, m). -> J, dscores = (marginals - one-hot(y)) / m."""
-    m = scores.shape[1]
-    shifted = scores.astype(np.float64) - scores.max(axis=-1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    batch's sentences and averaged over its m sentences, and its gradient with respect
+    to the logits: a CRF whose transitions are the constraints alone, so the network is
+    trained on the very lattice whose best path and marginals it serves (the per-token
+    softmax cancels out of the path probabilities). log_p (T_x, m, n_y) float64 log ŷ;
+    y (T_x, m) IOB2 tag ids, a valid path; mask (T_x, m).
+    -> J, dscores = (marginals - one-hot(y)) / m (float64)."""
+    m = log_p.shape[1]
     valid = mask > 0
     p = np.where(valid[..., None], np.exp(log_p), 1.0)
     post, log_z = forward_backward(np.maximum(p, 1e-300), valid, allowed)
     gold = np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]  # (T_x, m)
     J = float((log_z - (gold * mask).sum(axis=0)).sum() / m)
-    onehot = np.eye(scores.shape[-1])[y]
-    dscores = ((post - onehot) * (mask / m)[..., None]).astype(scores.dtype)
-    return J, dscores
+    onehot = np.eye(log_p.shape[-1])[y]
+    return J, (post - onehot) * (mask / m)[..., None]
 
 
 BELOW_HALF = 0.4999  # a score of a token outside every entity: under 0.5 after rounding to 4 digits

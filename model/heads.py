@@ -97,7 +97,8 @@ class Softmax(Head):
         return L.softmax_loss(scores, y, mask)
 
     def path_loss(self, scores, y, mask):
-        return path_loss(scores, y, mask, self.allowed)
+        J, dscores = path_loss(L.log_softmax(scores.astype(np.float64)), y, mask, self.allowed)
+        return J, dscores.astype(scores.dtype)
 
     def soft_loss(self, scores, q, mask):
         return L.soft_softmax_loss(scores, q, mask)

@@ -347,6 +347,12 @@ def sigmoid(scores):
     return 0.5 * (1.0 + np.tanh(0.5 * scores))
 
 
+def log_softmax(scores):
+    """log ŷ over the last axis, shifted by the max for numerical stability."""
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
 def softmax_loss(scores, y, mask):
     """Cross-entropy summed over valid steps, averaged over the m sentences.
 
@@ -354,8 +360,7 @@ def softmax_loss(scores, y, mask):
     Returns J and dscores (T_x, m, n_y); padded steps get zero gradient.
     """
     m = scores.shape[1]
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    log_p = log_softmax(scores)
     picked = np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]  # (T_x, m)
     J = -(picked * mask).sum() / m
     dscores = np.exp(log_p)
@@ -371,8 +376,7 @@ def soft_softmax_loss(scores, q, mask):
     scores, q : (T_x, m, n_y).  mask : (T_x, m).  Returns J and dscores = (ŷ - q) / m.
     """
     m = scores.shape[1]
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    log_p = log_softmax(scores)
     J = -((q * log_p).sum(axis=-1) * mask).sum() / m
     dscores = (np.exp(log_p) - q) * (mask / m)[..., None]
     return J, dscores
