@@ -2,7 +2,8 @@
 
     softmax   n_y = 1 + 2K over K entity types, ŷ<t> over (O, B-T1, I-T1, ...)
               (K = 1: O, B-PER, I-PER); cross-entropy; decoded by constrained
-              Viterbi, so the tags are always valid IOB2. Its posteriors are the
+              Viterbi over log ŷ plus the model's entity bias on the B-/I- tags
+              (0 unless trained with one), so the tags are always valid IOB2. Its posteriors are the
               marginals of the same constrained lattice
               (``decode.lattice_marginals``), so a token's name score is the
               probability, over the valid tag paths, that it is in an entity.
@@ -29,10 +30,11 @@ from . import layers as L
 import functools
 
 from .tags import B, I
-from .decode import (best_path, best_path_typed, lattice_marginals, log_probs, one_type_marginals, path_loss,
+from .decode import (best_path, best_path_typed, lattice_marginals, log_potentials, one_type_marginals, path_loss,
                      threshold_tags, threshold_tags_typed, transitions)
 
 DEFAULT_THRESHOLD = 0.5
+MAX_BIAS = 10.0  # an entity bias beyond this (log-space, per token) is a typo, not a prior
 
 
 class Head:
@@ -89,8 +91,8 @@ class Head:
 class Softmax(Head):
     name, n_y, takes_threshold, max_types = "softmax", 3, True, 1 << 10
 
-    def __init__(self, n_types: int = 1):
-        self.n_types, self.n_y = n_types, 1 + 2 * n_types
+    def __init__(self, n_types: int = 1, entity_bias: float = 0.0):
+        self.n_types, self.n_y, self.entity_bias = n_types, 1 + 2 * n_types, entity_bias
         self.allowed = transitions(n_types)
 
     def loss(self, scores, y, mask):
@@ -121,11 +123,11 @@ class Softmax(Head):
     def decode_many(self, probs, bounds, threshold=None, p_name=None):
         cuts = list(zip(bounds[:-1], bounds[1:]))
         if threshold is None:
+            log_p = log_potentials(probs, self.entity_bias)
             if self.n_types > 1:
-                log_p = np.log(np.maximum(probs.astype(np.float64), 1e-30))
                 return [best_path_typed(log_p[s:e], self.allowed) for s, e in cuts]
-            log_p = log_probs(probs)
-            return [best_path(log_p[s:e]) for s, e in cuts]
+            rows = log_p.tolist()
+            return [best_path(rows[s:e]) for s, e in cuts]
         post = self.posteriors(probs, bounds)
         p = self.name_scores(post) if p_name is None else p_name
         if self.n_types > 1:
@@ -134,7 +136,8 @@ class Softmax(Head):
         return [threshold_tags(p[s:e], threshold, new_name[s:e]) for s, e in cuts]
 
     def __repr__(self) -> str:
-        return f"heads.get({self.name!r}, {self.n_types})"
+        bias = f", entity_bias={self.entity_bias!r}" if self.entity_bias else ""
+        return f"heads.get({self.name!r}, {self.n_types}{bias})"
 
 
 class Sigmoid(Head):
@@ -167,12 +170,17 @@ HEADS: dict[str, Head] = {h.name: h for h in (Softmax(), Sigmoid())}
 
 
 @functools.lru_cache(maxsize=64)
-def get(name: str, n_types: int = 1) -> Head:
-    """The policy of the head called name over n_types entity types; ValueError for
-    any other name, or more types than the head can tell apart."""
+def get(name: str, n_types: int = 1, entity_bias: float = 0.0) -> Head:
+    """The policy of the head called name over n_types entity types, decoding with
+    entity_bias (softmax only); ValueError for any other name, more types than the head
+    can tell apart, or a bias the head cannot take."""
     if not isinstance(name, str) or name not in HEADS:
         raise ValueError(f"unknown head {name!r} (known: {', '.join(HEADS)})")
     head = HEADS[name]
     if not 1 <= n_types <= head.max_types:
         raise ValueError(f"the {name} head takes 1 to {head.max_types} entity types, not {n_types}")
-    return head if n_types == 1 else type(head)(n_types)
+    if not abs(entity_bias) <= MAX_BIAS:
+        raise ValueError(f"entity_bias must be from -{MAX_BIAS:g} to {MAX_BIAS:g}, not {entity_bias!r}")
+    if entity_bias and not isinstance(head, Softmax):
+        raise ValueError(f"the {name} head decodes by a threshold: it takes no entity bias")
+    return head if n_types == 1 and not entity_bias else type(head)(n_types, float(entity_bias))

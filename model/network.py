@@ -34,6 +34,7 @@ class Config:
     n_c: int = 0  # state size of the character cell (each direction; 0: none)
     n_ch: int = 0  # its character vocabulary (padding, <unk>, the kept characters), from the tables
     types: tuple[str, ...] = (PER,)  # the entity types, in tag order (model/tags.py)
+    entity_bias: float = 0.0  # added to log ŷ of the B-/I- tags when Viterbi decodes (softmax head)
 
     def __post_init__(self):
         if isinstance(self.types, list):  # as meta.json stores it
@@ -41,13 +42,15 @@ class Config:
         if (not isinstance(self.types, tuple) or not self.types
                 or not all(isinstance(t, str) and t for t in self.types) or len(set(self.types)) != len(self.types)):
             raise ValueError(f"types must be distinct non-empty names, not {self.types!r}")
-        heads.get(self.head, len(self.types))  # ValueError for an unknown head or too many types
+        if not isinstance(self.entity_bias, (int, float)) or isinstance(self.entity_bias, bool):
+            raise ValueError(f"entity_bias must be a number, not {self.entity_bias!r}")
+        heads.get(self.head, len(self.types), self.entity_bias)  # ValueError: unknown head, too many types, bad bias
         if self.n_c < 0 or (self.n_c > 0) != (self.n_ch > 0):
             raise ValueError(f"n_c={self.n_c} and n_ch={self.n_ch}: a character cell needs both, no cell neither")
 
     @property
     def head_policy(self) -> heads.Head:
-        return heads.get(self.head, len(self.types))
+        return heads.get(self.head, len(self.types), self.entity_bias)
 
     @property
     def n_y(self) -> int:
@@ -62,6 +65,8 @@ class Config:
         out = asdict(self)
         if not self.n_c:  # a model without the character cell: as before there was one
             del out["n_c"], out["n_ch"]
+        if not self.entity_bias:  # decoded by Viterbi alone: as before there was a bias
+            del out["entity_bias"]
         if self.types == (PER,):
             del out["types"]
         else:

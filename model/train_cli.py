@@ -29,7 +29,7 @@ from model.augment import combine, name_pool
 from model.calibration_fit import fit_artifact
 from model.data import Corpus, DataError, order_types, read_corpus, with_types
 from model.features import build_tables, load_name_lists, with_chars
-from model.finetune import grow, replay
+from model.finetune import LR as FINETUNE_LR, grow, replay
 from model.network import Config
 from model.tagger import Tagger
 from model.training import TrainConfig, check_teachers, train
@@ -86,6 +86,10 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     p.add_argument("--n-a", type=int, default=d.network.n_a, help="hidden units per direction")
     p.add_argument("--head", choices=tuple(heads.HEADS), default=d.network.head,
                    help="softmax over O/B-PER/I-PER, or one sigmoid per token")
+    p.add_argument("--entity-bias", type=float, default=None, metavar="B",
+                   help="added to log ŷ of every B-/I- tag when Viterbi decodes (softmax head): above 0 "
+                        f"finds more names (recall), below 0 fewer; default {d.network.entity_bias:g}, or with "
+                        "--from the artifact's own")
     p.add_argument("--bidirectional", action=argparse.BooleanOptionalAction, default=d.network.bidirectional,
                    help="add a right-to-left RNN whose states join the forward ones")
     p.add_argument("--chars", dest="n_c", type=int, default=d.network.n_c, metavar="N",
@@ -93,7 +97,8 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
                         "ways, the final states joining x<t> (0 = none)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="maximum epochs")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="sentences per minibatch")
-    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate")
+    p.add_argument("--lr", type=float, default=None,
+                   help=f"Adam learning rate (default {d.lr:g}; with --from {FINETUNE_LR:g})")
     p.add_argument("--lr-decay", type=float, default=d.lr_decay, help="learning rate factor per epoch")
     p.add_argument("--clip", type=float, default=d.clip, help="clip gradients to this global norm")
     p.add_argument("--word-dropout", type=float, default=d.word_dropout,
@@ -165,6 +170,12 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
     if args.loss is None and not args.from_artifact:
         args.loss = d.loss
+    if args.entity_bias is None and not args.from_artifact:
+        args.entity_bias = d.network.entity_bias
+    if args.entity_bias is not None and not abs(args.entity_bias) <= heads.MAX_BIAS:
+        p.error(f"--entity-bias must be from -{heads.MAX_BIAS:g} to {heads.MAX_BIAS:g}")
+    if args.entity_bias and args.head != "softmax":
+        p.error("--entity-bias needs the softmax head (the sigmoid head decodes by a threshold)")
     if args.loss == "path" and args.head != "softmax":
         p.error("--loss path needs the softmax head (the sigmoid head has no tag lattice)")
     if not 0.0 <= args.distill <= 1.0:
@@ -175,6 +186,8 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
         p.error("--synth-share must be in [0, 1]")
     if args.synth_share and (args.types != ("PER",) or args.from_artifact):
         p.error("--synth-share adds people's names only: it needs --labels PER and no --from")
+    if args.lr is None:
+        args.lr = FINETUNE_LR if args.from_artifact else d.lr
     if args.lr <= 0 or args.clip <= 0 or not 0 < args.lr_decay <= 1 or not 0 <= args.ema < 1:
         p.error("--lr and --clip must be positive, --lr-decay in (0, 1], --ema in [0, 1)")
     return args
@@ -429,9 +442,15 @@ def _run(args, log) -> int:
         args.n_c = base.config.n_c
         if args.loss is None:  # and its loss, unless one is given
             args.loss = base.meta.get("training", {}).get("flags", {}).get("loss", "token")
+        if args.entity_bias is None:  # and its decoding bias, unless one is given
+            args.entity_bias = base.config.entity_bias
+        elif args.entity_bias and base.config.head != "softmax":
+            raise TrainError(f"--entity-bias: {args.from_artifact} has the {base.config.head} head, which "
+                             "decodes by a threshold")
     tc = train_config(args, tables.n_x, vec.n_g if vec else 0, types, tables.n_ch)
     if base is not None:
-        tc = replace(tc, network=replace(base.config, n_x=tables.n_x, n_g=vec.n_g if vec else 0, types=types))
+        tc = replace(tc, network=replace(base.config, n_x=tables.n_x, n_g=vec.n_g if vec else 0, types=types,
+                                         entity_bias=args.entity_bias))
     log(f"train: {len(train_c)} sentences, {train_c.n_tokens} tokens; dev: {len(dev_c)} sentences; "
         f"types {', '.join(types)}; n_x = {tables.n_x}" + (f"; vectors for {len(vec.words)} words" if vec else ""))
     teachers = [artifact.load(a) for a in args.teachers]

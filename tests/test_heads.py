@@ -11,6 +11,29 @@ def test_unknown_head_is_refused_by_the_config():
     assert str(e.value) == "unknown head 'crf' (known: softmax, sigmoid)"
 
 
+@pytest.mark.parametrize("bias, message", [
+    ("0.5", "entity_bias must be a number, not '0.5'"), ([1], "entity_bias must be a number, not [1]"),
+    (True, "entity_bias must be a number, not True"), (float("nan"), "entity_bias must be from -10 to 10, not nan"),
+    (11, "entity_bias must be from -10 to 10, not 11")])
+def test_a_bad_entity_bias_is_refused_by_the_config(bias, message):
+    with pytest.raises(ValueError) as e:
+        network.Config(n_x=5, entity_bias=bias)
+    assert str(e.value) == message
+    with pytest.raises(ValueError, match="the sigmoid head decodes by a threshold: it takes no entity bias"):
+        network.Config(n_x=5, head="sigmoid", entity_bias=0.5)
+
+
+def test_an_entity_bias_moves_viterbi_only_and_is_stored_only_when_set():
+    sm = np.array([[0.5, 0.3, 0.2], [0.6, 0.1, 0.3], [0.9, 0.05, 0.05]])  # a weak name, not taken at 0
+    plain, biased = network.Config(n_x=5), network.Config(n_x=5, entity_bias=1.0)
+    assert plain.head_policy is heads.get("softmax") and "entity_bias" not in plain.to_json()
+    assert biased.to_json()["entity_bias"] == 1.0 and network.Config(**biased.to_json()) == biased
+    assert plain.head_policy.decode(sm) == [0, 0, 0] and biased.head_policy.decode(sm) == [1, 2, 0]
+    for t in (0.2, 0.5):  # a caller's threshold reads the scores, which the bias does not touch
+        assert biased.head_policy.decode(sm, t) == plain.head_policy.decode(sm, t)
+    np.testing.assert_array_equal(biased.head_policy.posteriors(sm, [0, 3]), plain.head_policy.posteriors(sm, [0, 3]))
+
+
 @pytest.mark.parametrize("name", list(heads.HEADS))
 def test_shapes_agree_with_n_y(name):
     head = heads.get(name)

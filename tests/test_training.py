@@ -12,8 +12,10 @@ from tiny_model import tiny_conll, train_tiny
 from model.artifact import load
 from model.data import read_corpus
 from model.decode import spans
+from model.finetune import LR as FINETUNE_LR
+from model.network import Config
 from model.tagger import Tagger
-from model.training import evaluate
+from model.training import TrainConfig, evaluate
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +71,8 @@ def test_bad_training_data_exits_2_with_one_line(tmp_path, corpus, content, mess
 
 
 @pytest.mark.parametrize("flag", [["--epochs", "0"], ["--dropout", "1.5"], ["--lr", "-1"], ["--head", "crf"],
-                                  ["--tune-vectors"], ["--loss", "path", "--head", "sigmoid"]])
+                                  ["--tune-vectors"], ["--loss", "path", "--head", "sigmoid"],
+                                  ["--entity-bias", "1", "--head", "sigmoid"], ["--entity-bias", "nan"]])
 def test_bad_flags_exit_2(tmp_path, corpus, flag):
     r = train_tiny(tmp_path / "m", corpus, *flag)
     assert r.returncode == 2 and "error" in r.stderr
@@ -255,10 +258,16 @@ def test_bad_teachers_exit_2_before_training(tmp_path, corpus, flags, message):
     assert not (tmp_path / "m").exists()
 
 
-def test_fine_tuning_keeps_the_artifacts_loss_unless_told(tmp_path, corpus):
+def test_fine_tuning_keeps_the_artifacts_loss_and_bias_and_slows_down_unless_told(tmp_path, corpus):
     base = tmp_path / "base"
-    assert train_tiny(base, corpus, "--loss", "path", "--epochs", "1").returncode == 0
-    for out, extra, want in ((tmp_path / "kept", [], "path"), (tmp_path / "told", ["--loss", "token"], "token")):
+    assert train_tiny(base, corpus, "--loss", "path", "--entity-bias", "0.5", "--epochs", "1").returncode == 0
+    assert json.loads((base / "meta.json").read_text())["training"]["flags"]["lr"] == TrainConfig(Config(1)).lr
+    told = ["--loss", "token", "--lr", "0.002", "--entity-bias", "0"]
+    for out, extra, want in ((tmp_path / "kept", [], ("path", FINETUNE_LR, 0.5)),
+                             (tmp_path / "told", told, ("token", 0.002, 0.0))):
         r = train_tiny(out, corpus, "--from", str(base), "--replay", "0", "--epochs", "1", *extra)
         assert r.returncode == 0, r.stderr
-        assert json.loads((out / "meta.json").read_text())["training"]["flags"].get("loss", "token") == want
+        meta = json.loads((out / "meta.json").read_text())
+        flags = meta["training"]["flags"]
+        assert (flags.get("loss", "token"), flags["lr"], meta["config"].get("entity_bias", 0.0)) == want
+        assert load(out).config.entity_bias == want[2]

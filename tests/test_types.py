@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import requests
 
+from model import heads
 from model.annotations import read
 from model.data import DataError, read_conll
 from model.decode import best_path, best_path_typed, lattice_marginals, log_probs, one_type_marginals, transitions, typed_spans
@@ -42,6 +43,22 @@ def every_valid_path(seed: int):
 def test_typed_viterbi_of_one_type_is_the_person_models(seed):
     probs = np.random.default_rng(seed).dirichlet(np.ones(3), size=12)
     assert best_path_typed(np.log(probs), transitions(1)) == best_path(log_probs(probs))
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("bias", [-1.0, 0.5, 2.0])
+def test_an_entity_bias_is_a_prior_per_entity_token_by_brute_force(seed, bias):
+    """The softmax head with an entity bias decodes the valid path maximising
+    sum log ŷ + bias x (its tokens inside an entity), with one type as with four."""
+    probs, paths = every_valid_path(seed)
+    log_p = np.log(probs)
+    brute = max(paths, key=lambda p: sum(log_p[t, y] + bias * (y > 0) for t, y in enumerate(p)))
+    assert heads.get("softmax", 4, bias).decode(probs) == list(brute)
+    one = np.random.default_rng(seed).dirichlet(np.ones(3), size=6)
+    best_one = max((p for p in itertools.product(range(3), repeat=6) if all(
+                    transitions(1)[a, b] for a, b in zip((0, *p), p))),
+                   key=lambda p: sum(np.log(one[t, y]) + bias * (y > 0) for t, y in enumerate(p)))
+    assert heads.get("softmax", 1, bias).decode(one) == list(best_one)
 
 
 @pytest.mark.parametrize("seed", range(20))
