@@ -128,6 +128,7 @@ FIGURES = {
     # the artifact: meta.json, weights.npz and the files' sizes
     "meta.version": lambda: meta()["weights_sha256"][:12],
     "meta.n_a": lambda: str(meta()["config"]["n_a"]),
+    "meta.entity_bias": lambda: f"{meta()['config'].get('entity_bias', 0.0):g}",
     "meta.n_x": lambda: thousands(meta()["config"]["n_x"]),
     "meta.vocabulary": lambda: thousands(len(meta()["vectors"]["words"])),
     "meta.best_epoch": lambda: str(meta()["metrics"]["best_epoch"]),
