@@ -35,10 +35,10 @@ def log_potentials(probs: np.ndarray, entity_bias: float = 0.0) -> np.ndarray:
     return log_p
 
 
-def log_probs(probs: np.ndarray, entity_bias: float = 0.0) -> list[list[float]]:
-    """``log_potentials`` as nested Python floats: what ``best_path`` reads.
-    probs : (N, 3), one sentence or several end to end (one NumPy call for a batch)."""
-    return log_potentials(probs, entity_bias).tolist()
+def log_probs(probs: np.ndarray) -> list[list[float]]:
+    """log ŷ (``log_potentials`` with no bias) as nested Python floats: what ``best_path``
+    reads. probs : (N, 3), one sentence or several end to end (one NumPy call for a batch)."""
+    return log_potentials(probs).tolist()
 
 
 def viterbi(probs: np.ndarray) -> list[int]:
