@@ -172,10 +172,11 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
         args.loss = d.loss
     if args.entity_bias is None and not args.from_artifact:
         args.entity_bias = d.network.entity_bias
-    if args.entity_bias is not None and not abs(args.entity_bias) <= heads.MAX_BIAS:
-        p.error(f"--entity-bias must be from -{heads.MAX_BIAS:g} to {heads.MAX_BIAS:g}")
-    if args.entity_bias and args.head != "softmax":
-        p.error("--entity-bias needs the softmax head (the sigmoid head decodes by a threshold)")
+    if args.entity_bias is not None:
+        try:  # the head says which biases it takes
+            heads.get(args.head, 1, args.entity_bias)
+        except ValueError as e:
+            p.error(f"--entity-bias: {e}")
     if args.loss == "path" and args.head != "softmax":
         p.error("--loss path needs the softmax head (the sigmoid head has no tag lattice)")
     if not 0.0 <= args.distill <= 1.0:
@@ -444,9 +445,11 @@ def _run(args, log) -> int:
             args.loss = base.meta.get("training", {}).get("flags", {}).get("loss", "token")
         if args.entity_bias is None:  # and its decoding bias, unless one is given
             args.entity_bias = base.config.entity_bias
-        elif args.entity_bias and base.config.head != "softmax":
-            raise TrainError(f"--entity-bias: {args.from_artifact} has the {base.config.head} head, which "
-                             "decodes by a threshold")
+        else:
+            try:
+                heads.get(base.config.head, len(base.config.types), args.entity_bias)
+            except ValueError as e:
+                raise TrainError(f"--entity-bias with {args.from_artifact}: {e}") from None
     tc = train_config(args, tables.n_x, vec.n_g if vec else 0, types, tables.n_ch)
     if base is not None:
         tc = replace(tc, network=replace(base.config, n_x=tables.n_x, n_g=vec.n_g if vec else 0, types=types,
