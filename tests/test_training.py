@@ -271,3 +271,11 @@ def test_fine_tuning_keeps_the_artifacts_loss_and_bias_and_slows_down_unless_tol
         flags = meta["training"]["flags"]
         assert (flags.get("loss", "token"), flags["lr"], meta["config"].get("entity_bias", 0.0)) == want
         assert load(out).config.entity_bias == want[2]
+
+
+def test_an_entity_bias_on_a_sigmoid_artifact_exits_2_and_writes_nothing(tmp_path, corpus):
+    base = tmp_path / "sigmoid"
+    assert train_tiny(base, corpus, "--head", "sigmoid", "--epochs", "1").returncode == 0
+    r = train_tiny(tmp_path / "m", corpus, "--from", str(base), "--replay", "0", "--entity-bias", "1")
+    assert r.returncode == 2 and "the sigmoid head decodes by a threshold" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "m").exists()
