@@ -29,7 +29,7 @@ from model.augment import combine, name_pool
 from model.calibration_fit import fit_artifact
 from model.data import Corpus, DataError, order_types, read_corpus, with_types
 from model.features import build_tables, load_name_lists, with_chars
-from model.finetune import LR as FINETUNE_LR, grow, replay
+from model.finetune import LR as FINETUNE_LR, REPLAY as FINETUNE_REPLAY, grow, replay, replay_size
 from model.network import Config
 from model.tagger import Tagger
 from model.training import TrainConfig, check_teachers, train
@@ -60,9 +60,9 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     p.add_argument("--from", dest="from_artifact", metavar="ARTIFACT",
                    help="fine-tune: start from this artifact's weights, vocabulary, vectors and feature "
                         "tables (its network flags win over --n-a, --head, --bidirectional, --chars)")
-    p.add_argument("--replay", type=float, default=0.5, metavar="SHARE",
-                   help="with --from: this share of each run's sentences comes from the artifact's own "
-                        "training files, so it does not forget them (0 = none)")
+    p.add_argument("--replay", type=float, default=FINETUNE_REPLAY, metavar="SHARE",
+                   help="with --from: this share of each epoch's sentences comes from the artifact's own "
+                        "training files, drawn anew every epoch, so it does not forget them (0 = none)")
     p.add_argument("--replay-data", nargs="+", metavar="FILE",
                    help="with --from: the artifact's training files (default: found by name under the "
                         "shared data folder and checked against the checksums the artifact records)")
@@ -406,7 +406,7 @@ def _run(args, log) -> int:
     calibration_dev = getattr(args, "calibration_dev", None) or args.dev
     for f in calibration_dev or ():  # fail before training, not after
         read_corpus(f, types=types, label_map=args.label_map)
-    rng, synth_docs = np.random.default_rng(args.seed), 0
+    rng, synth_docs, rehearse, n_replay = np.random.default_rng(args.seed), 0, None, 0
     if base is not None:
         grown = grow(base, train_c.sentences, train_c.docs, types, args.min_word, args.min_feature, rng)
         tables, vec, init = grown.tables, grown.vectors, grown.params
@@ -415,9 +415,12 @@ def _run(args, log) -> int:
         n_user = len(train_c)
         if args.replay:
             original = read_all(replay_files(base, args.replay_data), types)
-            mix = replay(original, n_user, args.replay, rng)
-            train_c = combine([train_c, mix], [False, False])
-            log(f"replay: {len(mix)} sentences of {base.meta['training'].get('train_file', 'its training data')}")
+
+            def rehearse(r, original=original, n_user=n_user):
+                return replay(original, n_user, args.replay, r)
+            n_replay = replay_size(len(original), n_user, args.replay)
+            log(f"replay: {n_replay} sentences of {base.meta['training'].get('train_file', 'its training data')} "
+                "each epoch, drawn anew")
         pool = name_pool(tables.first_names, tables.last_names) if args.p_replace and tables.first_names else None
     else:
         try:
@@ -464,7 +467,7 @@ def _run(args, log) -> int:
         raise TrainError(f"--teachers: {e}") from None
     params, cfg, history, vec = train(train_c, dev_c, tables, tc, progress=not args.no_progress,
                                       log=log, vectors=vec, pool=pool, init=init,
-                                      teachers=taggers)
+                                      teachers=taggers, rehearse=rehearse)
     best = max(history, key=lambda h: h["dev"]["f1"])
     meta = {
         "name": getattr(args, 'name', None) or Path(args.out).name,
@@ -488,7 +491,7 @@ def _run(args, log) -> int:
         meta["training"]["skipped_records"] = len(skipped)
     if base is not None:
         meta["training"]["from"] = {"name": base.name, "version": base.version,
-                                    "replay": args.replay, "replay_sentences": len(train_c) - n_user}
+                                    "replay": args.replay, "replay_sentences": n_replay}
     new = artifact.Artifact(params, cfg, tables, meta, vec)
     if calibration_dev:
         meta.update(fit_artifact(new, calibration_dev, log=log, label_map=args.label_map,

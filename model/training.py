@@ -13,7 +13,7 @@ import numpy as np
 
 from . import layers as L, network, optim
 from .artifact import Artifact
-from .augment import NamePool, augment
+from .augment import NamePool, augment, combine
 from .data import Corpus
 from .features import GROUPS, UNK, FeatureTables, char_batch, doc_names, document_sets, featurize, pad
 from .network import Config
@@ -162,7 +162,8 @@ def table_grads(dg, look: L.TableCache) -> dict:
 
 def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
           progress: bool = True, log=print, vectors: Vectors | None = None, pool: NamePool | None = None,
-          init: dict[str, np.ndarray] | None = None, teachers: list[Tagger] | None = None):
+          init: dict[str, np.ndarray] | None = None, teachers: list[Tagger] | None = None,
+          rehearse=None):
     """Train; returns (best params, network config, per-epoch history, best vectors).
 
     vectors: the pretrained vectors (g<t>; tc.network.n_g must be their size), or
@@ -172,7 +173,10 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     ones (fine-tuning; same shapes as ``network.param_shapes(tc.network)``).  teachers:
     taggers of the same types and head whose mean ŷ on each epoch's (augmented)
     sentences joins the gold tags in the targets, at weight tc.distill (distillation
-    of an ensemble into one network of the usual size)."""
+    of an ensemble into one network of the usual size).  rehearse(rng): sentences of
+    the starting model's own training data joined to `train` for one epoch, drawn anew
+    every epoch (fine-tuning's replay: model.finetune.replay), so a run rehearses many
+    of them, not the same few again and again."""
     cfg = tc.network
     if cfg.n_x != tables.n_x:
         raise ValueError(f"the network has n_x={cfg.n_x}, the feature tables {tables.n_x}")
@@ -196,7 +200,6 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     if tc.tune_vectors:
         params["G"] = table  # trained in place, column by column (lazy Adam)
     state = optim.adam_init(params)
-    lengths = np.array([len(s) for s in train.sentences])
     unk = tables.id("word", UNK)
     avg = {k: v.copy() for k, v in params.items()} if tc.ema else params
     if tc.ema and tc.tune_vectors:
@@ -205,12 +208,14 @@ def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
     for epoch in range(1, tc.epochs + 1):
         t0, lr = time.perf_counter(), tc.lr * tc.lr_decay ** (epoch - 1)
         total, n_tok = 0.0, 0
-        epoch_train, feats, rows = epoch_inputs(train, tables, vectors, tc, pool, rng)
+        corpus = train if rehearse is None else combine([train, rehearse(rng)], [False, False])
+        epoch_train, feats, rows = epoch_inputs(corpus, tables, vectors, tc, pool, rng)
+        lengths = np.array([len(s) for s in corpus.sentences])
         soft = teacher_probs(teachers, epoch_train) if tc.distill else None
         order = batches(lengths, tc.batch_size, rng)
         bar = _bar(len(order), epoch, tc.epochs, progress)
         for idx in order:
-            ids, lens, mask, y = pad([feats[i] for i in idx], [train.tags[i] for i in idx])
+            ids, lens, mask, y = pad([feats[i] for i in idx], [corpus.tags[i] for i in idx])
             ids = drop_words(ids, unk, tc.word_dropout, rng)
             g = None
             if vectors is not None:

@@ -279,3 +279,39 @@ def test_an_entity_bias_on_a_sigmoid_artifact_exits_2_and_writes_nothing(tmp_pat
     r = train_tiny(tmp_path / "m", corpus, "--from", str(base), "--replay", "0", "--entity-bias", "1")
     assert r.returncode == 2 and "the sigmoid head decodes by a threshold" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "m").exists()
+
+
+def test_fine_tuning_rehearses_new_original_sentences_every_epoch(corpus):
+    from model.features import build_tables
+    from model.finetune import replay
+    from model.training import train
+
+    c = read_corpus(corpus)
+    new = type(c)(c.sentences[:10], c.tags[:10], c.docs[:10], c.types)
+    tables = build_tables(c.sentences, c.docs, {}, {}, 1, 1)
+    tc = TrainConfig(Config(tables.n_x, n_a=4), epochs=3, patience=9, ema=0)
+    drawn = []
+
+    def rehearse(rng):
+        mix = replay(c, len(new), 0.5, rng)
+        drawn.append([" ".join(s) for s in mix.sentences])
+        return mix
+
+    quiet = {"progress": False, "log": lambda *a: None}
+    rehearsed, *_ = train(new, c, tables, tc, rehearse=rehearse, **quiet)
+    assert len(drawn) == 3 and all(len(d) == len(new) for d in drawn)  # one draw an epoch, share 0.5
+    assert drawn[0] != drawn[1] and drawn[1] != drawn[2]  # drawn anew
+    alone, *_ = train(new, c, tables, tc, **quiet)
+    assert any(not np.array_equal(rehearsed[k], alone[k]) for k in alone)  # and trained on
+
+
+def test_fine_tuning_with_replay_records_the_sentences_drawn_each_epoch(tmp_path, corpus):
+    base, other = tmp_path / "base", tiny_conll(tmp_path / "other.conll", n=40, seed=5)
+    assert train_tiny(base, corpus, "--epochs", "1").returncode == 0
+    r = train_tiny(tmp_path / "m", other, "--from", str(base), "--replay", "0.75", "--replay-data", str(corpus),
+                   "--epochs", "2")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "m" / "meta.json").read_text())
+    assert meta["training"]["from"]["replay"] == 0.75
+    assert meta["training"]["from"]["replay_sentences"] == 60  # all 60 of the original: 40 * 0.75 / 0.25 = 120 > 60
+    assert "60 sentences of tiny.conll each epoch, drawn anew" in r.stderr
