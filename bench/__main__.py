@@ -29,7 +29,7 @@ from .common import BenchError  # noqa: E402
 
 PARTS = ("quality", "speed", "http", "cost", "training", "bulk", "redaction", "auth", "reliability", "previous",
          "finetune")
-NAMED_ONLY = ("finetune",)  # long (six training runs): run only when named in --only
+NAMED_ONLY = ("finetune",)  # long (thirteen training runs): run only when named in --only
 
 
 def main(argv=None) -> int:
@@ -38,10 +38,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="directory for results.json and benchmarks.md (default: bench/ and docs/)")
     ap.add_argument("--only", nargs="+", choices=PARTS,
                     help="run only these parts: into bench/ they replace those parts of the committed run, "
-                         "and the page says which were re-run, when (finetune, six training runs, runs only "
+                         "and the page says which were re-run, when (finetune, thirteen training runs, runs only "
                          "when named here; a full run keeps its committed results)")
-    ap.add_argument("--finetune-data", default=str(finetune.WIKIGOLD), metavar="FILE",
-                    help="the finetune part's WikiGold file (default: %(default)s)")
+    ap.add_argument("--finetune-domains", nargs="+", choices=list(finetune.DOMAINS), default=list(finetune.DOMAINS),
+                    metavar="DOMAIN", help="the finetune part's new domains: "
+                    f"{', '.join(finetune.DOMAINS)} (default: all)")
     args = ap.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every server, load client and training run we started is stopped
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -70,8 +71,8 @@ def main(argv=None) -> int:
                             lambda: reliability.run(args.quick, log)),
             "previous": (f"the shipped model against the previous one ({previous.PREVIOUS_COMMIT})",
                          lambda: previous.run(args.quick, log)),
-            "finetune": ("fine-tuning on WikiGold (bench.finetune)",
-                         lambda: finetune.run(args.quick, log, args.finetune_data)),
+            "finetune": ("fine-tuning on new domains (bench.finetune)",
+                         lambda: finetune.run(args.quick, log, args.finetune_domains)),
         }
         for part, (what, run) in steps.items():
             if part in parts:

@@ -118,9 +118,9 @@ def _training_row() -> dict:
     return next(r for r in results()["training"]["rows"] if r["n_a"] == meta()["config"]["n_a"])
 
 
-def _finetune(size: str) -> dict:
-    """bench.finetune's run on `size` WikiGold sentences, or the shipped model's scores ("before")."""
-    f = results()["finetune"]
+def _finetune(domain: str, size: str) -> dict:
+    """bench.finetune's run on `size` sentences of a domain, or the shipped model's scores ("before")."""
+    f = results()["finetune"]["domains"][domain]
     return f["before"] if size == "before" else next(r for r in f["runs"] if r["size"] == int(size))
 
 
@@ -194,10 +194,10 @@ PATTERNS = [
     (r"meta\.operating\.(default|[\d.]+)\.(precision|recall|f1)", _operating),
     (r"business\.(f1|precision|recall)", lambda m: (f4 if m == "f1" else f3)(business()[m])),
     (r"shapes\.(dev|report)\.(f1|precision|recall)", lambda part, m: (f4 if m == "f1" else f3)(shapes()[part][m])),
-    (r"results\.finetune\.(before|\d+)\.(wikigold_test|conll_test)\.(f1|precision|recall)",
-     lambda size, s, m: (f4 if m == "f1" else f3)(_finetune(size)[s][m])),
-    (r"results\.finetune\.(\d+)\.(wikigold_gain_points|conll_drop_points)", lambda size, k: f2(_finetune(size)[k])),
-    (r"results\.finetune\.replay", lambda: f"{results()['finetune']['replay']['chosen']:g}"),
+    (r"results\.finetune\.(\w+)\.(before|\d+)\.(domain_test|conll_test)\.(f1|precision|recall)",
+     lambda d, size, s, m: (f4 if m == "f1" else f3)(_finetune(d, size)[s][m])),
+    (r"results\.finetune\.(\w+)\.(\d+)\.(gain_points|conll_drop_points)", lambda d, size, k: f2(_finetune(d, size)[k])),
+    (r"results\.finetune\.(\w+)\.replay", lambda d: f"{results()['finetune']['domains'][d]['replay']['chosen']:g}"),
 ]
 
 

@@ -1,6 +1,6 @@
 """bench.finetune's own logic on small made-up corpora: the seeded split by documents, the
 CoNLL files it writes for train.py, and the replay share chosen on dev (the fine-tuning
-runs themselves need WikiGold: ``python -m bench.finetune``)."""
+runs themselves: ``python -m bench.finetune``), and the split of the committed domains."""
 from __future__ import annotations
 
 from bench.finetune import choose_replay, head, per_only, split_documents, write_conll
@@ -20,7 +20,7 @@ def corpus(n_docs: int = 12) -> Corpus:
 
 def test_split_deals_whole_documents_seeded_and_disjoint():
     c = corpus()
-    train, dev, test = split_documents(c, seed=0, test_min=5, dev_min=4)
+    train, dev, test = split_documents(c, seed=0, test_min=5, dev_min=4, names_min=0)
     assert len(train) + len(dev) + len(test) == len(c)
     assert len(test) >= 5 and len(dev) >= 4
     sets = [set(train.docs), set(dev.docs), set(test.docs)]
@@ -28,10 +28,22 @@ def test_split_deals_whole_documents_seeded_and_disjoint():
     for part in (train, dev, test):  # every document whole
         for d in set(part.docs):
             assert part.docs.count(d) == d % 3 + 1
-    again = split_documents(c, seed=0, test_min=5, dev_min=4)
+    again = split_documents(c, seed=0, test_min=5, dev_min=4, names_min=0)
     assert [p.sentences for p in again] == [p.sentences for p in (train, dev, test)]
-    other = split_documents(c, seed=1, test_min=5, dev_min=4)
+    other = split_documents(c, seed=1, test_min=5, dev_min=4, names_min=0)
     assert [p.docs for p in other] != [p.docs for p in (train, dev, test)]
+
+
+def test_split_also_waits_for_enough_names_in_test_and_dev():
+    c = corpus()  # one name a sentence: 24 in all
+    for j in range(len(c)):  # but documents 0 to 5 lose theirs
+        if c.docs[j] < 6:
+            c.tags[j] = [0, 0, 0, 3, 0]
+    train, dev, test = split_documents(c, seed=0, test_min=1, dev_min=1, names_min=5)
+    count = [sum(t.count(1) for t in part.tags) for part in (train, dev, test)]
+    assert count[2] >= 5 and count[1] >= 5, count  # a sentence each would have done without names_min
+    no_test, dev0, _ = split_documents(c, seed=0, test_min=0, dev_min=1, names_min=5)[::-1]
+    assert len(no_test) == 0 and sum(t.count(1) for t in dev0.tags) >= 5  # test_min 0: no test part at all
 
 
 def test_written_conll_reads_back_with_its_documents_and_types(tmp_path):
@@ -43,7 +55,7 @@ def test_written_conll_reads_back_with_its_documents_and_types(tmp_path):
 
 
 def run(replay, wiki, conll):
-    return {"replay": replay, "wikigold_dev": {"f1": wiki}, "conll_dev": {"f1": conll}}
+    return {"replay": replay, "domain_dev": {"f1": wiki}, "conll_dev": {"f1": conll}}
 
 
 def test_replay_is_the_best_new_domain_dev_score_within_one_point_of_conll():
@@ -73,3 +85,31 @@ def test_a_full_bench_run_keeps_the_finetune_part_it_did_not_run(tmp_path):
     assert [u["parts"] for u in again["updates"]] == [["finetune"]]
     path.write_text(json.dumps(full))
     assert "finetune" not in keep_named_only(path, {"parts": ["quality"], "quality": {}})  # nothing to keep
+
+
+
+def test_every_domain_splits_its_committed_files_into_disjoint_whole_documents():
+    from bench.finetune import DOMAINS
+
+    for domain in DOMAINS.values():
+        train, dev, test = domain.splits()
+        assert len(dev) >= 250 and len(test) >= 250 and len(train) >= 300, domain.key  # room for the 300-sentence run
+        every = [read_conll(p, types=None) for p in domain.paths()]
+        assert len(train) + len(dev) + len(test) == sum(len(c) for c in every), domain.key
+        assert not set(train.docs) & set(dev.docs), domain.key  # dealt whole, from the same file
+        if domain.published_test:  # the published test file, whole
+            assert test.sentences == every[-1].sentences and test.tags == every[-1].tags
+        else:
+            assert not (set(train.docs) | set(dev.docs)) & set(test.docs), domain.key
+        names = [sum(t.count(1) for t in per_only(part).tags) for part in (train, dev, test)]
+        assert min(names) > 0, (domain.key, names)  # every part has people to find
+
+
+def test_the_replay_default_is_the_share_the_committed_bench_chose_on_every_domain():
+    import json
+
+    from bench.report import RESULTS
+    from model.finetune import REPLAY
+
+    domains = json.loads(RESULTS.read_text())["finetune"]["domains"]
+    assert {k: d["replay"]["chosen"] for k, d in domains.items()} == {k: REPLAY for k in domains}
