@@ -11,9 +11,9 @@
   (B- and I-), small random weights and the bias of O minus a margin, so the new
   types start unlikely.
 
-``replay`` draws the share of the model's own training data mixed into each epoch
-(anew every epoch), and training goes on at ``LR``, a tenth of training's own rate, so fine-tuning does not
-forget it.
+``replay`` draws the share of the model's own training data mixed into an epoch
+(training draws anew every epoch), and training goes on at ``LR``, a tenth of
+training's own rate, so fine-tuning does not forget it.
 """
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ train.py pins BLAS to --blas-threads itself, whatever the environment says.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import json
@@ -415,9 +416,7 @@ def _run(args, log) -> int:
         n_user = len(train_c)
         if args.replay:
             original = read_all(replay_files(base, args.replay_data), types)
-
-            def rehearse(r, original=original, n_user=n_user):
-                return replay(original, n_user, args.replay, r)
+            rehearse = functools.partial(replay, original, n_user, args.replay)  # (rng) -> one epoch's draw
             n_replay = replay_size(len(original), n_user, args.replay)
             log(f"replay: {n_replay} sentences of {base.meta['training'].get('train_file', 'its training data')} "
                 "each epoch, drawn anew")

@@ -7,6 +7,7 @@ so the same data, seed and flags give the same weights, bit for bit.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -163,7 +164,7 @@ def table_grads(dg, look: L.TableCache) -> dict:
 def train(train: Corpus, dev: Corpus, tables: FeatureTables, tc: TrainConfig,
           progress: bool = True, log=print, vectors: Vectors | None = None, pool: NamePool | None = None,
           init: dict[str, np.ndarray] | None = None, teachers: list[Tagger] | None = None,
-          rehearse=None):
+          rehearse: Callable[[np.random.Generator], Corpus] | None = None):
     """Train; returns (best params, network config, per-epoch history, best vectors).
 
     vectors: the pretrained vectors (g<t>; tc.network.n_g must be their size), or
