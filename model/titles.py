@@ -11,7 +11,9 @@ of a model of several types.
 Left out on purpose: royal titles ("King Hassan", "Prince Charles": CoNLL keeps
 them in the name) and words that are as often a name ("Don", "Major", "Dean").
 A title alone that is also a common surname ("Pope", "Bishop": in the US Census
-top 1,000) stays a name: "Alexander Pope" and "Pope wrote" are people.
+top 1,000) stays a name: "Alexander Pope" and "Pope wrote" are people. An
+abbreviation that is also a surname ("Sen", as in Amartya Sen and Hun Sen) is a
+title only with its full stop: "Sen. Bob Dole".
 """
 from __future__ import annotations
 
@@ -25,11 +27,23 @@ TITLES = frozenset("""
     cmdr commander admiral inspector detective officer
 """.split())  # "vice", "prime": the first words of "Vice President", "Prime Minister"
 ALSO_SURNAMES = frozenset({"pope", "bishop"})  # US Census 1990 surnames ranked 405 and 217
+ONLY_WITH_STOP = frozenset({"sen"})  # "Sen." the senator; "Sen" a Bengali, Khmer and Chinese surname
 
 
 def is_title(word: str) -> bool:
     """A title, in any case, with or without its full stop ("Mr", "MR.", "prof")."""
     return word.casefold().removesuffix(".") in TITLES
+
+
+def title_at(words: list[str], i: int) -> bool:
+    """words[i] is a title where it stands: ``is_title``, and an ONLY_WITH_STOP
+    abbreviation only with its full stop ("Sen." or "Sen" then ".")."""
+    w = words[i]
+    if not is_title(w):
+        return False
+    if w.casefold().removesuffix(".") in ONLY_WITH_STOP:
+        return w.endswith(".") or (i + 1 < len(words) and words[i + 1] == ".")
+    return True
 
 
 def name_start(words: list[str], start: int, end: int) -> int | None:
@@ -38,9 +52,9 @@ def name_start(words: list[str], start: int, end: int) -> int | None:
     or titles and punctuation only. The span's last word is never left out as a
     title when a title comes before it ("Mr. Pope")."""
     i = start
-    while i < end - 1 and (is_title(words[i]) or (words[i] == "." and i > start and is_title(words[i - 1]))):
+    while i < end - 1 and (title_at(words, i) or (words[i] == "." and i > start and title_at(words, i - 1))):
         i += 1
-    if i == start and end - start == 1 and is_title(words[i]) and words[i].casefold() not in ALSO_SURNAMES:
+    if i == start and end - start == 1 and title_at(words, i) and words[i].casefold() not in ALSO_SURNAMES:
         return None
     if not any(c.isalnum() for w in words[i:end] for c in w):
         return None
@@ -55,7 +69,7 @@ def outside_names(words: list[str]) -> list[bool]:
     out = [False] * len(words)
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if is_title(w) and (w.casefold().removesuffix(".") not in ALSO_SURNAMES or nxt[:1].isupper()):
+        if title_at(words, i) and (w.casefold().removesuffix(".") not in ALSO_SURNAMES or nxt[:1].isupper()):
             out[i] = True
             if i + 1 < len(words) and words[i + 1] == ".":
                 out[i + 1] = True

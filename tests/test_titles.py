@@ -30,6 +30,8 @@ def start(words: str) -> str | None:
     ("Martin Luther King Jr", "Martin Luther King Jr"),
     ("King Hassan", "King Hassan"),  # royal titles stay, as in CoNLL-2003
     ("Will Hunter", "Will Hunter"),
+    ("Sen . Bob Dole", "Bob Dole"),  # the senator, with the abbreviation's stop
+    ("Hun Sen", "Hun Sen"),  # a surname, without one
 ])
 def test_titles_before_a_name_are_left_out(span, name):
     assert start(span) == name
@@ -40,7 +42,7 @@ def test_a_title_alone_names_nobody(span):
     assert start(span) is None
 
 
-@pytest.mark.parametrize("span", ["Pope", "Bishop"])
+@pytest.mark.parametrize("span", ["Pope", "Bishop", "Sen"])
 def test_a_title_alone_that_is_also_a_common_surname_stays(span):
     assert start(span) == span
 
@@ -72,6 +74,14 @@ def test_tag_reports_the_name_without_its_title(client, text, names):
     assert title["label"] == 0  # the title's token is not labelled a name
 
 
+def test_an_abbreviation_that_is_also_a_surname_is_a_title_only_with_its_stop(client):
+    for text, names in (("Hun Sen agreed to the talks.", ["Hun Sen"]), ("Sen. Bob Dole spoke.", ["Bob Dole"])):
+        res = client.post("/tag", json={"text": text}).get_json()
+        assert [e["text"] for e in res["entities"]] == names
+        sen = next(t for t in res["tokens"] if t["text"] == "Sen")
+        assert sen["label"] == int(names == ["Hun Sen"])  # in his name; not in the senator's
+
+
 def test_redact_keeps_the_title(client):
     res = client.post("/redact", json={"text": "I met with Mr. David Okafor on Tuesday."}).get_json()
     assert res["text"] == "I met with Mr. [PERSON] on Tuesday."
@@ -86,6 +96,10 @@ def test_redact_keeps_the_title(client):
     ("Pope wrote", ""),
     ("prof . dr . hans müller", "prof . dr ."),
     ("the president said", "president"),
+    ("Sen . Bob Dole said", "Sen ."),
+    ("Sen. Warren said", "Sen."),
+    ("Hun Sen agreed", ""),
+    ("Prof . Amartya Sen spoke", "Prof ."),
 ])
 def test_the_words_a_person_model_scores_zero(words, outside):
     from model.titles import outside_names
