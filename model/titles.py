@@ -14,6 +14,10 @@ A title alone that is also a common surname ("Pope", "Bishop": in the US Census
 top 1,000) stays a name: "Alexander Pope" and "Pope wrote" are people. An
 abbreviation that is also a surname ("Sen", as in Amartya Sen and Hun Sen) is a
 title only with its full stop: "Sen. Bob Dole".
+
+The words that open or close a message ("Hi", "Dear", "Thanks", "Regards") are
+never in a name either: "Hi Priya" names "Priya". No split of CoNLL-2003 or
+WNUT-17 tags one of them as a person.
 """
 from __future__ import annotations
 
@@ -27,12 +31,20 @@ TITLES = frozenset("""
     cmdr commander admiral inspector detective officer
 """.split())  # "vice", "prime": the first words of "Vice President", "Prime Minister"
 ALSO_SURNAMES = frozenset({"pope", "bishop"})  # US Census 1990 surnames ranked 405 and 217
+GREETINGS = frozenset("""
+    hi hello hey hiya howdy dear hola bonjour ciao thanks thank cheers regards greetings saludos
+""".split())
 ONLY_WITH_STOP = frozenset({"sen"})  # "Sen." the senator; "Sen" a Bengali, Khmer and Chinese surname
 
 
 def is_title(word: str) -> bool:
     """A title, in any case, with or without its full stop ("Mr", "MR.", "prof")."""
     return word.casefold().removesuffix(".") in TITLES
+
+
+def is_greeting(word: str) -> bool:
+    """A word that opens or closes a message, in any case ("Hi", "THANKS")."""
+    return word.casefold() in GREETINGS
 
 
 def title_at(words: list[str], i: int) -> bool:
@@ -48,13 +60,15 @@ def title_at(words: list[str], i: int) -> bool:
 
 def name_start(words: list[str], start: int, end: int) -> int | None:
     """Where the name in words[start:end] begins once the titles (and their full
-    stops) before it are left out; None when the span names nobody: a title alone,
-    or titles and punctuation only. The span's last word is never left out as a
-    title when a title comes before it ("Mr. Pope")."""
+    stops) and greetings before it are left out; None when the span names nobody: a
+    title alone, a greeting, or titles and punctuation only. The span's last word is
+    never left out as a title when a title comes before it ("Mr. Pope")."""
     i = start
-    while i < end - 1 and (title_at(words, i) or (words[i] == "." and i > start and title_at(words, i - 1))):
+    while i < end - 1 and (title_at(words, i) or is_greeting(words[i])
+                           or (words[i] == "." and i > start and title_at(words, i - 1))):
         i += 1
-    if i == start and end - start == 1 and title_at(words, i) and words[i].casefold() not in ALSO_SURNAMES:
+    if is_greeting(words[i]) or (i == start and end - start == 1 and title_at(words, i)
+                                 and words[i].casefold() not in ALSO_SURNAMES):
         return None
     if not any(c.isalnum() for w in words[i:end] for c in w):
         return None
@@ -62,14 +76,16 @@ def name_start(words: list[str], start: int, end: int) -> int | None:
 
 
 def outside_names(words: list[str]) -> list[bool]:
-    """The words that are never in a person's name: each title (and the full stop
-    after it), as ``name_start`` leaves them out of a span; a title that is also a
-    common surname ("Pope") only when a capitalised word follows ("Pope Francis",
-    not "Alexander Pope" or "Pope wrote")."""
+    """The words that are never in a person's name: each greeting, and each title
+    (and the full stop after it), as ``name_start`` leaves them out of a span; a title
+    that is also a common surname ("Pope") only when a capitalised word follows
+    ("Pope Francis", not "Alexander Pope" or "Pope wrote")."""
     out = [False] * len(words)
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if title_at(words, i) and (w.casefold().removesuffix(".") not in ALSO_SURNAMES or nxt[:1].isupper()):
+        if is_greeting(w):
+            out[i] = True
+        elif title_at(words, i) and (w.casefold().removesuffix(".") not in ALSO_SURNAMES or nxt[:1].isupper()):
             out[i] = True
             if i + 1 < len(words) and words[i + 1] == ".":
                 out[i + 1] = True
