@@ -38,9 +38,9 @@ MAX_BIAS = 10.0  # an entity bias beyond this (log-space, per token) is a typo, 
 
 
 class Head:
-    """One head's policy. Subclasses set the three facts and five functions (loss,
-    probabilities, posteriors, name_scores, decode_many); ``decode`` is decode_many of
-    one sentence."""
+    """One head's policy. Subclasses set the three facts and six functions (loss,
+    probabilities, posteriors, name_scores, decode_many, outside); ``decode`` is
+    decode_many of one sentence."""
 
     name: str
     n_y: int
@@ -71,6 +71,10 @@ class Head:
 
     def name_scores(self, post: np.ndarray) -> np.ndarray:
         """The probability that each token is part of an entity (any type): posteriors (N, n_y) -> (N,)."""
+        raise NotImplementedError
+
+    def outside(self) -> np.ndarray:
+        """ŷ (n_y,) of a token that is certainly in no entity (a title, a greeting)."""
         raise NotImplementedError
 
     def decode(self, probs: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
@@ -115,6 +119,9 @@ class Softmax(Head):
         out = [m for s, e in zip(bounds[:-1], bounds[1:]) for m in one_type_marginals(rows[s:e])]
         return np.array(out, dtype=np.float64).reshape(len(rows), 3)
 
+    def outside(self):
+        return np.eye(self.n_y)[0]  # all of ŷ on O
+
     def name_scores(self, post):
         if self.n_types == 1:
             return post[:, B] + post[:, I]
@@ -157,6 +164,9 @@ class Sigmoid(Head):
 
     def name_scores(self, post):
         return post[:, 0]
+
+    def outside(self):
+        return np.zeros(1)  # P(name) = 0
 
     def decode_many(self, probs, bounds, threshold=None, p_name=None):
         if threshold is None:

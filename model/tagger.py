@@ -190,12 +190,12 @@ class Tagger:
         batch = SentenceBatch(sentences, self.word_facts)
         d = self.calibration.domain_weights(batch)
         p_name = self.calibration.tokens(batch, raw, d)
-        if self.config.types == (PER,):  # a title is never in a name: decoded outside one, and scored 0
+        if self.config.types == (PER,):  # a title or greeting is never in a name: decoded outside one, scored 0
             titles = np.array([x for s in sentences for x in outside_names(s)], dtype=bool)
             if titles.any():
                 p_name[titles] = 0.0
                 flat = flat.copy()
-                flat[titles] = np.eye(head.n_y, dtype=flat.dtype)[0]  # ŷ = O (the sigmoid head: 0)
+                flat[titles] = head.outside()  # decoded outside any name, whatever the head
         tags = head.decode_many(flat, cuts, threshold, p_name)
         if threshold is None:
             p_name = agreeing(p_name, tags)

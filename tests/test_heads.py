@@ -157,3 +157,13 @@ def test_a_label_never_contradicts_its_score(name, threshold):
         moved = s != p_name
         assert np.all(s[moved & inside] == 0.5) and np.all(s[moved & ~inside] == BELOW_HALF)
         assert not np.any(moved & inside & (p_name >= 0.5)) and not np.any(moved & ~inside & (p_name <= BELOW_HALF))
+
+
+@pytest.mark.parametrize("name,n_types", [("softmax", 1), ("softmax", 4), ("sigmoid", 1)])
+def test_outside_is_a_y_hat_that_decodes_as_no_entity_and_scores_zero(name, n_types):
+    head = heads.get(name, n_types)
+    o = head.outside()
+    assert o.shape == (head.n_y,)
+    probs = np.stack([o, o, o])
+    assert head.decode(probs) == [0, 0, 0]
+    assert np.allclose(head.name_scores(head.posteriors(probs, [0, 3])), 0.0)

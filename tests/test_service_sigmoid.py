@@ -38,3 +38,11 @@ def test_sigmoid_tags_names_and_threshold_moves_the_cut(sigmoid_client):
     cut = sigmoid_client.post("/tag", json={"text": text, "threshold": mid}).get_json()
     assert cut["labels"] == [int(s >= mid) for s in scores]
     assert sigmoid_client.post("/tag", json={"text": text, "threshold": 1.5}).status_code == 422
+
+
+def test_a_greeting_and_a_title_are_outside_names_with_the_sigmoid_head_too(sigmoid_client):
+    """The title and greeting rules (model.titles) decode those words as O, whatever the head."""
+    body = sigmoid_client.post("/tag", json={"text": "Hi Anna Smith met the man Mr David Novak ."}).get_json()
+    rule = {t["text"]: (t["label"], t["score"]) for t in body["tokens"] if t["text"] in ("Hi", "Mr")}
+    assert rule == {"Hi": (0, 0.0), "Mr": (0, 0.0)}
+    assert [e["text"] for e in body["entities"]] == ["Anna Smith", "David Novak"]
