@@ -81,6 +81,18 @@ def environment() -> dict:
 
 # --- rendering -----------------------------------------------------------------
 
+def _shipped_models(m: dict | None) -> list[str]:
+    """The two shipped models side by side, end to end (bench/speed.py ``shipped_models``)."""
+    if not m:
+        return []
+    return ["", f"**The two shipped models**, `tag_sentences` on the {m['sentences']:,} CoNLL-2003 test "
+            f"sentences, 64 a call, {m['rounds']} alternating rounds: the default (PER, "
+            f"{m['default']['networks']} network) {_n(m['default']['tok_s'])} tokens/s; `artifacts/conll4` "
+            f"({'/'.join(m['conll4']['types'])}, an ensemble of {m['conll4']['networks']} networks) "
+            f"{_n(m['conll4']['tok_s'])} tokens/s: **{m['conll4_over_default']:.2f}×** the default's "
+            f"speed."]
+
+
 def _n(x, nd=0) -> str:
     return "–" if x is None else f"{x:,.{nd}f}"
 
@@ -217,6 +229,7 @@ def _speed(r: dict) -> list[str]:
             f"batch 1 `predict_proba` {_n(s['e2e']['b1']['predict_proba'])}, `tag_sentences` "
             f"{_n(s['e2e']['b1']['tag_sentences'])}; whole CoNLL test set `predict_proba` "
             f"{_n(s['e2e']['b64']['predict_proba'])}, `tag_sentences` {_n(s['e2e']['b64']['tag_sentences'])}.",
+            *_shipped_models(s.get("shipped")),
             "", "### Profile of the forward pass, before and after", "",
             "| stage | before, batch 1 (µs/call) | after, batch 1 (µs/call) | before, batch 64 (µs/token) | "
             "after, batch 64 (µs/token) |", "|---|---:|---:|---:|---:|"]

@@ -17,6 +17,11 @@ them alike (the per-round ratios are what we report):
   path that ``Tagger.predict_proba`` called before ``model/inference.py``;
 * ``ours``: ``model.inference.probabilities``, what the Tagger runs now;
 * ``torch``: ``bench.torch_ref.TorchTagger`` (when torch is installed).
+
+Last, the two shipped models side by side, end to end in the Tagger
+(``tag_sentences`` on the CoNLL-2003 test sentences, 64 at a time, interleaved):
+the person-name default, one network, and ``artifacts/conll4``, an ensemble whose
+networks all run on every sentence (``model/ensemble.py``).
 """
 from __future__ import annotations
 
@@ -31,11 +36,12 @@ from model.features import K, document_sets, featurize, pad
 from model.tagger import Tagger
 
 from . import torch_ref
-from harness import DEFAULT_ARTIFACT
+from harness import DEFAULT_ARTIFACT, ROOT
 
 from .common import CONLL_TEST, BenchError, median, timed
 
 TOL = 1e-5
+CONLL4 = ROOT / "artifacts" / "conll4"  # the four-type model, an ensemble
 
 
 def network_input(tagger: Tagger, feats, sentences):
@@ -127,6 +133,24 @@ def max_diff(got, want, lengths) -> float:
     return float(np.abs(got - want)[valid].max())
 
 
+def shipped_models(default: Tagger, sentences: list[list[str]], rounds: int) -> dict:
+    """tokens/s of ``tag_sentences`` (64 sentences a call) for the default and conll4,
+    alternating round by round; conll4's ÷ the default's is the median per-round ratio."""
+    conll4 = Tagger(load(CONLL4))
+    n_tok = sum(map(len, sentences))
+    chunks = [sentences[i:i + 64] for i in range(0, len(sentences), 64)]
+    taggers = {"default": default, "conll4": conll4}
+    runs: dict[str, list[float]] = {name: [] for name in taggers}
+    for _ in range(rounds):
+        for name, t in taggers.items():
+            t.tag_sentences(chunks[0])  # warm
+            runs[name].append(n_tok / timed(lambda: [t.tag_sentences(c) for c in chunks]))
+    return {name: {"networks": taggers[name].config.members, "types": list(taggers[name].config.types),
+                   "tok_s": median(r)} for name, r in runs.items()} | {
+        "conll4_over_default": median([c / d for c, d in zip(runs["conll4"], runs["default"])]),
+        "sentences": len(sentences), "tokens": n_tok, "rounds": rounds}
+
+
 def run(quick: bool = False, log=print) -> dict:
     art = load(DEFAULT_ARTIFACT)
     tagger = Tagger(art)
@@ -210,6 +234,9 @@ def run(quick: bool = False, log=print) -> dict:
     rate = gemm_rate(512 if quick else 1024, 3 if quick else 5)
     step_rates = {str(m): step_gemm_rate(d, m, cfg.n_a, 3) for m in (1, 64)}
     floor = rate / macs_per_token
+    shipped = shipped_models(tagger, sents64, max(2, rounds // 2))
+    log(f"  shipped models: default {shipped['default']['tok_s']:,.0f} tok/s, conll4 "
+        f"{shipped['conll4']['tok_s']:,.0f} tok/s ({shipped['conll4_over_default']:.2f}×)")
     return {
         "threads": 1, "torch": tv, "tol": TOL, "agree": agree,
         "sentence": " ".join(sentence), "n_batches": len(batches), "n_tokens_b64": n_tok64,
@@ -219,4 +246,5 @@ def run(quick: bool = False, log=print) -> dict:
         "macs": macs, "macs_per_token": macs_per_token, "gemm_rate": rate, "step_rates": step_rates,
         "floor_tok_s": floor,
         "floor_frac": {k: tok_s["ours"][k] / floor for k in ("b1", "b64")},
+        "shipped": shipped,
     }

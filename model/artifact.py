@@ -2,7 +2,13 @@
 
     weights.npz   the parameter dict, one .npy member per parameter (float32),
                   plus the pretrained vectors when the model has them
-                  (G_q int8 (V+1, n_g), G_scale float32 (V+1, 1): model/vectors.py)
+                  (G_q int8 (V+1, n_g), G_scale float32 (V+1, 1): model/vectors.py);
+                  an ensemble (config.members = K > 1, model/ensemble.py) adds the
+                  parameters and vectors of networks 2..K, each name prefixed "m<k>_"
+                  ("m2_W_ax", "m2_G_q"): same shapes, same words, their own values.
+                  W_ax and W_ax_bw, the sparse features' columns and most of the
+                  bytes, may be stored as float16 (``save(..., half=True)``, as the
+                  ensembles are); every parameter is float32 once loaded
     meta.json     format version, model config (with its entity types), feature
                   tables (with the character vocabulary when the model reads
                   characters), label set (the IOB2 tags),
@@ -26,6 +32,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -43,6 +50,25 @@ class ArtifactError(ValueError):
     """An artifact that cannot be loaded; the message says which file and why."""
 
 
+class Network(NamedTuple):
+    """One network of an artifact: its parameters and its vectors (fine-tuned by its own run)."""
+    params: dict[str, np.ndarray]
+    vectors: Vectors | None
+
+
+def member_prefix(k: int) -> str:
+    """The prefix of network k's arrays in weights.npz: none for the first, "m<k>_" after."""
+    return "" if k == 1 else f"m{k}_"
+
+
+def member_of(name: str) -> tuple[int, str]:
+    """(network number, array name) of a weights.npz array name: "m2_W_ax" -> (2, "W_ax")."""
+    head, sep, rest = name.partition("_")
+    if sep and head[:1] == "m" and head[1:].isdigit():
+        return int(head[1:]), rest
+    return 1, name
+
+
 @dataclass
 class Artifact:
     params: dict[str, np.ndarray]
@@ -51,6 +77,12 @@ class Artifact:
     meta: dict  # everything in meta.json
     vectors: Vectors | None = None  # g<t>'s table, when config.n_g > 0
     calibration: Calibration | None = None  # meta["calibration"], verified; None: raw scores
+    members: tuple[Network, ...] = ()  # networks 2..K of an ensemble (config.members = K)
+
+    @property
+    def networks(self) -> tuple[Network, ...]:
+        """Every network whose ŷ the tagger averages: this one's params and vectors, then the members'."""
+        return (Network(self.params, self.vectors), *self.members)
 
     @property
     def name(self) -> str:
@@ -67,6 +99,13 @@ class Artifact:
 
 
 VECTOR_DTYPES = {"G_q": np.int8, "G_scale": np.float32}
+HALF = ("W_ax", "W_ax_bw")  # the parameters save(..., half=True) stores as float16
+
+
+def halved(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """params with the HALF arrays rounded to float16 and back (float32): the values an
+    artifact saved with half=True gives when loaded, so a model is scored as stored."""
+    return {k: v.astype(np.float16).astype(np.float32) if k in HALF else v for k, v in params.items()}
 
 
 def _npz_bytes(params: dict[str, np.ndarray]) -> bytes:
@@ -91,16 +130,29 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def save(out_dir: str | Path, params, config: Config, tables: FeatureTables, meta: dict,
-         extra_files: dict[str, bytes] | None = None, vectors: Vectors | None = None) -> Path:
+         extra_files: dict[str, bytes] | None = None, vectors: Vectors | None = None,
+         members: tuple[Network, ...] = (), half: bool = False) -> Path:
     """Write the artifact to out_dir, atomically replacing any previous one.
 
     extra_files (e.g. the learning-curve PNG) are written beside the two
-    artifact files, in the same atomic swap."""
+    artifact files, in the same atomic swap. members: networks 2..K of an
+    ensemble, as many as config.members says, with vectors of the same words.
+    half: store the HALF parameters as float16 (round them first with ``halved``
+    to score the model as it is stored)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {k: np.asarray(v, dtype=np.float32, order="K") for k, v in params.items()}
+    if config.members != 1 + len(members):
+        raise ValueError(f"config.members = {config.members} but {1 + len(members)} network(s) given")
+    arrays = {}
+    for k, (p, vec) in enumerate([Network(params, vectors), *members], 1):
+        if (vec is None) != (vectors is None) or (vec is not None and vec.words != vectors.words):
+            raise ValueError(f"network {k} has other vectors' words than network 1")
+        pre = member_prefix(k)
+        arrays.update({pre + n: np.asarray(v, dtype=np.float16 if half and n in HALF else np.float32, order="K")
+                       for n, v in p.items()})
+        if vec is not None:
+            arrays.update({pre + n: v for n, v in vec.arrays().items()})
     if vectors is not None:
-        arrays.update(vectors.arrays())
         meta = dict(meta, vectors=dict(LICENSE, words=list(vectors.words)))
     weights = _npz_bytes(arrays)
     full = dict(meta, format_version=FORMAT_VERSION, config=config.to_json(), labels=list(config.tags),
@@ -164,14 +216,20 @@ def load(art_dir: str | Path) -> Artifact:
     if tables.n_ch != config.n_ch:
         raise ArtifactError(f"{art_dir / META}: feature tables give n_ch={tables.n_ch} (characters), "
                             f"config says {config.n_ch}")
-    params = _read_params(art_dir / WEIGHTS, weights)
-    vectors = _vectors(art_dir, meta, params, config)
+    networks: list[Network] = []
     expected = param_shapes(config)
-    if set(params) != set(expected):
-        raise ArtifactError(f"{art_dir / WEIGHTS}: parameters {sorted(params)}, expected {sorted(expected)}")
-    for name, shp in expected.items():
-        if params[name].shape != shp:
-            raise ArtifactError(f"{art_dir / WEIGHTS}: {name} has shape {params[name].shape}, expected {shp}")
+    for k, params in enumerate(_networks(art_dir / WEIGHTS, _read_params(art_dir / WEIGHTS, weights), config), 1):
+        pre = member_prefix(k)
+        vectors = _vectors(art_dir, meta, params, config, pre, networks[0].vectors if networks else None)
+        if set(params) != set(expected):
+            raise ArtifactError(f"{art_dir / WEIGHTS}: parameters {sorted(pre + n for n in params)}, "
+                                f"expected {sorted(pre + n for n in expected)}")
+        for name, shp in expected.items():
+            if params[name].shape != shp:
+                raise ArtifactError(f"{art_dir / WEIGHTS}: {pre}{name} has shape {params[name].shape}, "
+                                    f"expected {shp}")
+        networks.append(Network(params, vectors))
+    params, vectors = networks[0]
     calibration = None
     if "calibration" in meta:
         try:
@@ -181,7 +239,7 @@ def load(art_dir: str | Path) -> Artifact:
         if calibration.entity_by_type is not None and calibration.types != config.types:
             raise ArtifactError(f"{art_dir / META}: calibration types {list(calibration.types)} "
                                 f"differ from the model's {list(config.types)}")
-    return Artifact(params, config, tables, meta, vectors, calibration)
+    return Artifact(params, config, tables, meta, vectors, calibration, tuple(networks[1:]))
 
 
 def update_meta(art_dir: str | Path, changes: dict) -> Artifact:
@@ -209,13 +267,23 @@ def update_meta(art_dir: str | Path, changes: dict) -> Artifact:
     return load(art_dir)
 
 
-def _vectors(art_dir: Path, meta: dict, params: dict, config: Config) -> Vectors | None:
-    """Take the vector arrays out of params and check them against config and meta.json."""
+def _vectors(art_dir: Path, meta: dict, params: dict, config: Config, pre: str = "",
+             first: Vectors | None = None) -> Vectors | None:
+    """Take the vector arrays out of one network's params and check them against config
+    and meta.json; an ensemble's later networks share the first one's words (``first``)."""
     arrays = {k: params.pop(k) for k in VECTOR_DTYPES if k in params}
     if not config.n_g:
         if arrays or "vectors" in meta:
             raise ArtifactError(f"{art_dir}: holds pretrained vectors but config.n_g is 0")
         return None
+    if first is not None:
+        for k, shp in ((k, a.shape) for k, a in first.arrays().items()):
+            if k not in arrays:
+                raise ArtifactError(f"{art_dir / WEIGHTS}: config.n_g = {config.n_g} but {pre}{k} is missing")
+            if arrays[k].shape != shp:
+                raise ArtifactError(f"{art_dir / WEIGHTS}: {pre}{k} has shape {arrays[k].shape}, expected {shp}")
+        _check_vector_values(art_dir, arrays, pre)
+        return first.sharing_words(arrays["G_q"], arrays["G_scale"])
     words = meta.get("vectors", {}).get("words") if isinstance(meta.get("vectors"), dict) else None
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise ArtifactError(f"{art_dir / META}: config.n_g = {config.n_g} but no vectors.words list")
@@ -227,11 +295,29 @@ def _vectors(art_dir: Path, meta: dict, params: dict, config: Config) -> Vectors
             raise ArtifactError(f"{art_dir / WEIGHTS}: config.n_g = {config.n_g} but {k} is missing")
         if arrays[k].shape != shp:
             raise ArtifactError(f"{art_dir / WEIGHTS}: {k} has shape {arrays[k].shape}, expected {shp}")
-    if not np.isfinite(arrays["G_scale"]).all() or (arrays["G_scale"] < 0).any():
-        raise ArtifactError(f"{art_dir / WEIGHTS}: G_scale must be finite and >= 0")
-    if arrays["G_q"][0].any() or arrays["G_scale"][0, 0] != 0:
-        raise ArtifactError(f"{art_dir / WEIGHTS}: row 0 of the vectors (no vector) must be zero")
+    _check_vector_values(art_dir, arrays)
     return Vectors(tuple(words), arrays["G_q"], arrays["G_scale"])
+
+
+def _check_vector_values(art_dir: Path, arrays: dict[str, np.ndarray], pre: str = "") -> None:
+    if not np.isfinite(arrays["G_scale"]).all() or (arrays["G_scale"] < 0).any():
+        raise ArtifactError(f"{art_dir / WEIGHTS}: {pre}G_scale must be finite and >= 0")
+    if arrays["G_q"][0].any() or arrays["G_scale"][0, 0] != 0:
+        raise ArtifactError(f"{art_dir / WEIGHTS}: {pre}row 0 of the vectors (no vector) must be zero")
+
+
+def _networks(path: Path, arrays: dict[str, np.ndarray], config: Config) -> list[dict[str, np.ndarray]]:
+    """The arrays of weights.npz as one dict per network, names without their prefix,
+    numbered 1..K as config.members says."""
+    groups: dict[int, dict[str, np.ndarray]] = {}
+    for name, a in arrays.items():
+        k, base = member_of(name)
+        if member_prefix(k) + base != name:  # "m1_W_ax", "m02_W_ax": not a name save writes
+            raise ArtifactError(f"{path}: {name}: an ensemble's arrays are named m2_..., m3_..., ...")
+        groups.setdefault(k, {})[base] = a
+    if sorted(groups) != list(range(1, config.members + 1)):
+        raise ArtifactError(f"{path}: holds network(s) {sorted(groups)}, but config.members is {config.members}")
+    return [groups[k] for k in sorted(groups)]
 
 
 def _read_params(path: Path, data: bytes) -> dict[str, np.ndarray]:
@@ -245,7 +331,10 @@ def _read_params(path: Path, data: bytes) -> dict[str, np.ndarray]:
     except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise ArtifactError(f"{path}: not a readable .npz ({e})") from None
     for k, v in params.items():
-        want = VECTOR_DTYPES.get(k, np.float32)
-        if v.dtype != want:
+        base = member_of(k)[1]
+        want = VECTOR_DTYPES.get(base, np.float32)
+        if v.dtype == np.float16 and base in HALF:
+            params[k] = v.astype(np.float32)  # stored in half the bytes; computed in float32
+        elif v.dtype != want:
             raise ArtifactError(f"{path}: {k} has dtype {v.dtype}, expected {np.dtype(want).name}")
     return params

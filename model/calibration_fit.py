@@ -15,6 +15,7 @@ each threshold of ``THRESHOLDS`` and for the default decoding), written through
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import sys
 from pathlib import Path
@@ -140,7 +141,7 @@ def fit_artifact(art: artifact_io.Artifact, dev_files: list[str | Path], log=lam
         sha256 = hashlib.sha256(Path(dev_files[0]).read_bytes()).hexdigest()
     raw_tagger = Tagger(art, calibrated=False)
     cal = fit(raw_tagger, corpora, names, every_case)
-    tagger = Tagger(artifact_io.Artifact(art.params, art.config, art.tables, art.meta, art.vectors, cal))
+    tagger = Tagger(dataclasses.replace(art, calibration=cal))
     ece_dev = {}
     for name, corpus in zip(names, corpora):
         before, after = entity_scores(raw_tagger, corpus), entity_scores(tagger, corpus)

@@ -35,6 +35,7 @@ class Config:
     n_ch: int = 0  # its character vocabulary (padding, <unk>, the kept characters), from the tables
     types: tuple[str, ...] = (PER,)  # the entity types, in tag order (model/tags.py)
     entity_bias: float = 0.0  # added to log ŷ of the B-/I- tags when Viterbi decodes (softmax head)
+    members: int = 1  # networks of this shape whose ŷ are averaged (an ensemble: ``model/ensemble.py``)
 
     def __post_init__(self):
         if isinstance(self.types, list):  # as meta.json stores it
@@ -47,6 +48,10 @@ class Config:
         heads.get(self.head, len(self.types), self.entity_bias)  # ValueError: unknown head, too many types, bad bias
         if self.n_c < 0 or (self.n_c > 0) != (self.n_ch > 0):
             raise ValueError(f"n_c={self.n_c} and n_ch={self.n_ch}: a character cell needs both, no cell neither")
+        if not isinstance(self.members, int) or isinstance(self.members, bool) or self.members < 1:
+            raise ValueError(f"members must be a whole number of networks, at least 1, not {self.members!r}")
+        if self.members > 1 and self.n_c:
+            raise ValueError("an ensemble of networks with the character cell is not supported")
 
     @property
     def head_policy(self) -> heads.Head:
@@ -67,6 +72,8 @@ class Config:
             del out["n_c"], out["n_ch"]
         if not self.entity_bias:  # decoded by Viterbi alone: as before there was a bias
             del out["entity_bias"]
+        if self.members == 1:  # one network: as before there were ensembles
+            del out["members"]
         if self.types == (PER,):
             del out["types"]
         else:

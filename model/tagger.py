@@ -111,6 +111,10 @@ class Tagger:
         # laid out once, read-only: one lookup table, small feature groups folded
         self.weights = inference.prepare(self.params, self.config, self.tables.group_ids())
         self.vectors = artifact.vectors
+        # an ensemble's other networks (config.members > 1): their ŷ are averaged with this one's
+        self.members = [(inference.prepare({k: v.astype(np.float32, copy=False) for k, v in p.items()},
+                                           self.config, self.tables.group_ids()), vec)
+                        for p, vec in artifact.members]
         self.batch_size = batch_size
         self.char_cache = FormCache(char_cache)  # char_cache=0: every form's state computed anew
 
@@ -125,18 +129,29 @@ class Tagger:
         for b in range(0, len(order), self.batch_size):
             idx = order[b:b + self.batch_size]
             ids, lengths, _, _ = pad([feats[i] for i in idx])
-            g = self.vectors_of([sentences[i] for i in idx], ids.shape[0])
+            rows = self.rows_of([sentences[i] for i in idx], ids.shape[0])
+            g = None if rows is None else self.vectors.dense(rows)
             h = self.chars_of([sentences[i] for i in idx], ids.shape[0])
             probs = inference.probabilities(self.weights, ids, lengths, g, h)  # (T_x, m, n_y)
+            if self.members:  # an ensemble: the mean ŷ of its networks
+                for w, vec in self.members:
+                    probs += inference.probabilities(w, ids, lengths, None if rows is None else vec.dense(rows))
+                probs /= 1 + len(self.members)
             for j, i in enumerate(idx):
                 out[i] = probs[: lengths[j], j]
         return out
 
     def vectors_of(self, sentences: list[list[str]], T_x: int) -> np.ndarray | None:
         """g<t> of a batch, time-major (T_x, m, n_g), zero on padding; None without vectors."""
+        rows = self.rows_of(sentences, T_x)
+        return None if rows is None else self.vectors.dense(rows)
+
+    def rows_of(self, sentences: list[list[str]], T_x: int) -> np.ndarray | None:
+        """Each token's row in the vector tables (T_x, m), 0 on padding; None without vectors.
+        An ensemble's networks share the words, so the rows serve every network."""
         if self.vectors is None:
             return None
-        return self.vectors.dense(pad_rows([self.vectors.rows(t) for t in sentences], T_x))
+        return pad_rows([self.vectors.rows(t) for t in sentences], T_x)
 
     def chars_of(self, sentences: list[list[str]], T_x: int) -> np.ndarray | None:
         """h<t> of a batch, time-major (T_x, m, 2 n_c), zero on padding; None without the character cell."""

@@ -198,11 +198,12 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
 def train_config(args: argparse.Namespace, n_x: int, n_g: int = 0, types: tuple[str, ...] = ("PER",),
                  n_ch: int = 0) -> TrainConfig:
     """The run's TrainConfig: every field of it and of its network Config from its flag
-    (n_x and n_ch from the feature tables, n_g from the vectors --vectors brings, the types from the data)."""
+    (n_x and n_ch from the feature tables, n_g from the vectors --vectors brings, the types from the data;
+    one network: ``python -m model.ensemble`` joins trained ones)."""
     def given(cls, skip):
         return {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in skip}
     return TrainConfig(Config(n_x=n_x, n_g=n_g, types=types, n_ch=n_ch,
-                              **given(Config, {"n_x", "n_g", "types", "n_ch"})),
+                              **given(Config, {"n_x", "n_g", "types", "n_ch", "members"})),
                        **given(TrainConfig, {"network"}))
 
 
@@ -388,6 +389,9 @@ def _run(args, log) -> int:
     t0 = time.perf_counter()
     skipped: list[str] | None = [] if args.skip_bad else None
     base = artifact.load(args.from_artifact) if args.from_artifact else None
+    if base is not None and base.config.members > 1:
+        raise TrainError(f"--from {args.from_artifact}: an ensemble of {base.config.members} networks; "
+                         f"fine-tuning starts from one network (e.g. artifacts/default)")
     train_parts = read_files(args.train, args.types, args.label_map, skipped)
     found = order_types(t for c in train_parts for t in c.types)
     types = found if args.types is None else args.types

@@ -57,6 +57,14 @@ class Vectors:
     def n_g(self) -> int:
         return self.G_q.shape[1]
 
+    def sharing_words(self, G_q: np.ndarray, G_scale: np.ndarray) -> "Vectors":
+        """Other vectors of the same words (an ensemble member's, fine-tuned by its own run),
+        sharing this one's words and index rather than building another."""
+        out = object.__new__(Vectors)
+        for name, value in (("words", self.words), ("G_q", G_q), ("G_scale", G_scale), ("index", self.index)):
+            object.__setattr__(out, name, value)
+        return out
+
     def rows(self, tokens: list[str]) -> np.ndarray:
         """Row of each token in G_q (0: no vector). int32 (T_x,)."""
         get = self.index.get

@@ -78,6 +78,7 @@ class Predictor:
             "name": self.artifact.name, "version": self.artifact.version, "head": cfg.head,
             "types": list(cfg.types),
             "n_x": cfg.n_x, "n_a": cfg.n_a, "n_y": cfg.n_y, "bidirectional": cfg.bidirectional,
+            "networks": cfg.members,
             "labels": meta.get("labels", []),
             "limits": limits.to_json(),
             "training": {k: training[k] for k in ("flags", "train_file", "train_sha256",

@@ -311,12 +311,20 @@ class LimitsSchema(Schema):
     max_total_tokens = fields.Integer(required=True)
 
 
+class TypeScoresSchema(Schema):
+    precision = fields.Float(required=True)
+    recall = fields.Float(required=True)
+    f1 = fields.Float(required=True)
+
+
 class OperatingRowSchema(Schema):
     threshold = fields.Float(required=True, allow_none=True, metadata={
         "description": f"one of {list(THRESHOLDS)}, or null: the default decoding"})
     precision = fields.Float(required=True)
     recall = fields.Float(required=True)
     f1 = fields.Float(required=True)
+    per_type = fields.Dict(keys=fields.String(), values=fields.Nested(TypeScoresSchema), metadata={
+        "description": "a model of several types: each type's own scores beside the micro-average"})
 
 
 class OperatingTableSchema(Schema):
@@ -334,6 +342,8 @@ class ModelInfoSchema(Schema):
     n_a = fields.Integer(required=True)
     n_y = fields.Integer(required=True)
     bidirectional = fields.Boolean(required=True)
+    networks = fields.Integer(required=True, metadata={
+        "description": "networks that tag together, their outputs averaged: 1, or more for an ensemble"})
     types = fields.List(fields.String(), required=True, metadata={
         "description": "the entity types the model finds, e.g. [\"PER\"] or [\"PER\", \"LOC\", \"MISC\", \"ORG\"]"})
     labels = fields.List(fields.String(), required=True, metadata={"description": "the IOB2 tags over the types"})

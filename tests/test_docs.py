@@ -146,6 +146,7 @@ FIGURES = {
     "results.speed.ours.b64": lambda: kilo(results()["speed"]["tok_s"]["ours"]["b64"]),
     "results.speed.torch.b1": lambda: times(results()["speed"]["ratios"]["torch"]["b1"]),
     "results.speed.torch.b64": lambda: times(results()["speed"]["ratios"]["torch"]["b64"]),
+    "results.speed.shipped.conll4_over_default": lambda: times(results()["speed"]["shipped"]["conll4_over_default"]),
     "results.http.c1.p50": lambda: f2(_http("1 sentence|1")["p50_ms"]),
     "results.http.c16.rps": lambda: thousands(_http("1 sentence|16")["rps"]),
     "results.http.batch_tokens": lambda: thousands(results()["http"]["batch_http_tokens_per_s"]),

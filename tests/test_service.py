@@ -299,7 +299,7 @@ def test_model_metadata(client, app):
     assert schemas.model_info.validate(info) == {}
     assert info["name"] == meta["name"] and info["version"] == meta["weights_sha256"][:12]
     assert info["head"] == meta["config"]["head"] and info["n_a"] == meta["config"]["n_a"]
-    assert info["labels"] == ["O", "B-PER", "I-PER"]
+    assert info["labels"] == ["O", "B-PER", "I-PER"] and info["networks"] == 1
     assert info["training"]["train_sha256"] == meta["training"]["train_sha256"]
     assert info["training"]["dev_sha256"] == meta["training"]["dev_sha256"]
     assert info["metrics"]["dev"]["f1"] == meta["metrics"]["dev"]["f1"]

@@ -20,7 +20,7 @@ from model.redact import Operator, Pseudonyms, redact
 from model.names import Span
 from model.scoring import score
 from model.tags import tags_of
-from service import create_app
+from service import create_app, schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "conll2003"
@@ -226,6 +226,7 @@ def conll4():
 def test_conll4_over_http(conll4):
     info = conll4.get("/model").get_json()
     assert info["types"] == ["PER", "LOC", "MISC", "ORG"] and info["n_y"] == 9
+    assert info["networks"] == 3 and schemas.model_info.validate(info) == {}  # three seeds tagging together
     r = conll4.post("/tag", json={"text": MERKEL}).get_json()
     by_text = {e["text"]: e["label"] for e in r["entities"]}
     assert by_text["Angela Merkel"] == "PER" and by_text["Paris"] == "LOC"
