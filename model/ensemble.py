@@ -1,7 +1,9 @@
 """Join trained artifacts into one ensemble artifact: their networks tag together.
 
-    python -m model.ensemble artifacts/trained/conll4-seed1 artifacts/trained/conll4-seed2 \\
-        artifacts/trained/conll4-seed3 --dev ../shared/data/conll2003/dev.conll --out artifacts/conll4
+    python -m model.ensemble artifacts/.conll4-networks/seed1 artifacts/.conll4-networks/seed2 \\
+        artifacts/.conll4-networks/seed3 --dev ../shared/data/conll2003/dev.conll --out artifacts/conll4
+
+(the last step of ``make train-conll4``, after it has trained the three seeds).
 
 The networks must be the same model trained with other seeds: the same config,
 feature tables, entity types and vector words (their fine-tuned vectors may
@@ -71,7 +73,9 @@ def join(arts: list[Artifact], names: list[str], name: str) -> Artifact:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m model.ensemble", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                usage="%(prog)s ARTIFACT ARTIFACT [ARTIFACT ...] --dev FILE [FILE] --out DIR "
+                                      "[--name NAME] [--calibrate-every-case]")
     p.add_argument("artifacts", nargs="+", metavar="ARTIFACT", help="trained artifacts, one network each")
     p.add_argument("--out", required=True, help="the ensemble artifact to write (replaced atomically)")
     p.add_argument("--name", help="model name recorded in the artifact (default: --out's name)")
