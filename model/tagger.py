@@ -107,13 +107,12 @@ class Tagger:
         self.word_facts = word_facts(artifact.tables)  # what the calibration reads of a word, cached
         self.config = artifact.config
         self.tables = artifact.tables
-        self.params = {k: v.astype(np.float32, copy=False) for k, v in artifact.params.items()}
+        self.params = _float32(artifact.params)
         # laid out once, read-only: one lookup table, small feature groups folded
         self.weights = inference.prepare(self.params, self.config, self.tables.group_ids())
         self.vectors = artifact.vectors
         # an ensemble's other networks (config.members > 1): their ŷ are averaged with this one's
-        self.members = [(inference.prepare({k: v.astype(np.float32, copy=False) for k, v in p.items()},
-                                           self.config, self.tables.group_ids()), vec)
+        self.members = [(inference.prepare(_float32(p), self.config, self.tables.group_ids()), vec)
                         for p, vec in artifact.members]
         self.batch_size = batch_size
         self.char_cache = FormCache(char_cache)  # char_cache=0: every form's state computed anew
@@ -247,6 +246,10 @@ class Tagger:
             out[d].scores.extend(t.scores)
             out[d].entity_scores.extend(t.entity_scores)
         return out
+
+
+def _float32(params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: v.astype(np.float32, copy=False) for k, v in params.items()}
 
 
 def _spans_in_batch(tags: list[list[int]], bounds: list[int]) -> list[tuple[int, int]]:

@@ -1,12 +1,12 @@
 """The artifact format: round trip, and every way a broken one is refused."""
 import hashlib
-import io
 import json
 import shutil
 import zipfile
 
 import numpy as np
 import pytest
+from artifact_support import write_weights
 
 from model import network
 from model.artifact import ArtifactError, load, save
@@ -20,17 +20,6 @@ def art_dir(tmp_path):
     cfg = network.Config(n_x=tables.n_x, n_a=5, head="softmax", bidirectional=True)
     params = network.init_params(cfg, rng)
     return save(tmp_path / "art", params, cfg, tables, {"name": "t"}), params, cfg, tables
-
-
-def rewrite_weights(d, params):
-    """Write weights.npz with new content and a matching checksum (so later checks are reached)."""
-    buf = io.BytesIO()
-    np.savez(buf, **params)
-    data = buf.getvalue()
-    (d / "weights.npz").write_bytes(data)
-    meta = json.loads((d / "meta.json").read_text())
-    meta["weights_sha256"] = hashlib.sha256(data).hexdigest()
-    (d / "meta.json").write_text(json.dumps(meta))
 
 
 def test_round_trip(art_dir):
@@ -59,10 +48,10 @@ def edit_meta(d, **changes):
     (lambda d, p: edit_meta(d, format_version=99), "format version 99"),
     (lambda d, p: edit_meta(d, config={"n_x": 4, "n_a": 5, "head": "crf", "bidirectional": True}), "unknown head"),
     (lambda d, p: edit_meta(d, config={"n_x": 9, "n_a": 5, "head": "softmax", "bidirectional": True}), "n_x=4"),
-    (lambda d, p: rewrite_weights(d, dict(p, W_aa=np.zeros((4, 4), np.float32))), "W_aa has shape (4, 4)"),
-    (lambda d, p: rewrite_weights(d, {k: v for k, v in p.items() if k != "b_y"}), "expected"),
-    (lambda d, p: rewrite_weights(d, dict(p, W_aa=p["W_aa"].astype(np.float64))), "dtype float64"),
-    (lambda d, p: rewrite_weights(d, dict(p, W_aa=np.array([{"x": 1}], dtype=object))), "refused"),
+    (lambda d, p: write_weights(d, dict(p, W_aa=np.zeros((4, 4), np.float32))), "W_aa has shape (4, 4)"),
+    (lambda d, p: write_weights(d, {k: v for k, v in p.items() if k != "b_y"}), "expected"),
+    (lambda d, p: write_weights(d, dict(p, W_aa=p["W_aa"].astype(np.float64))), "dtype float64"),
+    (lambda d, p: write_weights(d, dict(p, W_aa=np.array([{"x": 1}], dtype=object))), "refused"),
     (lambda d, p: (d / "weights.npz").write_bytes(b"garbage"), "checksum mismatch"),
 ])
 def test_broken_artifacts_are_refused(art_dir, breakage, message):

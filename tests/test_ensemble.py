@@ -1,7 +1,5 @@
 """Ensembles: networks of the same model tagging together (model/ensemble.py), the
 artifact format that holds them, and their refusals."""
-import hashlib
-import io
 import json
 import subprocess
 import sys
@@ -9,6 +7,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from artifact_support import rewrite_weights
 from harness import ROOT
 from tiny_model import tiny_conll, train_tiny
 
@@ -85,19 +84,6 @@ def test_the_tagger_averages_the_networks(ensemble, tmp_path):
         assert np.abs(alone[0][i] - mean).max() > 1e-4  # the other networks do count
 
 
-def _rewrite(path, mutate):
-    """Change the arrays in weights.npz and fix the checksum so the later checks run."""
-    with np.load(path / "weights.npz") as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    mutate(arrays)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    (path / "weights.npz").write_bytes(buf.getvalue())
-    meta = json.loads((path / "meta.json").read_text())
-    meta["weights_sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
-    (path / "meta.json").write_text(json.dumps(meta))
-
-
 def _drop(prefix):
     def mutate(arrays):
         for k in [k for k in arrays if k.startswith(prefix)]:
@@ -119,7 +105,7 @@ def _drop(prefix):
 ])
 def test_broken_ensembles_are_refused(ensemble, mutate, message):
     path = ensemble[0]
-    _rewrite(path, mutate)
+    rewrite_weights(path, mutate)
     with pytest.raises(ArtifactError, match=message):
         load(path)
 

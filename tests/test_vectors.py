@@ -2,12 +2,11 @@
 artifact's checks, and a word outside the vocabulary falling back to the other features."""
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 
 import numpy as np
 import pytest
+from artifact_support import rewrite_weights
 
 from model import network
 from model.artifact import ArtifactError, load, save
@@ -103,19 +102,6 @@ def test_a_word_outside_the_vocabulary_falls_back_to_its_other_features(vector_a
                                reference_proba(art, sent[:1], noise[None], ignoring), atol=2e-6)
 
 
-def _rewrite(path, mutate):
-    """Change the arrays in weights.npz and fix the checksum so the later checks run."""
-    with np.load(path / "weights.npz") as npz:
-        arrays = {k: npz[k] for k in npz.files}
-    mutate(arrays)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    (path / "weights.npz").write_bytes(buf.getvalue())
-    meta = json.loads((path / "meta.json").read_text())
-    meta["weights_sha256"] = hashlib.sha256(buf.getvalue()).hexdigest()
-    (path / "meta.json").write_text(json.dumps(meta))
-
-
 @pytest.mark.parametrize("mutate,message", [
     (lambda a: a.update(G_q=a["G_q"].astype(np.float32)), "G_q has dtype float32, expected int8"),
     (lambda a: a.update(G_q=a["G_q"][:-1]), "G_q has shape"),
@@ -125,7 +111,7 @@ def _rewrite(path, mutate):
 ])
 def test_loader_verifies_the_vector_arrays(vector_artifact, mutate, message):
     path, _ = vector_artifact
-    _rewrite(path, mutate)
+    rewrite_weights(path, mutate)
     with pytest.raises(ArtifactError, match=message):
         load(path)
 
