@@ -64,7 +64,7 @@ OUT ?= artifacts/trained
 train: install
 	$(BIN)/python train.py --train $(DATA)/conll2003/train.conll $(DATA)/wnut17/train.conll \
 		--dev $(DATA)/conll2003/dev.conll $(DATA)/wnut17/dev.conll \
-		--vectors 100000 --p-lower 0.15 --p-upper 0.1 --p-replace 0.3 --epochs 6 --patience 2 \
+		--vectors 100000 --serve-vectors 175000 --p-lower 0.15 --p-upper 0.1 --p-replace 0.3 --epochs 6 --patience 2 \
 		--synth-share 0.2 --loss path --seed 3 --entity-bias 0.5 \
 		--calibrate-every-case --out $(OUT) --name nametag-conll03-wnut17-glove
 

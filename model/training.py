@@ -45,6 +45,7 @@ class TrainConfig:
     vectors: int = 0  # most frequent GloVe words kept (+ every training word); 0 = no vectors
     vector_dropout: float = 0.0  # probability of hiding a token's vector (g<t> = 0)
     tune_vectors: bool = False  # fine-tune the vectors of the words training sees (else frozen)
+    serve_vectors: int = 0  # after training, add the vectors of this many most frequent GloVe words (0 = none)
     p_lower: float = 0.0  # share of training sentences lower-cased, drawn anew every epoch
     p_upper: float = 0.0  # share upper-cased
     case_by_document: bool = True  # draw the case per document (else per sentence)
@@ -63,6 +64,8 @@ class TrainConfig:
             del own["distill"]
         if self.loss == "token":
             del own["loss"]
+        if not self.serve_vectors:
+            del own["serve_vectors"]
         return {**net, **own}
 
 

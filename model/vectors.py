@@ -17,7 +17,8 @@ falls back to its other features (word id, shape, affixes, name lists).
 
 The vectors are frozen by default. ``--tune-vectors`` trains the rows of the
 words training sees (``retuned``: re-quantized, same storage); every other row
-stays GloVe's.
+stays GloVe's. ``--serve-vectors N`` adds, after training, the rows of the N most
+frequent GloVe words the vocabulary lacks (``widened``): served, not trained on.
 """
 from __future__ import annotations
 
@@ -93,6 +94,19 @@ def retuned(vectors: Vectors, G: np.ndarray, rows: np.ndarray) -> Vectors:
     G_q, G_scale = vectors.G_q.copy(), vectors.G_scale.copy()
     G_q[rows], G_scale[rows] = q, scale
     return Vectors(vectors.words, G_q, G_scale)
+
+
+def widened(vectors: Vectors, glove_words: list[str], G: np.ndarray, n_words: int) -> Vectors:
+    """The vectors plus those of the n_words most frequent GloVe words they lack, appended
+    in GloVe's frequency order; every row already there keeps its bytes (a fine-tuned one
+    too). For serving (``train.py --serve-vectors``): GloVe's vectors share one geometry,
+    so a word training never saw gets its own g<t> instead of the zero row."""
+    extra = [r for r, w in enumerate(glove_words[:n_words]) if w not in vectors.index]
+    if not extra:
+        return vectors
+    q, scale = quantize(np.asarray(G[extra], dtype=np.float32))
+    return Vectors(vectors.words + tuple(glove_words[r] for r in extra),
+                   np.concatenate([vectors.G_q, q]), np.concatenate([vectors.G_scale, scale]))
 
 
 def pad_rows(rows: list[np.ndarray], T_x: int) -> np.ndarray:

@@ -16,6 +16,7 @@ from model.finetune import LR as FINETUNE_LR
 from model.network import Config
 from model.tagger import Tagger
 from model.training import TrainConfig, evaluate
+from model.vectors import read_glove
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +167,38 @@ def test_tune_vectors_changes_only_the_training_words_rows(tmp_path, corpus):
     assert not b.vectors.G_q[0].any() and b.vectors.G_scale[0, 0] == 0
     s = evaluate(Tagger(b), read_corpus(corpus))
     assert s.f1 > 0.5
+
+
+def test_serve_vectors_adds_words_after_training_and_moves_no_weight(tmp_path, corpus):
+    """--serve-vectors: the same weights as the run without it, the training vocabulary's
+    rows first and unchanged, then the other most frequent GloVe words; recorded in the flags."""
+    plain, served = tmp_path / "plain", tmp_path / "served"
+    for out, extra in ((plain, ()), (served, ("--serve-vectors", "3000"))):
+        r = train_tiny(out, corpus, "--vectors", "2000", *extra)
+        assert r.returncode == 0, r.stderr
+    a, b = load(plain), load(served)
+    for name, value in a.params.items():
+        np.testing.assert_array_equal(value, b.params[name], err_msg=name)
+    n = len(a.vectors.words)
+    assert b.vectors.words[:n] == a.vectors.words and len(b.vectors.words) > n
+    np.testing.assert_array_equal(b.vectors.G_q[:n + 1], a.vectors.G_q)
+    assert set(b.vectors.words) == set(a.vectors.words) | set(read_glove()[0][:3000])
+    meta = json.loads((served / "meta.json").read_text())
+    assert meta["training"]["flags"]["serve_vectors"] == 3000
+    assert "serve_vectors" not in json.loads((plain / "meta.json").read_text())["training"]["flags"]
+    assert "added after training" in r.stderr
+
+
+@pytest.mark.parametrize("flags, message", [
+    (("--serve-vectors", "3000"), "--serve-vectors needs --vectors"),
+    (("--vectors", "2000", "--serve-vectors", "2000"), "larger than --vectors"),
+    (("--vectors", "2000", "--serve-vectors", "-1"), "larger than --vectors"),
+    (("--serve-vectors", "3000", "--from", str(ROOT / "artifacts" / "default")), "trains from scratch"),
+])
+def test_serve_vectors_refusals(tmp_path, corpus, flags, message):
+    r = train_tiny(tmp_path / "m", corpus, *flags)
+    assert r.returncode == 2 and message in r.stderr
+    assert not (tmp_path / "m").exists()
 
 
 def test_replacement_without_name_lists_is_refused(tmp_path, corpus):

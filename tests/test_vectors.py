@@ -12,7 +12,7 @@ from model import network
 from model.artifact import ArtifactError, load, save
 from model.features import FeatureTables, featurize, pad
 from model.tagger import Tagger
-from model.vectors import NO_VECTOR, Vectors, choose, key, quantize, read_glove
+from model.vectors import NO_VECTOR, Vectors, choose, key, quantize, read_glove, widened
 
 
 def test_glove_package_is_the_one_the_issue_names():
@@ -48,6 +48,22 @@ def test_vocabulary_is_top_words_plus_every_training_word():
     np.testing.assert_allclose(g[0], G[2], atol=float(np.abs(G[2]).max()) / 254 + 1e-7)
     assert not g[1].any()  # outside the vocabulary: g<t> = 0
     assert key("Zo\u200bë") == "zoë"  # invisible characters do not hide a word
+
+
+def test_widened_appends_the_missing_top_words_and_keeps_every_row():
+    words, G = tiny_glove()
+    vec = choose(words, G, [["Paris", "zebra"]], n_words=2)  # the, of + paris, zebra
+    tuned = Vectors(vec.words, vec.G_q.copy(), vec.G_scale.copy())
+    tuned.G_q[3] = 7  # a fine-tuned row keeps its bytes
+    wide = widened(tuned, words, G, n_words=5)
+    assert wide.words == ("the", "of", "paris", "zebra", "smith", "john", "aisha")  # appended in GloVe order
+    np.testing.assert_array_equal(wide.G_q[:5], tuned.G_q)
+    np.testing.assert_array_equal(wide.G_scale[:5], tuned.G_scale)
+    q, scale = quantize(G[2:5])  # smith, john, aisha: as choose would store them
+    np.testing.assert_array_equal(wide.G_q[5:], q)
+    np.testing.assert_array_equal(wide.G_scale[5:], scale)
+    np.testing.assert_array_equal(wide.rows(["John", "Zebra", "met"]), [6, 4, NO_VECTOR])
+    assert widened(tuned, words, G, n_words=2) is tuned  # nothing missing: the same vectors
 
 
 @pytest.fixture
