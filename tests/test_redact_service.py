@@ -74,18 +74,18 @@ def test_hash_is_keyed(keyed, client):
 
 
 def test_allow_list_removes_exactly_that_name_deny_list_adds_a_missed_one(client):
-    text = "Harry Potter thanked the elf Dobby."
+    text = "Harry Potter thanked the elf Kreacher."
     plain = redact(client, {"text": text}).get_json()
-    assert [i["text"] for i in plain["items"]] == ["Harry Potter"]  # the model misses Dobby
+    assert [i["text"] for i in plain["items"]] == ["Harry Potter"]  # the model misses Kreacher
     allowed = redact(client, {"text": text, "allow_list": ["harry potter"]}).get_json()
     assert allowed["items"] == [] and allowed["text"] == text
-    denied = redact(client, {"text": text, "deny_list": ["dobby"]}).get_json()
+    denied = redact(client, {"text": text, "deny_list": ["kreacher"]}).get_json()
     assert [(i["text"], i["source"], i["score"]) for i in denied["items"]] == [
-        ("Harry Potter", "model", plain["items"][0]["score"]), ("Dobby", "deny_list", 1.0)]
+        ("Harry Potter", "model", plain["items"][0]["score"]), ("Kreacher", "deny_list", 1.0)]
     assert denied["text"] == "[PERSON] thanked the elf [PERSON]."
     # the same on /tag: entities and labels follow the lists
-    tag = client.post("/tag", json={"text": text, "deny_list": ["Dobby"], "allow_list": ["Harry Potter"]}).get_json()
-    assert [(e["text"], e["source"]) for e in tag["entities"]] == [("Dobby", "deny_list")]
+    tag = client.post("/tag", json={"text": text, "deny_list": ["Kreacher"], "allow_list": ["Harry Potter"]}).get_json()
+    assert [(e["text"], e["source"]) for e in tag["entities"]] == [("Kreacher", "deny_list")]
     assert tag["labels"] == [0, 0, 0, 0, 0, 1, 0]
 
 
