@@ -18,6 +18,11 @@ title only with its full stop: "Sen. Bob Dole".
 The words that open or close a message ("Hi", "Dear", "Thanks", "Regards") are
 never in a name either: "Hi Priya" names "Priya". No split of CoNLL-2003 or
 WNUT-17 tags one of them as a person.
+
+Nor are the quotation marks and brackets around a name: `From: "Haddad, Karim"
+<k.haddad@…>` names "Haddad" and "Karim", not `"Haddad`. A quote or bracket stays
+possible inside a name only between two capitalised words, as around a nickname
+(`Roberto "Hands of Stone" Duran`, which CoNLL-2003 tags as one name).
 """
 from __future__ import annotations
 
@@ -35,6 +40,7 @@ GREETINGS = frozenset("""
     hi hello hey hiya howdy dear hola bonjour ciao thanks thank cheers regards greetings saludos
 """.split())
 ONLY_WITH_STOP = frozenset({"sen"})  # "Sen." the senator; "Sen" a Bengali, Khmer and Chinese surname
+QUOTES = frozenset("\"'`“”„‘’‚«»‹›()[]{}<>")  # a token of these alone opens or closes a quote
 
 
 def is_title(word: str) -> bool:
@@ -45,6 +51,11 @@ def is_title(word: str) -> bool:
 def is_greeting(word: str) -> bool:
     """A word that opens or closes a message, in any case ("Hi", "THANKS")."""
     return word.casefold() in GREETINGS
+
+
+def is_quote(word: str) -> bool:
+    """A token of quotation marks or brackets alone (`"`, `“`, `(`, `<`, `'`)."""
+    return bool(word) and all(c in QUOTES for c in word)
 
 
 def title_at(words: list[str], i: int) -> bool:
@@ -79,11 +90,15 @@ def outside_names(words: list[str]) -> list[bool]:
     """The words that are never in a person's name: each greeting, and each title
     (and the full stop after it), as ``name_start`` leaves them out of a span; a title
     that is also a common surname ("Pope") only when a capitalised word follows
-    ("Pope Francis", not "Alexander Pope" or "Pope wrote")."""
+    ("Pope Francis", not "Alexander Pope" or "Pope wrote"); each quotation mark or
+    bracket (``is_quote``) but one between two capitalised words ("Hector " Macho "
+    Camacho")."""
     out = [False] * len(words)
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        if is_greeting(w):
+        if is_quote(w):
+            out[i] = not (i > 0 and words[i - 1][:1].isupper() and nxt[:1].isupper())
+        elif is_greeting(w):
             out[i] = True
         elif title_at(words, i) and (w.casefold().removesuffix(".") not in ALSO_SURNAMES or nxt[:1].isupper()):
             out[i] = True

@@ -121,11 +121,23 @@ def test_redact_keeps_the_title(client):
     ("Prof . Amartya Sen spoke", "Prof ."),
     ("hi priya , thanks", "hi thanks"),
     ("Thanks , Oluwaseun Adeyemi", "Thanks"),
+    ('From : " Haddad , Karim " < k.haddad@levantmed.com >', '" " < >'),  # quotes and brackets around a name
+    ('he said " Maria Garcia " was late', '" "'),
+    ('Roberto " Hands of Stone " Duran', ''),  # a nickname's quotes, between capitalised words
 ])
 def test_the_words_a_person_model_scores_zero(words, outside):
     from model.titles import outside_names
     w = words.split()
     assert " ".join(x for x, o in zip(w, outside_names(w)) if o) == outside
+
+
+def test_a_name_never_starts_or_ends_with_a_quotation_mark(client):
+    """A display name in quotes, as e-mail headers write it: no entity takes the quote in."""
+    text = 'From: "Haddad, Karim" <k.haddad@levantmed.com>\nTo: "Shapiro, Noa" <noa.shapiro@levantmed.com>'
+    res = client.post("/tag", json={"text": text}).get_json()
+    assert res["entities"], res
+    for e in res["entities"]:
+        assert e["text"][0].isalpha() and e["text"][-1].isalpha(), e
 
 
 @pytest.mark.parametrize("text", [
