@@ -1,0 +1,90 @@
+"""Split a CoNLL file in two, whole documents each side, seeded:
+``python -m model.split FILE --out DIR [--share 0.5] [--seed 0]``.
+
+Writes DIR/<stem>-a<suffix> (the seeded share of the documents, for training) and
+DIR/<stem>-b<suffix> (the rest: to choose the epoch and fit the calibration on),
+each atomically. A document is what a ``-DOCSTART-`` line opens; a file without
+them (WNUT-17) has one document per sentence. The documents keep their order and
+their bytes (sentences are written back as read, a blank line after each), so the
+same file, share and seed give the same two files on any machine.
+
+``artifacts/conll4`` trains on CoNLL-2003 train plus half A of its dev file and
+stops and calibrates on half B (``make train-conll4``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+DOCSTART = "-DOCSTART-"
+
+
+def documents(text: str) -> list[list[str]]:
+    """The file's documents, each a list of its blocks (sentences, and the -DOCSTART-
+    line that opens it): blocks are what blank lines separate."""
+    blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n")]
+    blocks = [b for b in blocks if b.strip()]
+    marked = any(b.split(maxsplit=1)[0] == DOCSTART for b in blocks)
+    if not marked:
+        return [[b] for b in blocks]
+    docs: list[list[str]] = []
+    for b in blocks:
+        if b.split(maxsplit=1)[0] == DOCSTART or not docs:
+            docs.append([])
+        docs[-1].append(b)
+    return docs
+
+
+def halves(text: str, share: float = 0.5, seed: int = 0) -> tuple[str, str]:
+    """(a, b): the text of a seeded `share` of the documents, and of the others, in
+    the file's order. ValueError when a side would be empty."""
+    docs = documents(text)
+    n_a = int(len(docs) * share)
+    if not 0 < n_a < len(docs):
+        raise ValueError(f"{len(docs)} document(s): too few to split at share {share:g}")
+    chosen = set(np.random.default_rng(seed).permutation(len(docs))[:n_a].tolist())
+    parts = ([d for i, d in enumerate(docs) if i in chosen], [d for i, d in enumerate(docs) if i not in chosen])
+    return tuple("".join(block + "\n\n" for d in part for block in d) for part in parts)
+
+
+def _write(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m model.split", description=__doc__.split("\n\n")[0])
+    p.add_argument("file", type=Path, help="a CoNLL file")
+    p.add_argument("--out", type=Path, required=True, help="the folder to write the two halves to")
+    p.add_argument("--share", type=float, default=0.5, help="the share of documents in half a (default 0.5)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if not 0 < args.share < 1:
+        p.error("--share must be in (0, 1)")
+    try:
+        text = args.file.read_text(encoding="utf-8")
+        a, b = halves(text, args.share, args.seed)
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        print(f"python -m model.split: {args.file}: {e}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem, suffix = args.file.stem, args.file.suffix
+    for name, part in (("a", a), ("b", b)):
+        _write(args.out / f"{stem}-{name}{suffix}", part)
+        print(f"wrote {args.out / f'{stem}-{name}{suffix}'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
