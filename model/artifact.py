@@ -253,18 +253,24 @@ def update_meta(art_dir: str | Path, changes: dict) -> Artifact:
     if owned:
         raise ValueError(f"update_meta cannot change {sorted(owned)}: retrain instead")
     meta = {**json.loads((art_dir / META).read_text(encoding="utf-8")), **changes}
-    fd, tmp = tempfile.mkstemp(prefix=f".{META}.tmp-", dir=art_dir)
+    write_atomic(art_dir / META, json.dumps(meta, sort_keys=True, indent=1).encode())
+    return load(art_dir)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write one file so that it is either the old one or all of the new one: a
+    temporary file in the same folder, synced, then renamed over `path`."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps(meta, sort_keys=True, indent=1).encode())
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, art_dir / META)
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-    return load(art_dir)
 
 
 def _vectors(art_dir: Path, meta: dict, params: dict, config: Config, pre: str = "",

@@ -14,12 +14,12 @@ stops and calibrates on half B (``make train-conll4``).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from .artifact import write_atomic
 
 DOCSTART = "-DOCSTART-"
 
@@ -29,12 +29,12 @@ def documents(text: str) -> list[list[str]]:
     line that opens it): blocks are what blank lines separate."""
     blocks = [b.strip("\n") for b in text.replace("\r\n", "\n").split("\n\n")]
     blocks = [b for b in blocks if b.strip()]
-    marked = any(b.split(maxsplit=1)[0] == DOCSTART for b in blocks)
-    if not marked:
+    opens = [b.split(maxsplit=1)[0] == DOCSTART for b in blocks]
+    if not any(opens):
         return [[b] for b in blocks]
     docs: list[list[str]] = []
-    for b in blocks:
-        if b.split(maxsplit=1)[0] == DOCSTART or not docs:
+    for b, o in zip(blocks, opens):
+        if o or not docs:
             docs.append([])
         docs[-1].append(b)
     return docs
@@ -50,17 +50,6 @@ def halves(text: str, share: float = 0.5, seed: int = 0) -> tuple[str, str]:
     chosen = set(np.random.default_rng(seed).permutation(len(docs))[:n_a].tolist())
     parts = ([d for i, d in enumerate(docs) if i in chosen], [d for i, d in enumerate(docs) if i not in chosen])
     return tuple("".join(block + "\n\n" for d in part for block in d) for part in parts)
-
-
-def _write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def main(argv=None) -> int:
@@ -81,7 +70,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stem, suffix = args.file.stem, args.file.suffix
     for name, part in (("a", a), ("b", b)):
-        _write(args.out / f"{stem}-{name}{suffix}", part)
+        write_atomic(args.out / f"{stem}-{name}{suffix}", part.encode("utf-8"))
         print(f"wrote {args.out / f'{stem}-{name}{suffix}'}")
     return 0
 
