@@ -21,6 +21,7 @@ from .calibration import SentenceBatch, word_facts
 from .decode import agreeing, spans, typed_spans
 from .tags import PER, begin
 from .features import char_ids, document_sets, featurize, form_index, pad
+from .headers import join_last_first
 from .titles import outside_names
 from .vectors import pad_rows
 
@@ -189,7 +190,8 @@ class Tagger:
         path contradicts it (``decode.agreeing``), so a label never contradicts its
         score. Without the sentences' tokens (which the calibration reads), the scores
         are the network's own. A person-name model's titles (``titles.outside_names``)
-        are never in a name, and score 0.
+        are never in a name, and score 0; under the default decoding, a display name
+        "Surname, First" of an e-mail address header is one name (``headers.join_last_first``).
         """
         head = self.config.head_policy
         cuts = [0, *itertools.accumulate(len(p) for p in probs)]  # sentence i: tokens cuts[i]:cuts[i + 1]
@@ -212,6 +214,8 @@ class Tagger:
                 flat[titles] = head.outside()  # decoded outside any name, whatever the head
         tags = head.decode_many(flat, cuts, threshold, p_name)
         if threshold is None:
+            if self.config.types == (PER,):  # "From: Kowalski, Anna" is one person
+                tags = [join_last_first(s, t) for s, t in zip(sentences, tags)]
             p_name = agreeing(p_name, tags)
         found = _spans_in_batch(tags, cuts)
         kinds = None
