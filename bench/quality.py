@@ -11,7 +11,9 @@ spans and types; a model of several types gets each type's scores and their micr
 On CoNLL-2003 test as it is, lower-cased and upper-cased, and WNUT-17 test (a
 post is a sentence and a document: its three ways differ only for ``evaluate``,
 which reads the file as one document). ``--split dev`` scores the dev files
-instead (model selection); test is for reporting.
+instead (model selection): of a corpus whose dev file the model was trained on half
+of, the other half, the one its epoch was chosen on (``dev_file``); test is for
+reporting.
 
     python -m bench.quality [--artifact DIR] [--split dev|test] [--json]
 """
@@ -26,7 +28,7 @@ from model.data import Corpus, read_corpus
 from model.scoring import score
 from model.tagger import Tagger
 
-from harness import DATA, DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS
+from harness import DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS, locate
 
 from .common import parser
 
@@ -83,10 +85,23 @@ def three_ways(tagger: Tagger, corpus: Corpus, ways=WAYS) -> dict:
     return out
 
 
-def sets(split: str, n: int | None = None, types: tuple[str, ...] = ("PER",)) -> dict[str, tuple[Corpus, tuple[str, ...]]]:
+def dev_file(corpus: str, meta: dict) -> str:
+    """The dev file of `corpus` ("wnut17") to choose on: the half of it the model stopped on
+    when it trained on the other half ("wnut17/dev-b.conll"), else the whole file."""
+    recorded = [f if "/" in f else f"conll2003/{f}" for f in meta.get("training", {}).get("dev_file", "").split(" + ")]
+    return next((f for f in recorded if f.startswith(f"{corpus}/dev-")), f"{corpus}/dev.conll")
+
+
+def set_file(corpus: str, split: str, meta: dict) -> str:
+    """The file ("conll2003/test.conll") a split of a corpus is scored on, for this model."""
+    return dev_file(corpus, meta) if split == "dev" else f"{corpus}/{split}.conll"
+
+
+def sets(split: str, n: int | None = None, types: tuple[str, ...] = ("PER",),
+         meta: dict | None = None) -> dict[str, tuple[Corpus, tuple[str, ...]]]:
     """name -> (corpus, the ways worth measuring on it), read for the model's types."""
-    conll = _head(read_corpus(DATA / "conll2003" / f"{split}.conll", types=types), n)
-    wnut = _head(read_corpus(DATA / "wnut17" / f"{split}.conll", types=types, label_map=WNUT_LABEL_MAP), n)
+    conll = _head(read_corpus(locate(set_file("conll2003", split, meta or {})), types=types), n)
+    wnut = _head(read_corpus(locate(set_file("wnut17", split, meta or {})), types=types, label_map=WNUT_LABEL_MAP), n)
     return {
         f"conll_{split}": (conll, WAYS),
         f"conll_{split}_lower": (recased(conll, "lower"), WAYS),
@@ -107,7 +122,9 @@ def run(quick: bool = False, artifact=DEFAULT_ARTIFACT, split: str = "test") -> 
         "seed": {"tokens": SEED_TOKENS, "want": SEED_LABELS, "got": seed.labels, "ok": seed.labels == SEED_LABELS},
     }
     out["types"] = list(tagger.config.types)
-    for name, (corpus, ways) in sets(split, n, tagger.config.types).items():
+    meta = tagger.artifact.meta
+    out["files"] = {c: set_file(c, split, meta) for c in ("conll2003", "wnut17")}
+    for name, (corpus, ways) in sets(split, n, tagger.config.types, meta).items():
         out[name] = three_ways(tagger, corpus, ways)
     return out
 
@@ -115,8 +132,10 @@ def run(quick: bool = False, artifact=DEFAULT_ARTIFACT, split: str = "test") -> 
 def table(q: dict) -> list[str]:
     """The markdown table: one row per set, F1 (P / R) for each way."""
     split = q["split"]
-    names = {f"conll_{split}": f"CoNLL-2003 {split}", f"conll_{split}_lower": f"CoNLL-2003 {split}, lower-cased",
-             f"conll_{split}_upper": f"CoNLL-2003 {split}, upper-cased", f"wnut_{split}": f"WNUT-17 {split}"}
+    half = {c: " (half B)" if f.endswith("-b.conll") else "" for c, f in q.get("files", {}).items()}
+    conll, wnut = f"CoNLL-2003 {split}{half.get('conll2003', '')}", f"WNUT-17 {split}{half.get('wnut17', '')}"
+    names = {f"conll_{split}": conll, f"conll_{split}_lower": f"{conll}, lower-cased",
+             f"conll_{split}_upper": f"{conll}, upper-cased", f"wnut_{split}": wnut}
     out = ["| set | one sentence per input | one document per input | `model.evaluate` |", "|---|---:|---:|---:|"]
     for key, label in names.items():
         cells = []

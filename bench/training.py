@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness import DATA, DEFAULT_ARTIFACT, ROOT
+from harness import DEFAULT_ARTIFACT, ROOT, locate
 
 from .common import PYTHON, BenchError, median, pinned_env
 
@@ -89,12 +89,16 @@ def shipped_flags(meta: dict) -> tuple[str, ...]:
     args += ["--min-word", str(training["min_word"]), "--min-feature", str(training["min_feature"])]
     if not training.get("names_lists", True):
         args += ["--names-dir", "none"]
+    if training.get("synth", {}).get("share"):  # recorded beside the flags, with what it drew
+        args += ["--synth-share", str(training["synth"]["share"])]
+    if meta.get("calibration", {}).get("every_case"):
+        args += ["--calibrate-every-case"]
     return tuple(args)
 
 
 def data_files(recorded: str) -> list[Path]:
-    """The files meta.json names ("train.conll", or "conll2003/train.conll + wnut17/train.conll")."""
-    return [DATA / (f if "/" in f else f"conll2003/{f}") for f in recorded.split(" + ")]
+    """The files meta.json names ("train.conll", or "conll2003/train.conll + wnut17/dev-a.conll")."""
+    return [locate(f if "/" in f else f"conll2003/{f}") for f in recorded.split(" + ")]
 
 
 def run(quick: bool = False, log=print) -> dict:

@@ -19,8 +19,8 @@ from model.data import read_corpus
 from model.tagger import Tagger
 from model.vectors import choose, read_glove
 
-from harness import DATA
-from .quality import recased, three_ways
+from harness import locate
+from .quality import dev_file, recased, three_ways
 
 SIZES = (0, 10_000, 25_000, 50_000, 100_000, 200_000, 400_000)
 
@@ -29,9 +29,9 @@ def curve(artifact, train_files, sizes=SIZES) -> list[dict]:
     art = load(artifact)
     glove_words, G = read_glove()
     train_sentences = [s for f in train_files for s in read_corpus(f).sentences]
-    conll = read_corpus(DATA / "conll2003" / "dev.conll")
+    conll = read_corpus(locate(dev_file("conll2003", art.meta)))
     sets = {"conll_dev": conll, "conll_dev_lower": recased(conll, "lower"),
-            "wnut_dev": read_corpus(DATA / "wnut17" / "dev.conll")}
+            "wnut_dev": read_corpus(locate(dev_file("wnut17", art.meta)))}
     rows = []
     for n in sizes:
         vec = choose(glove_words, G, train_sentences, n)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from model.artifact import DEFAULT_ARTIFACT  # noqa: F401  (re-exported: the one definition)
+from model.split import DATA, locate  # noqa: F401  (re-exported: the one definition)
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT.parent / "shared" / "data"
 GUNICORN_CONF = ROOT / "service" / "gunicorn.conf.py"
 
 # The seed's example: its text, the tokenizer's tokens, the seed's y and the two names.

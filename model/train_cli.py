@@ -32,10 +32,11 @@ from model.data import Corpus, DataError, order_types, read_corpus, with_types
 from model.features import build_tables, load_name_lists, with_chars
 from model.finetune import LR as FINETUNE_LR, REPLAY as FINETUNE_REPLAY, grow, replay, replay_size
 from model.network import Config
+from model.split import DATA, locate
 from model.tagger import Tagger
 from model.training import TrainConfig, check_teachers, train
 
-DEFAULT_NAMES = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "names"
+DEFAULT_NAMES = DATA / "names"
 ALL = "all"
 
 
@@ -349,15 +350,16 @@ def split_dev(corpus: Corpus, share: float, seed: int) -> tuple[Corpus, Corpus]:
 
 
 def replay_files(art: artifact.Artifact, given: list[str] | None) -> list[str]:
-    """The artifact's own training files: given, or found by name under the shared data
-    folder; either way checked against the checksums the artifact records."""
+    """The artifact's own training files: given, or found by name (``model.split.locate``:
+    the shared data folder, or the halves of its files under build/); either way checked
+    against the checksums the artifact records."""
     training = art.meta.get("training", {})
     want = training.get("train_sha256", "").split()
     if given:
         paths = list(given)
     else:
         names = training.get("train_file", "").split(" + ")
-        paths = [str(DEFAULT_NAMES.parent / n) for n in names]
+        paths = [str(locate(n)) for n in names]
         if not want or len(names) != len(want) or not all(Path(p).is_file() for p in paths):
             raise TrainError(f"--replay: cannot find the training files of the --from artifact "
                              f"({training.get('train_file', 'not recorded')}): give --replay-data, or --replay 0")

@@ -348,9 +348,11 @@ def test_readme_configuration_table_has_every_setting_and_its_default():
 
 
 def makefile_train_flags() -> list[tuple[str, str]]:
-    """The (flag, value) pairs of the Makefile's train recipe, data paths and output aside."""
+    """The (flag, value) pairs of the Makefile's train recipe's train.py command, data paths
+    and output aside (a recipe may prepare its data first)."""
     text = (ROOT / "Makefile").read_text()
     recipe = re.search(r"^train:.*\n((?:\t.*\n)+)", text, re.M).group(1).replace("\\\n", " ")
+    recipe = recipe[recipe.index("train.py"):]
     words = recipe.split()
     return [(w[2:], words[i + 1]) for i, w in enumerate(words[:-1])
             if w.startswith("--") and w[2:] not in ("train", "dev", "out", "name") and not words[i + 1].startswith("--")]
@@ -370,6 +372,27 @@ def test_the_training_flags_are_the_makefiles_and_the_shipped_models():
     assert {k: value(v) for k, v in flags} == {k: value(recorded[k.replace("-", "_")]) for k, _ in flags}
     card = (DOCS / "model.md").read_text(encoding="utf-8")
     assert [f"--{k} {v}" for k, v in flags if f"--{k} {v}" not in card] == []
+
+
+def test_the_training_bench_reruns_the_makefiles_flags():
+    """bench.training re-runs the shipped model from what its meta.json records: every flag
+    of the Makefile's recipe, the bare ones too, and the same values."""
+    from bench.training import shipped_flags
+
+    bench = shipped_flags(meta())
+    given = {w[2:]: (bench[i + 1] if i + 1 < len(bench) and not bench[i + 1].startswith("--") else True)
+             for i, w in enumerate(bench) if w.startswith("--")}
+
+    def value(v):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return v
+    want = {k: v for k, v in makefile_train_flags() if k not in ("n-a", "epochs")}
+    assert {k: value(given.get(k)) for k in want} == {k: value(v) for k, v in want.items()}
+    recipe = (ROOT / "Makefile").read_text().split("\ntrain:", 1)[1].split("\n\n", 1)[0]
+    bare = [w[2:] for w in re.findall(r"--[\w-]+(?= --| \\|$)", recipe, re.M)]
+    assert bare and all(given.get(k) is True for k in bare), (bare, given)
 
 
 def test_every_module_is_listed_in_the_layout():

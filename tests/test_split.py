@@ -61,3 +61,35 @@ def test_the_cli_refuses_what_it_cannot_split(tmp_path):
                              capture_output=True, text=True)
         assert run.returncode == 2 and says in run.stderr, (args, run.stderr)
         assert not out.exists()
+
+
+def test_locate_finds_shared_files_and_makes_a_missing_half_under_build(tmp_path, monkeypatch):
+    import model.split as split
+    data, build = tmp_path / "data", tmp_path / "build"
+    (data / "corpus").mkdir(parents=True)
+    text = "".join(_doc(k) for k in range(6))
+    (data / "corpus" / "dev.conll").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(split, "DATA", data)
+    monkeypatch.setattr(split, "BUILD", build)
+    assert split.locate("corpus/dev.conll") == data / "corpus" / "dev.conll"
+    assert not build.exists()
+    b = split.locate("corpus/dev-b.conll")
+    assert b == build / "corpus" / "dev-b.conll"
+    assert b.read_text(encoding="utf-8") == halves(text, 0.5, 0)[1]  # the halves make writes
+    assert split.locate("corpus/dev-a.conll").read_text(encoding="utf-8") == halves(text, 0.5, 0)[0]
+    # neither a shared file nor a half of one: the shared path, for the caller to report
+    assert split.locate("corpus/test-a.conll") == data / "corpus" / "test-a.conll"
+    assert split.locate("corpus/other.conll") == data / "corpus" / "other.conll"
+
+
+def test_the_shipped_models_training_files_are_found_by_the_names_they_record():
+    """What fine-tuning's replay reads: each shipped model's training files, found by name
+    (a half of CoNLL-2003 dev made under build/ when missing), with the recorded checksums."""
+    import hashlib
+    import json
+
+    from harness import DEFAULT_ARTIFACT, ROOT, locate
+    for art in (DEFAULT_ARTIFACT, ROOT / "artifacts" / "conll4"):
+        training = json.loads((art / "meta.json").read_text())["training"]
+        paths = [locate(n) for n in training["train_file"].split(" + ")]
+        assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths] == training["train_sha256"].split(), art
