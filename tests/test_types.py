@@ -226,7 +226,7 @@ def conll4():
 def test_conll4_over_http(conll4):
     info = conll4.get("/model").get_json()
     assert info["types"] == ["PER", "LOC", "MISC", "ORG"] and info["n_y"] == 9
-    assert info["networks"] == 3 and schemas.model_info.validate(info) == {}  # three seeds tagging together
+    assert info["networks"] == 6 and schemas.model_info.validate(info) == {}  # six networks tagging together
     r = conll4.post("/tag", json={"text": MERKEL}).get_json()
     by_text = {e["text"]: e["label"] for e in r["entities"]}
     assert by_text["Angela Merkel"] == "PER" and by_text["Paris"] == "LOC"
@@ -239,6 +239,22 @@ def test_conll4_over_http(conll4):
     pseudo = conll4.post("/redact", json={"text": "Paris and Rome. Paris again.", "operator": "pseudonym",
                                           "entities": ["LOC"]}).get_json()
     assert pseudo["text"] == "<LOC_1> and <LOC_2>. <LOC_1> again."
+
+
+def test_conll4_meets_its_bar_on_conll_test_one_sentence_per_input():
+    """artifacts/conll4's bar: micro-F1 over PER, LOC, ORG and MISC >= 0.88 on CoNLL-2003 test,
+    each sentence its own input as POST /tag tags it (bench.quality.by_sentence), exact spans
+    and types by seqeval's rules; and every type found."""
+    from bench.quality import by_sentence
+    from model.artifact import load
+    from model.data import read_corpus
+    from model.tagger import Tagger
+
+    art = load(CONLL4)
+    corpus = read_corpus(DATA / "test.conll", types=art.types)
+    s = score(corpus.tags, by_sentence(Tagger(art), corpus), art.types)
+    assert s.f1 >= 0.88, s.to_json()
+    assert all(v["f1"] > 0.75 for v in s.to_json()["per_type"].values()), s.to_json()
 
 
 @pytest.mark.slow
