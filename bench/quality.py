@@ -26,6 +26,7 @@ from model.artifact import load
 from model.augment import recase
 from model.data import Corpus, read_corpus
 from model.scoring import score
+from model.split import recorded_names
 from model.tagger import Tagger
 
 from harness import DEFAULT_ARTIFACT, SEED_LABELS, SEED_TOKENS, locate
@@ -88,7 +89,7 @@ def three_ways(tagger: Tagger, corpus: Corpus, ways=WAYS) -> dict:
 def dev_file(corpus: str, meta: dict) -> str:
     """The dev file of `corpus` ("wnut17") to choose on: the half of it the model stopped on
     when it trained on the other half ("wnut17/dev-b.conll"), else the whole file."""
-    recorded = [f if "/" in f else f"conll2003/{f}" for f in meta.get("training", {}).get("dev_file", "").split(" + ")]
+    recorded = recorded_names(meta.get("training", {}).get("dev_file", ""))
     return next((f for f in recorded if f.startswith(f"{corpus}/dev-")), f"{corpus}/dev.conll")
 
 

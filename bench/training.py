@@ -19,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 
+from model.split import recorded_names
+
 from harness import DEFAULT_ARTIFACT, ROOT, locate
 
 from .common import PYTHON, BenchError, median, pinned_env
@@ -98,7 +100,7 @@ def shipped_flags(meta: dict) -> tuple[str, ...]:
 
 def data_files(recorded: str) -> list[Path]:
     """The files meta.json names ("train.conll", or "conll2003/train.conll + wnut17/dev-a.conll")."""
-    return [locate(f if "/" in f else f"conll2003/{f}") for f in recorded.split(" + ")]
+    return [locate(n) for n in recorded_names(recorded)]
 
 
 def run(quick: bool = False, log=print) -> dict:

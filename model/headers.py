@@ -31,16 +31,12 @@ def _addresses(words: list[str]) -> list[tuple[list[int], bool]]:
     out, name, quoted, in_address = [], [], False, False
     for i in range(2, len(words) + 1):
         w = words[i] if i < len(words) else ";"
-        if w == ";" or (w == "," and not name):
+        if w in (";", ">") or (w == "," and not name):  # an address ends
             if name:
                 out.append((name, quoted))
             name, quoted, in_address = [], False, False
         elif w == "<":
             in_address = True
-        elif w == ">":
-            if name:
-                out.append((name, quoted))
-            name, quoted, in_address = [], False, False
         elif in_address:
             continue
         elif is_quote(w):

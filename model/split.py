@@ -68,6 +68,14 @@ def write_halves(path: Path, out: Path, share: float = SHARE, seed: int = SEED) 
     return paths
 
 
+def recorded_names(recorded: str) -> list[str]:
+    """The data files a model's meta.json names in ``training.train_file`` or ``dev_file``
+    ("dev-b.conll", or "conll2003/train.conll + wnut17/train.conll"), each as
+    "corpus/file": train.py records a single file by its name alone, a CoNLL-2003 file in
+    every shipped recipe."""
+    return [n if "/" in n else f"conll2003/{n}" for n in recorded.split(" + ") if n]
+
+
 def locate(name: str) -> Path:
     """The file a model records as ``name`` ("conll2003/train.conll", "wnut17/dev-b.conll"):
     the shared data folder's, or a half of one of its files (share 0.5, seed 0, as ``make``
