@@ -8,6 +8,10 @@
   -> "Amara Okafor" ... "Okafor"), for names drawn from the name lists, so the
   model learns names it never saw in CoNLL from their context, vectors and
   spelling instead of memorising the training names.
+* Names in lower case: in a share of the documents left as written, only the
+  person tokens are lower-cased ("i wish i was ryan", "better than butler and
+  klay"), as people type names in chat, so a name's vector, spelling and the name
+  lists can find it where its capital letter is missing.
 * Combining corpora: documents renumbered so they never collide.
 
 Tags never change: a replacement has as many tokens as the name it replaces.
@@ -124,9 +128,27 @@ def _swap(w: str, mapping: dict[str, str]) -> str:
     return new.upper() if w.isupper() else new
 
 
+def lower_names(corpus: Corpus, modes: list[str], p_doc: float, rng: np.random.Generator) -> Corpus:
+    """A copy of corpus where, in a share p_doc of the documents whose sentences are all
+    kept as written (modes: one per sentence), the person tokens are lower-cased."""
+    by_doc: dict[int, list[int]] = {}
+    for i, d in enumerate(corpus.docs):
+        by_doc.setdefault(d, []).append(i)
+    sentences = list(corpus.sentences)
+    for d in sorted(by_doc):
+        idx = by_doc[d]
+        if rng.random() >= p_doc or any(modes[i] != "keep" for i in idx):
+            continue
+        for i in idx:
+            person = person_tags(corpus.tags[i], corpus.types)
+            sentences[i] = [w.lower() if tg else w for w, tg in zip(sentences[i], person)]
+    return Corpus(sentences, corpus.tags, corpus.docs, corpus.types)
+
+
 def augment(corpus: Corpus, pool: NamePool | None, p_replace: float, p_lower: float, p_upper: float,
-            rng: np.random.Generator, case_by_document: bool = True) -> Corpus:
-    """One epoch's training corpus: mention replacement, then case.
+            rng: np.random.Generator, case_by_document: bool = True, p_lower_names: float = 0.0) -> Corpus:
+    """One epoch's training corpus: mention replacement, then case, then names in
+    lower case (drawn only when p_lower_names > 0, so the other draws do not move).
 
     case_by_document: one case per document (a whole article lower- or
     upper-cased), so the document memory stays meaningful: a name lower-cased
@@ -144,6 +166,10 @@ def augment(corpus: Corpus, pool: NamePool | None, p_replace: float, p_lower: fl
             modes = case_modes(len(corpus), p_lower, p_upper, rng)
         corpus = Corpus([recase(s, m) for s, m in zip(corpus.sentences, modes)],
                         corpus.tags, corpus.docs, corpus.types)
+    else:
+        modes = ["keep"] * len(corpus)
+    if p_lower_names > 0:
+        corpus = lower_names(corpus, modes, p_lower_names, rng)
     return corpus
 
 

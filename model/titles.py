@@ -16,8 +16,10 @@ abbreviation that is also a surname ("Sen", as in Amartya Sen and Hun Sen) is a
 title only with its full stop: "Sen. Bob Dole".
 
 The words that open or close a message ("Hi", "Dear", "Thanks", "Regards") are
-never in a name either: "Hi Priya" names "Priya". No split of CoNLL-2003 or
-WNUT-17 tags one of them as a person.
+never in a name either: "Hi Priya" names "Priya". Nor are chat's interjections
+("lol", "xD", "omg", "hahaha"), nor "vs" between two names: "You sound like James
+lol" names "James", "Canelo vs Julio César" two people. No split of CoNLL-2003 or
+WNUT-17 tags one of these as a person.
 
 Nor are the quotation marks and brackets around a name: `From: "Haddad, Karim"
 <k.haddad@…>` names "Haddad" and "Karim", not `"Haddad`. A quote or bracket stays
@@ -25,6 +27,8 @@ possible inside a name only between two capitalised words, as around a nickname
 (`Roberto "Hands of Stone" Duran`, which CoNLL-2003 tags as one name).
 """
 from __future__ import annotations
+
+import re
 
 TITLES = frozenset("""
     mr mrs ms miss mx master dr doctor prof professor emeritus emerita sir dame lord lady
@@ -39,6 +43,12 @@ ALSO_SURNAMES = frozenset({"pope", "bishop"})  # US Census 1990 surnames ranked 
 GREETINGS = frozenset("""
     hi hello hey hiya howdy dear hola bonjour ciao thanks thank cheers regards greetings saludos
 """.split())
+INTERJECTIONS = frozenset("""
+    lol lolz lool lmao lmfao rofl roflmao xd omg omfg smh tbh btw idk imo imho wtf lmk brb ikr fyi thx pls plz
+    bruh brah yall sry nvm yea yeah
+""".split())  # not "ty" (Ty is a name) nor "ha" (a surname)
+LAUGHTER = re.compile(r"(?:h+a+){2,}h*|(?:h+e+){2,}h*|a?(?:ha){2,}h?", re.IGNORECASE)  # haha, hhaahaa, hehe
+VERSUS = frozenset({"vs", "vs.", "versus"})  # "Canelo vs Julio César Jr"
 ONLY_WITH_STOP = frozenset({"sen"})  # "Sen." the senator; "Sen" a Bengali, Khmer and Chinese surname
 QUOTES = frozenset("\"'`“”„‘’‚«»‹›()[]{}<>")  # a token of these alone opens or closes a quote
 
@@ -48,9 +58,11 @@ def is_title(word: str) -> bool:
     return word.casefold().removesuffix(".") in TITLES
 
 
-def is_greeting(word: str) -> bool:
-    """A word that opens or closes a message, in any case ("Hi", "THANKS")."""
-    return word.casefold() in GREETINGS
+def never_in_name(word: str) -> bool:
+    """A word that opens or closes a message ("Hi", "THANKS"), a chat interjection
+    ("lol", "xD", "hahaha") or "vs" between two names, in any case: never in a name."""
+    w = word.casefold()
+    return w in GREETINGS or w in INTERJECTIONS or w in VERSUS or LAUGHTER.fullmatch(w) is not None
 
 
 def is_quote(word: str) -> bool:
@@ -71,15 +83,15 @@ def title_at(words: list[str], i: int) -> bool:
 
 def name_start(words: list[str], start: int, end: int) -> int | None:
     """Where the name in words[start:end] begins once the titles (and their full
-    stops) and greetings before it are left out; None when the span names nobody: a
-    title alone, a greeting, or titles and punctuation only. The span's last word is
+    stops) and the words ``never_in_name`` before it are left out; None when the span
+    names nobody: a title alone, such a word, or titles and punctuation only. The span's last word is
     never left out as a title when a title comes before it ("Mr. Pope")."""
     i = start
-    while i < end - 1 and (title_at(words, i) or is_greeting(words[i])
+    while i < end - 1 and (title_at(words, i) or never_in_name(words[i])
                            or (words[i] == "." and i > start and title_at(words, i - 1))):
         i += 1
-    if is_greeting(words[i]) or (i == start and end - start == 1 and title_at(words, i)
-                                 and words[i].casefold() not in ALSO_SURNAMES):
+    if never_in_name(words[i]) or (i == start and end - start == 1 and title_at(words, i)
+                                   and words[i].casefold() not in ALSO_SURNAMES):
         return None
     if not any(c.isalnum() for w in words[i:end] for c in w):
         return None
@@ -87,7 +99,7 @@ def name_start(words: list[str], start: int, end: int) -> int | None:
 
 
 def outside_names(words: list[str]) -> list[bool]:
-    """The words that are never in a person's name: each greeting, and each title
+    """The words that are never in a person's name: each ``never_in_name`` word, each title
     (and the full stop after it), as ``name_start`` leaves them out of a span; a title
     that is also a common surname ("Pope") only when a capitalised word follows
     ("Pope Francis", not "Alexander Pope" or "Pope wrote"); each quotation mark or
@@ -98,7 +110,7 @@ def outside_names(words: list[str]) -> list[bool]:
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if is_quote(w):
             out[i] = not (i > 0 and words[i - 1][:1].isupper() and nxt[:1].isupper())
-        elif is_greeting(w):
+        elif never_in_name(w):
             out[i] = True
         elif title_at(words, i) and (w.casefold().removesuffix(".") not in ALSO_SURNAMES or nxt[:1].isupper()):
             out[i] = True

@@ -126,6 +126,9 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
     p.add_argument("--p-upper", type=float, default=d.p_upper, help="share of training sentences upper-cased")
     p.add_argument("--case-by-document", action=argparse.BooleanOptionalAction, default=d.case_by_document,
                    help="draw --p-lower/--p-upper per document (whole articles), else per sentence")
+    p.add_argument("--p-lower-names", type=float, default=d.p_lower_names,
+                   help="share of training documents kept as written whose person names are lower-cased "
+                        "(names typed without capitals in chat)")
     p.add_argument("--p-replace", type=float, default=d.p_replace,
                    help="share of training documents whose names are swapped for names from the lists")
     p.add_argument("--p-solo", type=float, default=d.p_solo,
@@ -176,7 +179,8 @@ def parse_args(argv=None, prog: str = "train.py", default_labels: str = "PER") -
         p.error("--serve-vectors must be larger than --vectors (or 0)")
     if args.p_lower + args.p_upper > 1.0:
         p.error("--p-lower + --p-upper must be at most 1")
-    for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_replace", "p_solo"):
+    for flag in ("word_dropout", "dropout", "vector_dropout", "p_lower", "p_upper", "p_lower_names", "p_replace",
+                 "p_solo"):
         if not 0.0 <= getattr(args, flag) < 1.0:
             p.error(f"--{flag.replace('_', '-')} must be in [0, 1)")
     if args.loss is None and not args.from_artifact:

@@ -49,6 +49,7 @@ class TrainConfig:
     p_lower: float = 0.0  # share of training sentences lower-cased, drawn anew every epoch
     p_upper: float = 0.0  # share upper-cased
     case_by_document: bool = True  # draw the case per document (else per sentence)
+    p_lower_names: float = 0.0  # share of documents kept as written whose person tokens are lower-cased
     p_replace: float = 0.0  # share of documents whose person names are swapped for list names
     p_solo: float = 0.0  # share of sentences featurized as their own document (no document memory)
     distill: float = 0.0  # weight of the loss against the teachers' ŷ (1 - distill: the gold tags')
@@ -60,8 +61,9 @@ class TrainConfig:
         net = {k: v for k, v in self.network.to_json().items() if k not in ("n_x", "n_g", "n_ch")}  # from the data
         own = {f.name: getattr(self, f.name) for f in fields(self)
                if f.name not in ("network", "min_word", "min_feature")}
-        if not self.distill:  # recorded only when used: artifacts trained without them keep their bytes
-            del own["distill"]
+        for name in ("distill", "p_lower_names"):  # recorded only when used: artifacts trained
+            if not own[name]:                      # without them keep their bytes
+                del own[name]
         if self.loss == "token":
             del own["loss"]
         if not self.serve_vectors:
@@ -98,8 +100,9 @@ def drop_vectors(rows: np.ndarray, p: float, rng: np.random.Generator) -> np.nda
 def epoch_inputs(train: Corpus, tables: FeatureTables, vectors: Vectors | None, tc: TrainConfig,
                  pool: NamePool | None, rng: np.random.Generator):
     """The (augmented) training corpus of one epoch, its feature ids and vector rows."""
-    if tc.p_lower or tc.p_upper or tc.p_replace:
-        train = augment(train, pool, tc.p_replace, tc.p_lower, tc.p_upper, rng, tc.case_by_document)
+    if tc.p_lower or tc.p_upper or tc.p_replace or tc.p_lower_names:
+        train = augment(train, pool, tc.p_replace, tc.p_lower, tc.p_upper, rng, tc.case_by_document,
+                        tc.p_lower_names)
     doc_sets = document_sets(train.docs, train.sentences, tables.first_names)
     if tc.p_solo:
         solo = rng.random(len(train)) < tc.p_solo

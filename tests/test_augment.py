@@ -72,3 +72,28 @@ def test_case_by_document_recases_whole_documents():
         for a, b in ((0, 1), (2, 3)):  # both sentences of a document share their case
             assert [w.islower() for w in out.sentences[a]] == [w.islower() for w in out.sentences[b]]
             assert [w.isupper() for w in out.sentences[a]] == [w.isupper() for w in out.sentences[b]]
+
+
+def test_lower_names_lowercases_only_the_names_of_documents_kept_as_written():
+    c = corpus()
+    out = augment(c, None, 0.0, 0.0, 0.0, np.random.default_rng(0), p_lower_names=0.99)
+    assert out.tags == c.tags
+    assert out.sentences[0] == ["bill", "clinton", "met", "ludwig", "van", "beethoven", "."]
+    assert out.sentences[1] == ["clinton", "said", "j.", "smith", "left", "."]
+    assert out.sentences[3] == ["Paris", "is", "big", "."]  # no name, nothing changes
+    assert c.sentences[0][0] == "Bill"  # the input is not modified
+    seen = set()
+    for seed in range(40):  # a document lower- or upper-cased as a whole keeps its own case
+        out = augment(c, None, 0.0, 0.3, 0.3, np.random.default_rng(seed), p_lower_names=0.99)
+        first = out.sentences[0]
+        if first[2] == "MET":
+            assert first == [w.upper() for w in c.sentences[0]]
+        seen.add(first[2])
+    assert seen == {"met", "MET"}
+
+
+def test_lower_names_at_zero_draws_nothing():
+    c = corpus()
+    a = augment(c, POOL, 0.5, 0.3, 0.3, np.random.default_rng(7))
+    b = augment(c, POOL, 0.5, 0.3, 0.3, np.random.default_rng(7), p_lower_names=0.0)
+    assert a == b

@@ -33,6 +33,7 @@ def start(words: str) -> str | None:
     ("Sen . Bob Dole", "Bob Dole"),  # the senator, with the abbreviation's stop
     ("Hun Sen", "Hun Sen"),  # a surname, without one
     ("Hi Priya", "Priya"),  # a greeting is never in a name
+    ("lol Priya", "Priya"),  # nor a chat interjection
     ("Dear Mr . Okafor", "Okafor"),
 ])
 def test_titles_before_a_name_are_left_out(span, name):
@@ -50,19 +51,19 @@ def test_a_title_alone_that_is_also_a_common_surname_stays(span):
     assert start(span) == span
 
 
-def test_no_split_of_the_training_or_test_sets_has_a_greeting_inside_a_name():
+def test_no_split_of_the_training_or_test_sets_has_a_word_never_in_a_name_inside_one():
     """The greetings rule costs nothing on the public sets: none of their person names
     holds one (so leaving them out can only fix a span)."""
     from harness import DATA
 
     from model.data import read_corpus
     from model.decode import spans
-    from model.titles import is_greeting
+    from model.titles import never_in_name
 
     for name in ("conll2003/train", "conll2003/dev", "conll2003/test", "wnut17/train", "wnut17/dev", "wnut17/test"):
         c = read_corpus(DATA / f"{name}.conll")
         inside = [w for words, tags in zip(c.sentences, c.tags) for s, e in spans(tags) for w in words[s:e]
-                  if is_greeting(w)]
+                  if never_in_name(w)]
         assert inside == [], name
 
 
@@ -91,6 +92,12 @@ def test_tag_reports_the_name_without_its_title(client, text, names):
         assert text[e["start"]:e["end"]] == e["text"]
     title = next(t for t in res["tokens"] if t["text"] in ("Mr", "Ms", "Pope"))
     assert title["label"] == 0  # the title's token is not labelled a name
+
+
+def test_tag_leaves_chat_interjections_out_of_a_name(client):
+    for text in ("You sound like James lol", "Poor James xD", "Mariah hahahaha"):
+        res = client.post("/tag", json={"text": text}).get_json()
+        assert [e["text"] for e in res["entities"]] == [text.split()[-2]], text
 
 
 def test_an_abbreviation_that_is_also_a_surname_is_a_title_only_with_its_stop(client):
@@ -124,6 +131,14 @@ def test_redact_keeps_the_title(client):
     ('From : " Haddad , Karim " < k.haddad@levantmed.com >', '" " < >'),  # quotes and brackets around a name
     ('he said " Maria Garcia " was late', '" "'),
     ('Roberto " Hands of Stone " Duran', ''),  # a nickname's quotes, between capitalised words
+    ("You sound like James lol", "lol"),  # chat's interjections are never in a name
+    ("Poor Jimmy xD", "xD"),
+    ("answered it all about Mariah hahahahahaha", "hahahahahaha"),
+    ("hhaahaa martin short great", "hhaahaa"),
+    ("LMAO Bruh she was slick", "LMAO Bruh"),
+    ("Hana Ha spoke", ""),  # "Ha" is a surname, "Ty" a first name
+    ("Vin , Dwayne , Ty , Luda", ""),
+    ("Canelo Vs Julio César Jrs", "Vs"),  # nor "vs" between two names
 ])
 def test_the_words_a_person_model_scores_zero(words, outside):
     from model.titles import outside_names
