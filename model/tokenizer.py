@@ -1,9 +1,7 @@
 """Split raw text into tokens the way the training data (CoNLL-2003) is split.
 
 Punctuation stands apart, and so does a clitic ``'s`` / ``n't``; kept whole are
-abbreviations with inner dots (``U.S.``), initials (``J.``), a title's
-abbreviation with its full stop (``Mr.``, ``Dr.``, as CoNLL-2003 writes them, so
-the stop does not end the sentence before the name), names with an
+abbreviations with inner dots (``U.S.``), initials (``J.``), names with an
 apostrophe or hyphen inside (``O'Brien``, ``Jean-Pierre``), numbers with
 separators (``1,000.50``, ``1996-08-22``), e-mail addresses and URLs.
 
@@ -32,10 +30,6 @@ _NT = rf"(?i:n['’]t)(?!{_W})"  # the clitic n't
 _CLITIC = rf"['’](?i:s|re|ve|ll|d|m)(?!{_W})"  # 's 're 've 'll 'd 'm, not O'Sullivan
 _CHAR = rf"(?:(?!{_NT}){_W})"  # a word character that does not start n't
 _EXT = rf"[{_MARK}\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F]"  # modifiers
-# Titles written shortened with a full stop, which CoNLL-2003 keeps on the word (the
-# titles themselves are model/titles.py's; these are their short written forms).
-TITLE_ABBREVIATIONS = ("mrs", "mr", "ms", "mx", "dr", "prof", "mme", "mlle", "revd", "rev", "fr", "sen", "rep",
-                       "gov", "hon", "gen", "col", "maj", "capt", "lt", "sgt", "cpl", "cmdr", "st")
 _LINKS = [
     r"(?:https?://|www\.)\S*[^\s.,;:!?)\]'\"]",  # URL; trailing punctuation stays apart
     r"(?=[\w.+-]{1,64}@)[\w.+-]+@[\w-]+(?:\.[\w-]+)+",  # e-mail (the bounded look-ahead keeps
@@ -44,7 +38,6 @@ _LINKS = [
 _REST = [
     r"(?:[^\W\d_]\.){2,}",  # U.S.  e.g.
     r"[^\W\d_]\.(?=\s|$)",  # an initial: J.
-    rf"(?i:{'|'.join(TITLE_ABBREVIATIONS)})\.(?=\s)",  # Mr. Dr. St.
     r"\d+(?:[.,:/-]\d+)+",  # 1,000.50  1996-08-22  10:30
     _NT,
     _CLITIC,

@@ -66,5 +66,5 @@ def test_the_bulk_summary_counts_the_names_reported(tmp_path, capsys):
     assert " 1 names in " in capsys.readouterr().err.strip().splitlines()[-1]
     assert cli.run(["tag", str(src), "-o", str(tmp_path / "out.conll")]) == 0
     conll = (tmp_path / "out.conll").read_text(encoding="utf-8")
-    assert "Mr. O\n" in conll and "David B-PER\nOkafor I-PER\n" in conll
+    assert "Mr O\n. O\n" in conll and "David B-PER\nOkafor I-PER\n" in conll
     assert " 1 names in " in capsys.readouterr().err.strip().splitlines()[-1]

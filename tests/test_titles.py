@@ -73,8 +73,8 @@ def test_is_title_ignores_case_and_the_stop():
 
 
 def test_model_spans_move_the_start_past_the_title_and_keep_the_score():
-    text = "met with Mr . David Okafor and Dr . Lee"  # a token list's stops stand apart
-    tokens = tokenize(text)
+    text = "met with Mr. David Okafor and Dr. Lee"
+    tokens = tokenize(text)  # met with Mr . David Okafor and Dr . Lee
     tagged = Tagged([0, 0, 1, 0, 1, 2, 0, 1, 2, 2], [0.1] * 10, [0.6, 0.9, 0.8])
     spans = model_spans(tokens, tagged)
     assert [(text[s.start:s.end], s.score) for s in spans] == [("David Okafor", 0.9), ("Lee", 0.8)]
@@ -90,7 +90,7 @@ def test_tag_reports_the_name_without_its_title(client, text, names):
     assert [e["text"] for e in res["entities"]] == names
     for e in res["entities"]:
         assert text[e["start"]:e["end"]] == e["text"]
-    title = next(t for t in res["tokens"] if t["text"] in ("Mr.", "Ms.", "Pope"))  # a title keeps its stop
+    title = next(t for t in res["tokens"] if t["text"] in ("Mr", "Ms", "Pope"))
     assert title["label"] == 0  # the title's token is not labelled a name
 
 
@@ -104,7 +104,7 @@ def test_an_abbreviation_that_is_also_a_surname_is_a_title_only_with_its_stop(cl
     for text, names in (("Hun Sen agreed to the talks.", ["Hun Sen"]), ("Sen. Bob Dole spoke.", ["Bob Dole"])):
         res = client.post("/tag", json={"text": text}).get_json()
         assert [e["text"] for e in res["entities"]] == names
-        sen = next(t for t in res["tokens"] if t["text"] in ("Sen", "Sen."))
+        sen = next(t for t in res["tokens"] if t["text"] == "Sen")
         assert sen["label"] == int(names == ["Hun Sen"])  # in his name; not in the senator's
 
 
