@@ -21,6 +21,10 @@ never in a name either: "Hi Priya" names "Priya". Nor are chat's interjections
 lol" names "James", "Canelo vs Julio César" two people. No split of CoNLL-2003 or
 WNUT-17 tags one of these as a person.
 
+Nor is a street named after a person: in "1765 Nelson Mandela Drive" the capitalised
+words before the street's kind name a street, and nobody. The kinds are those that are not also common surnames (not "Lane", "Court",
+"Close", "Way"); no split of CoNLL-2003 or WNUT-17 has a person's name before one.
+
 Nor are the quotation marks and brackets around a name: `From: "Haddad, Karim"
 <k.haddad@…>` names "Haddad" and "Karim", not `"Haddad`. A quote or bracket stays
 possible inside a name only between two capitalised words, as around a nickname
@@ -49,6 +53,9 @@ INTERJECTIONS = frozenset("""
 """.split())  # not "ty" (Ty is a name) nor "ha" (a surname)
 LAUGHTER = re.compile(r"(?:h+a+){2,}h*|(?:h+e+){2,}h*|a?(?:ha){2,}h?", re.IGNORECASE)  # haha, hhaahaa, hehe
 VERSUS = frozenset({"vs", "vs.", "versus"})  # "Canelo vs Julio César Jr"
+STREET_KINDS = frozenset("""
+    street st road rd avenue ave boulevard blvd drive highway hwy parkway pkwy terrace crescent
+""".split())  # written capitalised after the street's name: "Nelson Mandela Drive", "Main St."
 ONLY_WITH_STOP = frozenset({"sen"})  # "Sen." the senator; "Sen" a Bengali, Khmer and Chinese surname
 QUOTES = frozenset("\"'`“”„‘’‚«»‹›()[]{}<>")  # a token of these alone opens or closes a quote
 
@@ -68,6 +75,33 @@ def never_in_name(word: str) -> bool:
 def is_quote(word: str) -> bool:
     """A token of quotation marks or brackets alone (`"`, `“`, `(`, `<`, `'`)."""
     return bool(word) and all(c in QUOTES for c in word)
+
+
+def is_street_kind(word: str) -> bool:
+    """A street kind in title case ("Drive", "Blvd", "St."), which ends a street's name;
+    in upper-case text ("ROAD") capitals say nothing, and the rule stays out."""
+    return word[:1].isupper() and not word.isupper() and word.casefold().removesuffix(".") in STREET_KINDS
+
+
+def street_name_words(words: list[str]) -> list[bool]:
+    """The words that name a street after a person: the capitalised words and initials
+    right before a street kind, at most four, with the full stop of an abbreviation
+    among them ("Martin Luther King Jr . Blvd")."""
+    out = [False] * len(words)
+    for i, w in enumerate(words):
+        if i == 0 or not is_street_kind(w):
+            continue
+        j, n = i - 1, 0
+        while j >= 0 and n < 4:
+            if words[j] == "." and j > 0 and words[j - 1][:1].isupper():
+                out[j] = True
+            elif words[j][:1].isupper():
+                n += 1
+                out[j] = True
+            else:
+                break
+            j -= 1
+    return out
 
 
 def title_at(words: list[str], i: int) -> bool:
@@ -99,13 +133,14 @@ def name_start(words: list[str], start: int, end: int) -> int | None:
 
 
 def outside_names(words: list[str]) -> list[bool]:
-    """The words that are never in a person's name: each ``never_in_name`` word, each title
+    """The words that are never in a person's name: those naming a street
+    (``street_name_words``), each ``never_in_name`` word, each title
     (and the full stop after it), as ``name_start`` leaves them out of a span; a title
     that is also a common surname ("Pope") only when a capitalised word follows
     ("Pope Francis", not "Alexander Pope" or "Pope wrote"); each quotation mark or
     bracket (``is_quote``) but one between two capitalised words ("Hector " Macho "
     Camacho")."""
-    out = [False] * len(words)
+    out = street_name_words(words)
     for i, w in enumerate(words):
         nxt = words[i + 1] if i + 1 < len(words) else ""
         if is_quote(w):

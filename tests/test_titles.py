@@ -51,6 +51,22 @@ def test_a_title_alone_that_is_also_a_common_surname_stays(span):
     assert start(span) == span
 
 
+def test_no_split_of_the_training_or_dev_sets_has_a_name_before_a_street_kind():
+    """The street rule costs nothing on the public sets: no person's name there is
+    followed by a capitalised street kind ("Drive", "Blvd")."""
+    from harness import DATA
+
+    from model.data import read_corpus
+    from model.decode import spans
+    from model.titles import is_street_kind
+
+    for name in ("conll2003/train", "conll2003/dev", "wnut17/train", "wnut17/dev"):
+        c = read_corpus(DATA / f"{name}.conll")
+        before = [" ".join(words[s:e + 1]) for words, tags in zip(c.sentences, c.tags) for s, e in spans(tags)
+                  if e < len(words) and is_street_kind(words[e])]
+        assert before == [], name
+
+
 def test_no_split_of_the_training_or_test_sets_has_a_word_never_in_a_name_inside_one():
     """The greetings rule costs nothing on the public sets: none of their person names
     holds one (so leaving them out can only fix a span)."""
@@ -139,6 +155,11 @@ def test_redact_keeps_the_title(client):
     ("Hana Ha spoke", ""),  # "Ha" is a surname, "Ty" a first name
     ("Vin , Dwayne , Ty , Luda", ""),
     ("Canelo Vs Julio César Jrs", "Vs"),  # nor "vs" between two names
+    ("delivered to 1765 Nelson Mandela Drive .", "Nelson Mandela"),  # nor a street named after a person
+    ("400 Martin Luther King Jr . Blvd", "Martin Luther King Jr ."),
+    ("moved to Main St. last year", "Main"),
+    ("Glenn Close and Lois Lane came", ""),  # kinds that are also surnames are left alone
+    ("the road to Paris", ""),  # a kind in lower case is a word
 ])
 def test_the_words_a_person_model_scores_zero(words, outside):
     from model.titles import outside_names
