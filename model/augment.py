@@ -92,15 +92,20 @@ def mention_map(sentences: list[list[str]], tags: list[list[int]], pool: NamePoo
     return out
 
 
+def documents(docs: list[int]) -> list[list[int]]:
+    """The sentence indices of each document, documents in id order (the order draws
+    are made in, so the same seed swaps the same documents)."""
+    by_doc: dict[int, list[int]] = {}
+    for i, d in enumerate(docs):
+        by_doc.setdefault(d, []).append(i)
+    return [by_doc[d] for d in sorted(by_doc)]
+
+
 def replace_mentions(corpus: Corpus, pool: NamePool, p_doc: float, rng: np.random.Generator) -> Corpus:
     """A copy of corpus where the names of a share p_doc of the documents are swapped
     (see mention_map); a replacement follows the original's casing (UPPER stays UPPER)."""
-    by_doc: dict[int, list[int]] = {}
-    for i, d in enumerate(corpus.docs):
-        by_doc.setdefault(d, []).append(i)
     sentences = [list(s) for s in corpus.sentences]
-    for d in sorted(by_doc):
-        idx = by_doc[d]
+    for idx in documents(corpus.docs):
         if rng.random() >= p_doc:
             continue
         person = [person_tags(corpus.tags[i], corpus.types) for i in idx]
@@ -131,12 +136,8 @@ def _swap(w: str, mapping: dict[str, str]) -> str:
 def lower_names(corpus: Corpus, modes: list[str], p_doc: float, rng: np.random.Generator) -> Corpus:
     """A copy of corpus where, in a share p_doc of the documents whose sentences are all
     kept as written (modes: one per sentence), the person tokens are lower-cased."""
-    by_doc: dict[int, list[int]] = {}
-    for i, d in enumerate(corpus.docs):
-        by_doc.setdefault(d, []).append(i)
     sentences = list(corpus.sentences)
-    for d in sorted(by_doc):
-        idx = by_doc[d]
+    for idx in documents(corpus.docs):
         if rng.random() >= p_doc or any(modes[i] != "keep" for i in idx):
             continue
         for i in idx:

@@ -22,9 +22,10 @@ lol" names "James", "Canelo vs Julio César" two people. No split of CoNLL-2003 
 WNUT-17 tags one of these as a person.
 
 Nor is a street named after a person: in "1765 Nelson Mandela Drive" the capitalised
-words before the street's kind name a street, and nobody. The kinds are those that are not also common surnames (among the US Census
-1990's 10,000 most common: not "Lane", "Street", "Way", "Close", "Place"); no split of
-CoNLL-2003 or WNUT-17 train or dev has a person's name before one.
+words before the street's kind name a street, and nobody. The kinds are those that are
+not also common surnames (among the US Census 1990's 10,000 most common: not "Lane",
+"Street", "Way", "Close", "Place"); no split of CoNLL-2003 or WNUT-17 train or dev has
+a person's name before one.
 
 Nor are the quotation marks and brackets around a name: `From: "Haddad, Karim"
 <k.haddad@…>` names "Haddad" and "Karim", not `"Haddad`. A quote or bracket stays
@@ -119,8 +120,9 @@ def title_at(words: list[str], i: int) -> bool:
 def name_start(words: list[str], start: int, end: int) -> int | None:
     """Where the name in words[start:end] begins once the titles (and their full
     stops) and the words ``never_in_name`` before it are left out; None when the span
-    names nobody: a title alone, such a word, or titles and punctuation only. The span's last word is
-    never left out as a title when a title comes before it ("Mr. Pope")."""
+    names nobody: a title alone, such a word, or titles and punctuation only. The
+    span's last word is never left out as a title when a title comes before it
+    ("Mr. Pope")."""
     i = start
     while i < end - 1 and (title_at(words, i) or never_in_name(words[i])
                            or (words[i] == "." and i > start and title_at(words, i - 1))):
