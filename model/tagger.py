@@ -23,6 +23,7 @@ from .tags import PER, begin
 from .features import char_ids, document_sets, featurize, form_index, pad
 from .headers import join_last_first
 from .titles import outside_names
+from .tokenizer import join_clitics
 from .vectors import pad_rows
 
 SENTENCE_END = {".", "!", "?"}
@@ -121,8 +122,12 @@ class Tagger:
     def predict_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:
         """ŷ of every token of every (non-empty) sentence: arrays (T_i, n_y).
 
-        Sentences are run in batches of similar length so padding stays small.
+        Sentences are run in batches of similar length so padding stays small. A clitic
+        written apart (``Trump ' s``) is read as one form (``tokenizer.join_clitics``), and
+        each of its words gets that form's ŷ.
         """
+        joined = [join_clitics(s) for s in sentences]
+        sentences = [s if j is None else j[0] for s, j in zip(sentences, joined)]
         feats = featurize(self.tables, sentences, doc_sets)
         out: list[np.ndarray] = [None] * len(sentences)  # type: ignore[list-item]
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
@@ -138,7 +143,7 @@ class Tagger:
                     probs += inference.probabilities(w, ids, lengths, None if rows is None else vec.dense(rows))
                 probs /= 1 + len(self.members)
             for j, i in enumerate(idx):
-                out[i] = probs[: lengths[j], j]
+                out[i] = probs[: lengths[j], j] if joined[i] is None else probs[joined[i][1], j]
         return out
 
     def vectors_of(self, sentences: list[list[str]], T_x: int) -> np.ndarray | None:

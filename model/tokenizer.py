@@ -65,3 +65,37 @@ def join_tokens(words: list[str]) -> tuple[str, list[Token]]:
         tokens.append(Token(w, pos, pos + len(w)))
         pos += len(w) + 1
     return " ".join(words), tokens
+
+
+_APOSTROPHES = ("'", "’")
+_CLITIC_TAILS = frozenset(("s", "re", "ve", "ll", "d", "m"))
+
+
+def join_clitics(words: list[str]) -> tuple[list[str], list[int]] | None:
+    """The words as the network reads them when a clitic was written apart: ``Trump ' s``
+    and ``does n ' t``, as some tokenizers print text (WNUT-17's dev and test parts do),
+    become ``Trump 's`` and ``does n't``, the way this tokenizer and CoNLL-2003 split them.
+    Returns (forms, unit) with unit[k] the form word k is read in, or None when nothing is
+    joined (most sentences). The words themselves, and their offsets, are left as they are."""
+    if not any(w in _APOSTROPHES for w in words):
+        return None
+    forms: list[str] = []
+    unit: list[int] = []
+    k = 0
+    while k < len(words):
+        if 0 < k < len(words) - 1 and words[k] in _APOSTROPHES and forms:
+            tail = words[k + 1].lower()
+            if tail == "t" and words[k - 1].lower() == "n":  # n ' t: n't, one form from three words
+                forms[-1] = words[k - 1] + words[k] + words[k + 1]
+                unit += [len(forms) - 1] * 2
+                k += 2
+                continue
+            if tail in _CLITIC_TAILS:  # ' s: 's
+                forms.append(words[k] + words[k + 1])
+                unit += [len(forms) - 1] * 2
+                k += 2
+                continue
+        forms.append(words[k])
+        unit.append(len(forms) - 1)
+        k += 1
+    return (forms, unit) if len(forms) < len(words) else None

@@ -2,12 +2,15 @@
 (model.titles, applied where the tagger's spans become character spans)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from harness import DEFAULT_ARTIFACT
+from model.artifact import load
 from model.names import model_spans
-from model.tagger import Tagged
+from model.tagger import Tagged, Tagger
 from model.titles import is_title, name_start
-from model.tokenizer import tokenize
+from model.tokenizer import join_clitics, tokenize
 
 
 def start(words: str) -> str | None:
@@ -196,3 +199,21 @@ def test_a_token_is_labelled_a_name_exactly_when_its_score_is_half_or_more(clien
         for tok in res["tokens"]:
             if is_title(tok["text"]):
                 assert tok["score"] == 0 and tok["label"] == 0
+
+
+@pytest.mark.parametrize("spaced,joined", [
+    ("Trump ' s a stud", "Trump's a stud"),
+    ("Kendrick does n ' t miss", "Kendrick doesn't miss"),
+])
+def test_a_clitic_written_apart_scores_as_the_joined_one(client, spaced, joined):
+    """WNUT-17's dev and test text writes clitics apart; the network reads them joined
+    (tokenizer.join_clitics), so each word gets the ŷ of its form in the joined text."""
+    got = [client.post("/tag", json={"text": t}).get_json() for t in (spaced, joined)]
+    assert [e["text"] for e in got[0]["entities"]] == [e["text"] for e in got[1]["entities"]] == [spaced.split()[0]]
+    assert all(t["label"] == 0 for t in got[0]["tokens"][1:])
+    words, forms = spaced.split(), [t.text for t in tokenize(joined)]
+    assert join_clitics(words)[0] == forms
+    probs = Tagger(load(DEFAULT_ARTIFACT)).predict_proba([words, forms])
+    assert probs[0].shape[0] == len(words)
+    for k, u in enumerate(join_clitics(words)[1]):
+        assert np.allclose(probs[0][k], probs[1][u], atol=1e-6), words[k]

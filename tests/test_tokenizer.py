@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import ROOT, SEED_TEXT, SEED_TOKENS
-from model.tokenizer import tokenize
+from model.tokenizer import join_clitics, tokenize
 
 
 @pytest.mark.parametrize("text,tokens", [
@@ -60,3 +60,23 @@ def test_texts_without_links_tokenize_as_with_the_link_branches(text):
 
     full = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
     assert [tuple(t) for t in tokenize(text)] == full
+
+
+@pytest.mark.parametrize("words,forms,unit", [
+    ("Trump ' s a stud".split(), ["Trump", "'s", "a", "stud"], [0, 1, 1, 2, 3]),
+    ("he does n ' t know".split(), ["he", "does", "n't", "know"], [0, 1, 2, 2, 2, 3]),
+    ("I ’ m sure you ' re , we ' ll".split(), ["I", "’m", "sure", "you", "'re", ",", "we", "'ll"], [0, 1, 1, 2, 3, 4, 4, 5, 6, 7, 7]),
+])
+def test_a_clitic_written_apart_is_read_as_one_form(words, forms, unit):
+    assert join_clitics(words) == (forms, unit)
+
+
+@pytest.mark.parametrize("words", [
+    "no apostrophe here".split(),
+    ["'", "s"],  # nothing before it: an opening quote
+    "O ' Brien".split(),  # not a clitic
+    "rock ' n ' roll".split(),
+    "she said ' stop ' s".split()[:4],  # the quote is the last word
+])
+def test_words_without_a_clitic_written_apart_are_read_as_they_are(words):
+    assert join_clitics(words) is None
