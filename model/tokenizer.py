@@ -26,8 +26,10 @@ _MARK = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"  # c
 # they stay inside the word they touch, as in WNUT-17 ("watched\u200bwas", "Dubbz\ufeff").
 INVISIBLE = "\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _W = rf"(?:[^\W_]|[{_MARK}{INVISIBLE}])"  # a letter, digit, combining mark or invisible character
-_NT = rf"(?i:n['’]t)(?!{_W})"  # the clitic n't
-_CLITIC = rf"['’](?i:s|re|ve|ll|d|m)(?!{_W})"  # 's 're 've 'll 'd 'm, not O'Sullivan
+APOSTROPHES = "'’"
+CLITIC_TAILS = ("s", "re", "ve", "ll", "d", "m")  # after an apostrophe: 's 're 've 'll 'd 'm
+_NT = rf"(?i:n[{APOSTROPHES}]t)(?!{_W})"  # the clitic n't
+_CLITIC = rf"[{APOSTROPHES}](?i:{'|'.join(CLITIC_TAILS)})(?!{_W})"  # 's 're 've 'll 'd 'm, not O'Sullivan
 _CHAR = rf"(?:(?!{_NT}){_W})"  # a word character that does not start n't
 _EXT = rf"[{_MARK}\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F]"  # modifiers
 _LINKS = [
@@ -67,8 +69,8 @@ def join_tokens(words: list[str]) -> tuple[str, list[Token]]:
     return " ".join(words), tokens
 
 
-_APOSTROPHES = ("'", "’")
-_CLITIC_TAILS = frozenset(("s", "re", "ve", "ll", "d", "m"))
+
+_APOSTROPHE_WORDS = frozenset(APOSTROPHES)  # a word that is one apostrophe
 
 
 def join_clitics(words: list[str]) -> tuple[list[str], list[int]] | None:
@@ -77,20 +79,20 @@ def join_clitics(words: list[str]) -> tuple[list[str], list[int]] | None:
     become ``Trump 's`` and ``does n't``, the way this tokenizer and CoNLL-2003 split them.
     Returns (forms, unit) with unit[k] the form word k is read in, or None when nothing is
     joined (most sentences). The words themselves, and their offsets, are left as they are."""
-    if not any(w in _APOSTROPHES for w in words):
+    if not any(w in _APOSTROPHE_WORDS for w in words):
         return None
     forms: list[str] = []
     unit: list[int] = []
     k = 0
     while k < len(words):
-        if 0 < k < len(words) - 1 and words[k] in _APOSTROPHES and forms:
+        if 0 < k < len(words) - 1 and words[k] in _APOSTROPHE_WORDS:
             tail = words[k + 1].lower()
             if tail == "t" and words[k - 1].lower() == "n":  # n ' t: n't, one form from three words
                 forms[-1] = words[k - 1] + words[k] + words[k + 1]
                 unit += [len(forms) - 1] * 2
                 k += 2
                 continue
-            if tail in _CLITIC_TAILS:  # ' s: 's
+            if tail in CLITIC_TAILS:  # ' s: 's
                 forms.append(words[k] + words[k + 1])
                 unit += [len(forms) - 1] * 2
                 k += 2
