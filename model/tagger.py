@@ -23,6 +23,7 @@ from .tags import PER, begin
 from .features import char_ids, document_sets, featurize, form_index, pad
 from .headers import join_last_first
 from .titles import outside_names
+from .reading import REREAD_AFTER, opens_like_a_name, read_particles
 from .tokenizer import join_clitics
 from .vectors import pad_rows
 
@@ -122,12 +123,29 @@ class Tagger:
     def predict_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:
         """ŷ of every token of every (non-empty) sentence: arrays (T_i, n_y).
 
-        Sentences are run in batches of similar length so padding stays small. A clitic
-        written apart (``Trump ' s``) is read as one form (``tokenizer.join_clitics``), and
-        each of its words gets that form's ŷ.
+        The network (``network_proba``) reads each sentence by the rules of ``reading``:
+        a clitic written apart as one word, a rare name particle as ``de``, and a sentence
+        that opens like a name twice, as written and after a comma (each token gets the
+        mean of its two ŷ). Every input token gets the ŷ of the word it was read as.
         """
         joined = [join_clitics(s) for s in sentences]
-        sentences = [s if j is None else j[0] for s, j in zip(sentences, joined)]
+        sentences = [read_particles(s if j is None else j[0]) for s, j in zip(sentences, joined)]
+        again = [i for i, s in enumerate(sentences) if opens_like_a_name(s, self.has_vector)]
+        read = sentences + [[REREAD_AFTER, *sentences[i]] for i in again]
+        if doc_sets is not None:  # the comma adds no name to its document's set
+            doc_sets = [*doc_sets, *(doc_sets[i] for i in again)]
+        probs = self.network_proba(read, doc_sets)
+        for k, i in enumerate(again):
+            probs[i] = (probs[i] + probs[len(sentences) + k][1:]) / 2
+        return [p if j is None else p[j[1]] for p, j in zip(probs[:len(sentences)], joined)]
+
+    def has_vector(self, word: str) -> bool:
+        """Whether the word has a GloVe vector here (always, for a model without vectors)."""
+        return self.vectors is None or bool(self.vectors.rows([word])[0])
+
+    def network_proba(self, sentences: list[list[str]], doc_sets=None) -> list[np.ndarray]:
+        """The network's ŷ (T_i, n_y) of each sentence as given, in batches of similar
+        length so padding stays small."""
         feats = featurize(self.tables, sentences, doc_sets)
         out: list[np.ndarray] = [None] * len(sentences)  # type: ignore[list-item]
         order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
@@ -143,7 +161,7 @@ class Tagger:
                     probs += inference.probabilities(w, ids, lengths, None if rows is None else vec.dense(rows))
                 probs /= 1 + len(self.members)
             for j, i in enumerate(idx):
-                out[i] = probs[: lengths[j], j] if joined[i] is None else probs[joined[i][1], j]
+                out[i] = probs[: lengths[j], j]
         return out
 
     def vectors_of(self, sentences: list[list[str]], T_x: int) -> np.ndarray | None:
