@@ -8,10 +8,17 @@ given (one ŷ per input token); only what the network reads changes.
   (``read_particles``): the training data's names hold ``de`` more than any other
   particle (23 times in CoNLL-2003 and WNUT-17 train), and the rare ones hardly ever,
   so the network took them for words that end a name.
-* A sentence that opens like a name (``opens_like_a_name``) is read twice, as written
-  and after a comma (``REREAD_AFTER``), and each token gets the mean of its two ŷ: the
-  network, trained mostly on news where such an opening is as often a company or a
-  place, trusts a name at a sentence's start far less than the same name inside one.
+* Some parts of a sentence are read again in another context (``rereadings``), and each
+  of their tokens gets the mean of its ŷ over the readings:
+
+  - a sentence that opens like a name (``opens_like_a_name``), after a comma
+    (``REREAD_AFTER``): the network, trained mostly on news where such an opening is as
+    often a company or a place, trusts a name at a sentence's start far less than the
+    same name inside one;
+  - a display name before an address in angle brackets (``display_names``), as the
+    display name of a ``From:`` header (``DISPLAY_NAME_AFTER``): in ``On Fri, Feb 16,
+    2024 at 3:27 PM Oluwaseun Adeyemi <oadeyemi@…> wrote:`` the capitals of ``PM`` before
+    it read like a headline, and the name was missed.
 """
 from __future__ import annotations
 
@@ -20,7 +27,9 @@ from typing import Callable
 # Irish (Ní, Nic, Mhic, Mhac, Uí, Ó, Ua), Welsh (ap, ab), Kikuyu (wa), Arabic (bint, binti, ibn)
 RARE_PARTICLES = frozenset("ní nic mhic mhac uí ó ua ap ab wa bint binti ibn".split())
 PARTICLE_READ_AS = "de"
-REREAD_AFTER = ","  # a sentence that opens like a name is also read after this token
+REREAD_AFTER = (",",)  # a sentence that opens like a name is also read after this
+DISPLAY_NAME_AFTER = ("From", ":")  # a display name is also read after this
+MAX_DISPLAY_WORDS = 4
 
 
 def capitalised(word: str) -> bool:
@@ -54,3 +63,33 @@ def opens_like_a_name(words: list[str], has_vector: Callable[[str], bool]) -> bo
     if not words or not capitalised(words[0]):
         return False
     return (len(words) > 1 and capitalised(words[1])) or not has_vector(words[0])
+
+
+def is_address(word: str) -> bool:
+    """An e-mail address as the tokenizer keeps it, one token ("anna@example.com")."""
+    at = word.find("@")
+    return 0 < at < len(word) - 1 and "." in word[at:]
+
+
+def display_names(words: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each display name and its address: up to MAX_DISPLAY_WORDS
+    capitalised words right before ``< address >``, end after the ``>``. A display name
+    right after a colon (an address header, ``From: Anna Kowalski <…>``) is already read
+    as one, and is left out."""
+    out = []
+    for i in range(1, len(words) - 2):
+        if words[i] == "<" and is_address(words[i + 1]) and words[i + 2] == ">":
+            start = i
+            while start > 0 and i - start < MAX_DISPLAY_WORDS and capitalised(words[start - 1]):
+                start -= 1
+            if start < i and (start == 0 or words[start - 1] != ":"):
+                out.append((start, i + 3))
+    return out
+
+
+def rereadings(words: list[str], has_vector: Callable[[str], bool]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """(start, end, context) of each part of a sentence the network also reads after
+    `context`: the whole sentence after a comma when it opens like a name, and each
+    display name with its address after ``From :``."""
+    out = [(0, len(words), REREAD_AFTER)] if opens_like_a_name(words, has_vector) else []
+    return out + [(s, e, DISPLAY_NAME_AFTER) for s, e in display_names(words)]

@@ -23,7 +23,7 @@ from .tags import PER, begin
 from .features import char_ids, document_sets, featurize, form_index, pad
 from .headers import join_last_first
 from .titles import outside_names
-from .reading import REREAD_AFTER, opens_like_a_name, read_particles
+from .reading import read_particles, rereadings
 from .tokenizer import join_clitics
 from .vectors import pad_rows
 
@@ -124,20 +124,28 @@ class Tagger:
         """ŷ of every token of every (non-empty) sentence: arrays (T_i, n_y).
 
         The network (``network_proba``) reads each sentence by the rules of ``reading``:
-        a clitic written apart as one word, a rare name particle as ``de``, and a sentence
-        that opens like a name twice, as written and after a comma (each token gets the
-        mean of its two ŷ). Every input token gets the ŷ of the word it was read as.
+        a clitic written apart as one word, a rare name particle as ``de``, and some parts
+        again in another context (a sentence that opens like a name after a comma, a
+        display name before an address after ``From :``), each of their tokens getting
+        the mean of its ŷ over the readings. Every input token gets the ŷ of the word it
+        was read as.
         """
         joined = [join_clitics(s) for s in sentences]
         sentences = [read_particles(s if j is None else j[0]) for s, j in zip(sentences, joined)]
-        again = [i for i, s in enumerate(sentences) if opens_like_a_name(s, self.has_vector)]
-        read = sentences + [[REREAD_AFTER, *sentences[i]] for i in again]
-        if doc_sets is not None:  # the comma adds no name to its document's set
-            doc_sets = [*doc_sets, *(doc_sets[i] for i in again)]
+        again = [(i, s, e, c) for i, words in enumerate(sentences) for s, e, c in rereadings(words, self.has_vector)]
+        read = sentences + [[*c, *sentences[i][s:e]] for i, s, e, c in again]
+        if doc_sets is not None:  # the context adds no name to its document's set
+            doc_sets = [*doc_sets, *(doc_sets[i] for i, _, _, _ in again)]
         probs = self.network_proba(read, doc_sets)
-        for k, i in enumerate(again):
-            probs[i] = (probs[i] + probs[len(sentences) + k][1:]) / 2
-        return [p if j is None else p[j[1]] for p, j in zip(probs[:len(sentences)], joined)]
+        n = len(sentences)
+        if again:  # each token: the mean of its ŷ over the readings that hold it
+            sums = [p.copy() for p in probs[:n]]
+            counts = [np.ones((len(p), 1), dtype=np.float32) for p in probs[:n]]
+            for (i, s, e, c), p in zip(again, probs[n:]):
+                sums[i][s:e] += p[len(c):]
+                counts[i][s:e] += 1
+            probs = [t / k for t, k in zip(sums, counts)]
+        return [p if j is None else p[j[1]] for p, j in zip(probs[:n], joined)]
 
     def has_vector(self, word: str) -> bool:
         """Whether the word has a GloVe vector here (always, for a model without vectors)."""

@@ -7,7 +7,8 @@ import pytest
 
 from harness import DEFAULT_ARTIFACT
 from model.artifact import load
-from model.reading import PARTICLE_READ_AS, REREAD_AFTER, opens_like_a_name, read_particles
+from model.reading import (DISPLAY_NAME_AFTER, PARTICLE_READ_AS, REREAD_AFTER, display_names, is_address,
+                           opens_like_a_name, read_particles, rereadings)
 from model.tagger import Tagger
 
 KNOWN = {"The", "Japan", "Xi", "New", "York", "Goldman"}  # words with a vector, for the pure cases
@@ -54,6 +55,32 @@ def test_read_particles_leaves_its_input_alone():
     assert read_particles(plain) is plain
 
 
+@pytest.mark.parametrize("line,names", [
+    ("On Fri , Feb 16 , 2024 at 3:27 PM Oluwaseun Adeyemi < oadeyemi@kestrelpay.com > wrote :",
+     ["Oluwaseun Adeyemi < oadeyemi@kestrelpay.com >"]),
+    ("Thabo < thabo@karoo.co.za > and Mei Lin < mei@x.org >", ["Thabo < thabo@karoo.co.za >", "Mei Lin < mei@x.org >"]),
+    ("Anna Maria de la Cruz < a@b.co >", ["Cruz < a@b.co >"]),  # capitalised words only, at most four
+    ("From : Anna Kowalski < anna@example.com >", []),  # an address header reads it as one already
+    ("write to < help@example.com > today", []),  # no display name
+    ("Anna Kowalski < not an address >", []),
+    ("Anna Kowalski < anna@example.com", []),  # no closing bracket
+])
+def test_display_names(line, names):
+    words = line.split()
+    assert [" ".join(words[s:e]) for s, e in display_names(words)] == names
+
+
+def test_is_address():
+    assert is_address("anna@example.com") and is_address("a.b+c@mail.co.uk")
+    assert not any(map(is_address, ["@anna", "anna@", "anna@localhost", "<", "Anna"]))
+
+
+def test_rereadings_name_each_part_and_its_context():
+    words = "Chimamanda Adichie < ca@example.com > wrote".split()
+    assert rereadings(words, lambda w: False) == [(0, 6, REREAD_AFTER), (0, 5, DISPLAY_NAME_AFTER)]
+    assert rereadings("Japan began".split(), lambda w: True) == []
+
+
 @pytest.fixture(scope="module")
 def tagger():
     return Tagger(load(DEFAULT_ARTIFACT))
@@ -64,7 +91,7 @@ def test_an_opening_is_the_mean_of_two_readings_and_the_rest_is_read_once(tagger
     plain = "Japan began the defence of their title .".split()
     assert opens_like_a_name(opening, tagger.has_vector) and not opens_like_a_name(plain, tagger.has_vector)
     got = tagger.predict_proba([opening, plain])
-    once, after = tagger.network_proba([opening, plain]), tagger.network_proba([[REREAD_AFTER, *opening]])[0]
+    once, after = tagger.network_proba([opening, plain]), tagger.network_proba([[*REREAD_AFTER, *opening]])[0]
     assert got[0].shape == once[0].shape
     assert np.allclose(got[0], (once[0] + after[1:]) / 2, atol=1e-5)
     assert not np.allclose(got[0], once[0], atol=1e-3)  # the second reading moves it
@@ -79,7 +106,20 @@ def test_a_particle_gets_the_output_of_de(tagger):
     assert not np.allclose(got, tagger.network_proba([words])[0], atol=1e-3)
 
 
+def test_overlapping_readings_are_averaged_per_token(tagger):
+    words = "Chimamanda Adichie < ca@example.com > wrote :".split()
+    parts = rereadings(words, tagger.has_vector)
+    assert len(parts) == 2
+    full, *again = tagger.network_proba([words] + [[*c, *words[s:e]] for s, e, c in parts])
+    want = full.copy()
+    for k in range(len(words)):
+        held = [p[len(c) + k - s] for (s, e, c), p in zip(parts, again) if s <= k < e]
+        want[k] = (full[k] + sum(held)) / (1 + len(held))
+    assert np.allclose(tagger.predict_proba([words])[0], want, atol=1e-5)
+
+
 @pytest.mark.parametrize("text,name", [
+    ("On Fri, Feb 16, 2024 at 3:27 PM Oluwaseun Adeyemi <oadeyemi@kestrelpay.com> wrote:", "Oluwaseun Adeyemi"),
     ("Yingluck Shinawatra left the country in 2017.", "Yingluck Shinawatra"),
     ("Aung San Suu Kyi was released from house arrest.", "Aung San Suu Kyi"),
     ("Chimamanda Ngozi Adichie spoke at the book fair in Lagos.", "Chimamanda Ngozi Adichie"),
