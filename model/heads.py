@@ -77,6 +77,10 @@ class Head:
         """ŷ (n_y,) of a token that is certainly in no entity (a title, a greeting)."""
         raise NotImplementedError
 
+    def begins(self) -> np.ndarray:
+        """ŷ (n_y,) of a token that certainly begins an entity of the first type (a name after "Mr")."""
+        raise NotImplementedError
+
     def decode(self, probs: np.ndarray, threshold: float | None = None, p_name=None) -> list[int]:
         """IOB2 tag ids of one sentence from its ŷ (T_x, n_y); see ``decode_many``."""
         return self.decode_many(probs, [0, len(probs)], threshold, p_name)[0]
@@ -121,6 +125,9 @@ class Softmax(Head):
 
     def outside(self):
         return np.eye(self.n_y)[0]  # all of ŷ on O
+
+    def begins(self):
+        return np.eye(self.n_y)[B]  # all of ŷ on B of the first type
 
     def name_scores(self, post):
         if self.n_types == 1:
@@ -167,6 +174,9 @@ class Sigmoid(Head):
 
     def outside(self):
         return np.zeros(1)  # P(name) = 0
+
+    def begins(self):
+        return np.ones(1)  # P(name) = 1
 
     def decode_many(self, probs, bounds, threshold=None, p_name=None):
         if threshold is None:

@@ -22,7 +22,7 @@ from .decode import agreeing, spans, typed_spans
 from .tags import PER, begin
 from .features import char_ids, document_sets, featurize, form_index, pad
 from .headers import join_last_first
-from .titles import outside_names
+from .titles import after_personal_titles, join_title_stops, outside_names
 from .reading import read_particles, rereadings
 from .tokenizer import join_clitics
 from .vectors import pad_rows
@@ -243,6 +243,9 @@ class Tagger:
                 p_name[titles] = 0.0
                 flat = flat.copy()
                 flat[titles] = head.outside()  # decoded outside any name, whatever the head
+                # and the capitalised word after "Mr", "Dr", ... begins one (the default decoding)
+                named = np.array([x for s in sentences for x in after_personal_titles(s)], dtype=bool)
+                flat[named] = head.begins()
         tags = head.decode_many(flat, cuts, threshold, p_name)
         if threshold is None:
             if self.config.types == (PER,):  # "From: Kowalski, Anna" is one person
@@ -268,10 +271,12 @@ class Tagger:
         """Tag token lists, each one document that may hold several sentences; one
         Tagged per document. All sentences of all documents go through the network as
         one batch, and the sentences of a document share its document features.
-        bounds: each document's (start, end) sentence ranges (default: ``split_sentences``)."""
+        bounds: each document's (start, end) sentence ranges (default: ``split_sentences``);
+        one that ends in a personal title's full stop is read with the next
+        (``titles.join_title_stops``), so "Mr." and its name are in one sentence."""
         sentences, docs = [], []
-        for d, tokens in enumerate(documents):
-            for s, e in (split_sentences(tokens) if bounds is None else bounds[d]):
+        for d, tokens in enumerate(documents):  # a personal title's stop ends no sentence here
+            for s, e in join_title_stops(tokens, split_sentences(tokens) if bounds is None else bounds[d]):
                 sentences.append(tokens[s:e])
                 docs.append(d)
         tagged = self.tag_sentences(sentences, docs, threshold)

@@ -58,6 +58,9 @@ VERSUS = frozenset({"vs", "vs.", "versus"})  # "Canelo vs Julio César Jr"
 STREET_KINDS = frozenset("""
     st road rd avenue ave boulevard blvd drive highway hwy parkway pkwy terrace crescent
 """.split())  # written capitalised after the street's name: "Nelson Mandela Drive", "Main St."
+# Titles that stand before a person's name and nothing else: the capitalised word after one
+# begins a name ("to Mr. Smith at the desk", where the network alone read "Smith" as a place).
+PERSONAL_TITLES = frozenset({"mr", "mrs", "ms", "dr", "prof"})
 ONLY_WITH_STOP = frozenset({"sen"})  # "Sen." the senator; "Sen" a Bengali, Khmer and Chinese surname
 QUOTES = frozenset("\"'`“”„‘’‚«»‹›()[]{}<>")  # a token of these alone opens or closes a quote
 
@@ -133,6 +136,45 @@ def name_start(words: list[str], start: int, end: int) -> int | None:
     if not any(c.isalnum() for w in words[i:end] for c in w):
         return None
     return i
+
+
+def is_personal_title(word: str) -> bool:
+    """One of PERSONAL_TITLES, capitalised, with or without its full stop ("Mr", "DR.")."""
+    return word[:1].isupper() and word.casefold().removesuffix(".") in PERSONAL_TITLES
+
+
+def after_personal_titles(words: list[str]) -> list[bool]:
+    """The words that begin a name because a personal title stands right before them
+    (its full stop between them or not): capitalised words with a letter, not titles
+    themselves. A title right after a capitalised word that is not a greeting or a
+    title is left alone: "Oak Dr. Springfield" is an address ("Drive")."""
+    out = [False] * len(words)
+    for i, w in enumerate(words):
+        if not is_personal_title(w):
+            continue
+        before = words[i - 1] if i else ""
+        if before[:1].isupper() and not (before.casefold() in GREETINGS or is_title(before)):
+            continue
+        j = i + 2 if i + 1 < len(words) and words[i + 1] == "." else i + 1
+        if j < len(words) and words[j][:1].isupper() and not is_title(words[j]) and any(c.isalpha() for c in words[j]):
+            out[j] = True
+    return out
+
+
+def join_title_stops(words: list[str], bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence ranges with each one that ends in a personal title and its full stop
+    ("... spoke to Mr .") joined to the next when that opens with a capital: the
+    tokenizer cuts "Mr." in two and a unit ends at the stop, which would leave the
+    title and its name in two sentences."""
+    out: list[tuple[int, int]] = []
+    for s, e in bounds:
+        if out and out[-1][1] == s < e and words[s][:1].isupper():
+            ps, pe = out[-1]
+            if pe - ps >= 2 and words[pe - 1] == "." and is_personal_title(words[pe - 2]):
+                out[-1] = (ps, e)
+                continue
+        out.append((s, e))
+    return out
 
 
 def outside_names(words: list[str]) -> list[bool]:

@@ -112,15 +112,15 @@ SENTENCES = [
 
 
 @pytest.mark.parametrize("head,bi", HEADS)
-def test_tagger_predict_proba_matches_network(head, bi):
-    """Through Tagger.predict_proba: featurize, sort, several padded batches."""
+def test_tagger_network_proba_matches_network(head, bi):
+    """Through Tagger.network_proba (what predict_proba runs after its reading rules): featurize, sort, several padded batches."""
     rng = np.random.default_rng(7)
     tables = build_tables(SENTENCES, list(range(len(SENTENCES))), {}, {}, min_word=1, min_feature=1)
     cfg = network.Config(n_x=tables.n_x, n_a=12, head=head, bidirectional=bi)
     params = network.init_params(cfg, rng)
     params = {k: v + rng.normal(0, 0.1, v.shape).astype(np.float32) for k, v in params.items()}
     tagger = Tagger(Artifact(params, cfg, tables, {}), batch_size=3)
-    got = tagger.predict_proba(SENTENCES)
+    got = tagger.network_proba(SENTENCES)
     for sent, p in zip(SENTENCES, got):
         ids, lengths, _, _ = pad(featurize(tables, [sent]))
         want = reference(params, ids, lengths, cfg)[:, 0]
@@ -131,7 +131,7 @@ def test_tagger_predict_proba_matches_network(head, bi):
 def test_shipped_model_same_probabilities_as_network():
     art = load(DEFAULT_ARTIFACT)
     tagger = Tagger(art)
-    got = tagger.predict_proba(SENTENCES)
+    got = tagger.network_proba(SENTENCES)
     ids, lengths, _, _ = pad(featurize(tagger.tables, SENTENCES))
     g = tagger.vectors_of(SENTENCES, ids.shape[0])  # the shipped model has pretrained vectors
     assert (g is not None) == (tagger.config.n_g > 0)
@@ -177,7 +177,7 @@ def test_char_states_match_network(bi):
 
 @pytest.mark.parametrize("bi", [True, False])
 def test_tagger_with_chars_cached_and_uncached_match_network(bi):
-    """With the character cell: Tagger.predict_proba (several batches, each word form's
+    """With the character cell: Tagger.network_proba (several batches, each word form's
     state from the per-form cache once seen) gives network.forward's probabilities,
     the same with the cache as without, and the same again once the cache is warm."""
     from model.features import char_batch
@@ -185,11 +185,11 @@ def test_tagger_with_chars_cached_and_uncached_match_network(bi):
     params, cfg, tables = chars_model(bi)
     cached = Tagger(Artifact(params, cfg, tables, {}), batch_size=3)
     uncached = Tagger(Artifact(params, cfg, tables, {}), batch_size=3, char_cache=0)
-    first = cached.predict_proba(SENTENCES)
+    first = cached.network_proba(SENTENCES)
     n_forms = len({w for s in SENTENCES for w in s})
     assert len(cached.char_cache) == n_forms and len(uncached.char_cache) == 0
-    again = cached.predict_proba(SENTENCES)  # every state from the cache now
-    plain = uncached.predict_proba(SENTENCES)
+    again = cached.network_proba(SENTENCES)  # every state from the cache now
+    plain = uncached.network_proba(SENTENCES)
     for sent, p1, p2, p3 in zip(SENTENCES, first, again, plain):
         ids, lengths, _, _ = pad(featurize(tables, [sent]))
         scores, _ = network.forward(params, ids, lengths, cfg, chars=char_batch(tables, [sent], ids.shape[0]))

@@ -9,7 +9,7 @@ from harness import DEFAULT_ARTIFACT
 from model.artifact import load
 from model.names import model_spans
 from model.tagger import Tagged, Tagger
-from model.titles import is_title, name_start
+from model.titles import after_personal_titles, is_title, join_title_stops, name_start
 from model.tokenizer import join_clitics, tokenize
 
 
@@ -217,3 +217,52 @@ def test_a_clitic_written_apart_scores_as_the_joined_one(client, spaced, joined)
     assert probs[0].shape[0] == len(words)
     for k, u in enumerate(join_clitics(words)[1]):
         assert np.allclose(probs[0][k], probs[1][u], atol=1e-6), words[k]
+
+
+@pytest.mark.parametrize("words,begins", [
+    ("I spoke to Mr . Smith yesterday", ["Smith"]),
+    ("Dear Dr Okafor ,", ["Okafor"]),  # after a greeting
+    ("Prof . Dr . Hans Müller", ["Hans"]),  # a title after a title is not the name
+    ("MRS . DUBOIS CALLED", ["DUBOIS"]),
+    ("ask Ms Lee", ["Lee"]),
+    ("123 Oak Dr . Springfield", []),  # "Drive" after a street's name
+    ("Mr . smith", []),  # not capitalised
+    ("mr Smith", []),  # nor the title
+    ("Mr . 42", []),
+    ("Mr .", []),
+    ("Sir Elton John", []),  # not a personal title: the network decides
+])
+def test_after_personal_titles(words, begins):
+    w = words.split()
+    assert [x for x, b in zip(w, after_personal_titles(w)) if b] == begins
+
+
+@pytest.mark.parametrize("words,bounds,joined", [
+    ("I spoke to Mr . Smith today .", [(0, 5), (5, 8)], [(0, 8)]),
+    ("Call Dr . Okafor . Then Mrs . Lee .", [(0, 3), (3, 5), (5, 8), (8, 10)], [(0, 5), (5, 10)]),
+    ("It is late . Smith left .", [(0, 4), (4, 7)], [(0, 4), (4, 7)]),  # no title
+    ("Ask the Dr . then leave .", [(0, 5), (5, 8)], [(0, 5), (5, 8)]),  # no capital after it
+    ("Mr .", [(0, 2)], [(0, 2)]),
+])
+def test_join_title_stops(words, bounds, joined):
+    assert join_title_stops(words.split(), bounds) == joined
+
+
+@pytest.mark.parametrize("text,name", [
+    ("I spoke to Mr. Smith yesterday about the refund.", "Smith"),
+    ("The package was delivered to Ms. Silva at the front desk.", "Silva"),
+    ("Please confirm the appointment for Mrs. Dubois on Friday at 3pm.", "Dubois"),
+])
+def test_a_surname_after_a_personal_title_is_found(client, text, name):
+    """Each missed by the code before: the unit ended at the title's full stop, and the
+    network read the surname alone at a sentence's start."""
+    res = client.post("/tag", json={"text": text}).get_json()
+    assert [e["text"] for e in res["entities"]] == [name]
+    assert all(t["label"] == int(t["score"] >= 0.5) for t in res["tokens"])
+    red = client.post("/redact", json={"text": text}).get_json()
+    assert name not in red["text"]
+
+
+def test_a_street_after_drive_is_not_a_name(client):
+    res = client.post("/tag", json={"text": "Deliver to 123 Oak Dr. Springfield, IL 62704"}).get_json()
+    assert "Springfield" not in [e["text"] for e in res["entities"]]
