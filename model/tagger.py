@@ -20,9 +20,9 @@ from .artifact import Artifact
 from .calibration import SentenceBatch, word_facts
 from .decode import agreeing, spans, typed_spans
 from .tags import PER, begin
-from .features import char_ids, document_sets, featurize, form_index, pad
+from .features import char_ids, document_sets, featurize, form_index, name_key, pad
 from .headers import join_last_first
-from .titles import after_personal_titles, join_title_stops, outside_names
+from .titles import begins_a_name, join_title_stops, outside_names
 from .reading import read_particles, rereadings
 from .tokenizer import join_clitics
 from .vectors import pad_rows
@@ -147,6 +147,10 @@ class Tagger:
             probs = [t / k for t, k in zip(sums, counts)]
         return [p if j is None else p[j[1]] for p, j in zip(probs[:n], joined)]
 
+    def is_first_name(self, word: str) -> bool:
+        """Whether the word is in the artifact's first-name list (US SSA names)."""
+        return bool(self.tables.first_names.get(name_key(word)))
+
     def has_vector(self, word: str) -> bool:
         """Whether the word has a GloVe vector here (always, for a model without vectors)."""
         return self.vectors is None or bool(self.vectors.rows([word])[0])
@@ -243,8 +247,10 @@ class Tagger:
                 p_name[titles] = 0.0
                 flat = flat.copy()
                 flat[titles] = head.outside()  # decoded outside any name, whatever the head
-                # and the capitalised word after "Mr", "Dr", ... begins one (the default decoding)
-                named = np.array([x for s in sentences for x in after_personal_titles(s)], dtype=bool)
+            # a name begins after "Mr", "Dr", ... and after a greeting ("Hi Will,"), under the default decoding
+            named = np.array([x for s in sentences for x in begins_a_name(s, self.is_first_name)], dtype=bool)
+            if named.any():
+                flat = flat.copy()
                 flat[named] = head.begins()
         tags = head.decode_many(flat, cuts, threshold, p_name)
         if threshold is None:

@@ -35,6 +35,8 @@ possible inside a name only between two capitalised words, as around a nickname
 from __future__ import annotations
 
 import re
+import unicodedata
+from typing import Callable
 
 TITLES = frozenset("""
     mr mrs ms miss mx master dr doctor prof professor emeritus emerita sir dame lord lady
@@ -159,6 +161,37 @@ def after_personal_titles(words: list[str]) -> list[bool]:
         if j < len(words) and words[j][:1].isupper() and not is_title(words[j]) and any(c.isalpha() for c in words[j]):
             out[j] = True
     return out
+
+
+def folded(word: str) -> str:
+    """The word without its accents ("Sebastián" -> "Sebastian")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def after_greetings(words: list[str], is_first_name: Callable[[str], bool]) -> list[bool]:
+    """The word that begins a name because a greeting opens the sentence and addresses
+    it: "Hi Will, ...", "Dear May,", "Thanks, Summer!". Only a capitalised word that is
+    a first name (``is_first_name``, given it without accents) and is followed by
+    punctuation, the end, or another capitalised word (its surname): the network
+    reads "Will", "May" or "Summer" as the words they also are, while "Hi Team," and
+    "Dear Customer," name nobody."""
+    out = [False] * len(words)
+    if not words or words[0].casefold() not in GREETINGS:
+        return out
+    j = 2 if len(words) > 2 and words[1] == "," else 1
+    if j >= len(words):
+        return out
+    w, nxt = words[j], words[j + 1] if j + 1 < len(words) else ""
+    if (w[:1].isupper() and not w.isupper() and not is_title(w) and is_first_name(folded(w))
+            and (nxt in ("", ",", "!", ".", ":", "?", "-") or (nxt[:1].isupper() and not nxt.isupper()))):
+        out[j] = True
+    return out
+
+
+def begins_a_name(words: list[str], is_first_name: Callable[[str], bool]) -> list[bool]:
+    """The words that begin a name by what stands before them: a personal title
+    (``after_personal_titles``) or a greeting (``after_greetings``)."""
+    return [a or b for a, b in zip(after_personal_titles(words), after_greetings(words, is_first_name))]
 
 
 def join_title_stops(words: list[str], bounds: list[tuple[int, int]]) -> list[tuple[int, int]]:

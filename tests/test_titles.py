@@ -9,7 +9,7 @@ from harness import DEFAULT_ARTIFACT
 from model.artifact import load
 from model.names import model_spans
 from model.tagger import Tagged, Tagger
-from model.titles import after_personal_titles, is_title, join_title_stops, name_start
+from model.titles import after_greetings, after_personal_titles, begins_a_name, folded, is_title, join_title_stops, name_start
 from model.tokenizer import join_clitics, tokenize
 
 
@@ -266,3 +266,47 @@ def test_a_surname_after_a_personal_title_is_found(client, text, name):
 def test_a_street_after_drive_is_not_a_name(client):
     res = client.post("/tag", json={"text": "Deliver to 123 Oak Dr. Springfield, IL 62704"}).get_json()
     assert "Springfield" not in [e["text"] for e in res["entities"]]
+
+
+FIRST_NAMES = {"Will", "May", "Summer", "Sebastian", "Mark", "Sir"}.__contains__  # as the list holds them
+
+
+@pytest.mark.parametrize("words,begins", [
+    ("Hi Will , thanks for getting back to me .", ["Will"]),
+    ("Dear May ,", ["May"]),
+    ("Thanks , Summer !", ["Summer"]),
+    ("Hello Sebastián :", ["Sebastián"]),  # looked up without its accents
+    ("Hi Will Hunter , can you call ?", ["Will"]),  # a surname may follow
+    ("hey Mark", ["Mark"]),  # the greeting in any case, the name capitalised
+    ("Hi Team , the release is out .", []),  # not a first name
+    ("Dear Customer ,", []),
+    ("Dear Sir ,", []),  # a title, whatever the list says
+    ("Hi will , ok ?", []),  # not capitalised
+    ("HI WILL ,", []),  # upper case says nothing
+    ("Hi May and June", []),  # not followed by punctuation or a surname
+    ("So Will said hi", []),  # no greeting first
+    ("Hi", []),
+])
+def test_after_greetings(words, begins):
+    w = words.split()
+    assert [x for x, b in zip(w, after_greetings(w, FIRST_NAMES)) if b] == begins
+
+
+def test_begins_a_name_joins_both_rules():
+    w = "Dear Dr . Okafor and Mr Smith".split()
+    assert begins_a_name(w, FIRST_NAMES) == after_personal_titles(w)
+    w = "Hi Will , Mr Smith called".split()
+    assert [x for x, b in zip(w, begins_a_name(w, FIRST_NAMES)) if b] == ["Will", "Smith"]
+    assert folded("Sebastián Ní Bhriain") == "Sebastian Ni Bhriain"
+
+
+@pytest.mark.parametrize("text,names", [
+    ("Hi Will, thanks for getting back to me so quickly.", ["Will"]),
+    ("Dear May,\n\nThe contract is attached.", ["May"]),
+    ("Hi Team, the release is out.", []),
+    ("Dear Customer, your order has shipped.", []),
+])
+def test_a_first_name_after_a_greeting_is_found(client, text, names):
+    res = client.post("/tag", json={"text": text}).get_json()
+    assert [e["text"] for e in res["entities"]] == names
+    assert all(t["label"] == int(t["score"] >= 0.5) for t in res["tokens"])
