@@ -11,7 +11,8 @@ given (one ŷ per input token); only what the network reads changes.
 * Some parts of a sentence are read again in another context (``rereadings``), and each
   of their tokens gets the mean of its ŷ over the readings:
 
-  - a sentence that opens like a name (``opens_like_a_name``), after a comma
+  - the opening of a sentence that opens like a name (``opens_like_a_name``: its
+    capitalised words and the three after them, ``opening_end``), after a comma
     (``REREAD_AFTER``): the network, trained mostly on news where such an opening is as
     often a company or a place, trusts a name at a sentence's start far less than the
     same name inside one;
@@ -28,6 +29,7 @@ from typing import Callable
 RARE_PARTICLES = frozenset("ní nic mhic mhac uí ó ua ap ab wa bint binti ibn".split())
 PARTICLE_READ_AS = "de"
 REREAD_AFTER = (",",)  # a sentence that opens like a name is also read after this
+OPENING_CONTEXT = 3  # the words after a sentence's capitalised opening read again with it
 DISPLAY_NAME_AFTER = ("From", ":")  # a display name is also read after this
 MAX_DISPLAY_WORDS = 4
 
@@ -89,7 +91,17 @@ def display_names(words: list[str]) -> list[tuple[int, int]]:
 
 def rereadings(words: list[str], has_vector: Callable[[str], bool]) -> list[tuple[int, int, tuple[str, ...]]]:
     """(start, end, context) of each part of a sentence the network also reads after
-    `context`: the whole sentence after a comma when it opens like a name, and each
+    `context`: the opening after a comma when the sentence opens like a name, and each
     display name with its address after ``From :``."""
-    out = [(0, len(words), REREAD_AFTER)] if opens_like_a_name(words, has_vector) else []
+    out = [(0, opening_end(words), REREAD_AFTER)] if opens_like_a_name(words, has_vector) else []
     return out + [(s, e, DISPLAY_NAME_AFTER) for s, e in display_names(words)]
+
+
+def opening_end(words: list[str]) -> int:
+    """Where the part of a sentence read again after a comma ends: its opening capitalised
+    words and the OPENING_CONTEXT words after them (what the name's reading depends on; the
+    rest of a long sentence would double the network's work for nothing)."""
+    run = 1
+    while run < len(words) and capitalised(words[run]):
+        run += 1
+    return min(len(words), run + OPENING_CONTEXT)

@@ -125,27 +125,26 @@ class Tagger:
 
         The network (``network_proba``) reads each sentence by the rules of ``reading``:
         a clitic written apart as one word, a rare name particle as ``de``, and some parts
-        again in another context (a sentence that opens like a name after a comma, a
-        display name before an address after ``From :``), each of their tokens getting
+        again in another context (the opening of a sentence that opens like a name after
+        a comma, a display name before an address after ``From :``), each of their tokens getting
         the mean of its ŷ over the readings. Every input token gets the ŷ of the word it
         was read as.
         """
         joined = [join_clitics(s) for s in sentences]
         sentences = [read_particles(s if j is None else j[0]) for s, j in zip(sentences, joined)]
         again = [(i, s, e, c) for i, words in enumerate(sentences) for s, e, c in rereadings(words, self.has_vector)]
-        read = sentences + [[*c, *sentences[i][s:e]] for i, s, e, c in again]
-        if doc_sets is not None:  # the context adds no name to its document's set
-            doc_sets = [*doc_sets, *(doc_sets[i] for i, _, _, _ in again)]
-        probs = self.network_proba(read, doc_sets)
-        n = len(sentences)
+        probs = self.network_proba(sentences, doc_sets)
         if again:  # each token: the mean of its ŷ over the readings that hold it
-            sums = [p.copy() for p in probs[:n]]
-            counts = [np.ones((len(p), 1), dtype=np.float32) for p in probs[:n]]
-            for (i, s, e, c), p in zip(again, probs[n:]):
+            # the parts read again go through the network on their own: short, they pad little together
+            more = self.network_proba([[*c, *sentences[i][s:e]] for i, s, e, c in again],
+                                      None if doc_sets is None else [doc_sets[i] for i, _, _, _ in again])
+            sums = [p.copy() for p in probs]
+            counts = [np.ones((len(p), 1), dtype=np.float32) for p in probs]
+            for (i, s, e, c), p in zip(again, more):
                 sums[i][s:e] += p[len(c):]
                 counts[i][s:e] += 1
             probs = [t / k for t, k in zip(sums, counts)]
-        return [p if j is None else p[j[1]] for p, j in zip(probs[:n], joined)]
+        return [p if j is None else p[j[1]] for p, j in zip(probs, joined)]
 
     def is_first_name(self, word: str) -> bool:
         """Whether the word is in the artifact's first-name list (US SSA names)."""

@@ -7,8 +7,8 @@ import pytest
 
 from harness import DEFAULT_ARTIFACT
 from model.artifact import load
-from model.reading import (DISPLAY_NAME_AFTER, PARTICLE_READ_AS, REREAD_AFTER, display_names, is_address,
-                           opens_like_a_name, read_particles, rereadings)
+from model.reading import (DISPLAY_NAME_AFTER, OPENING_CONTEXT, PARTICLE_READ_AS, REREAD_AFTER, display_names,
+                           is_address, opening_end, opens_like_a_name, read_particles, rereadings)
 from model.tagger import Tagger
 
 KNOWN = {"The", "Japan", "Xi", "New", "York", "Goldman"}  # words with a vector, for the pure cases
@@ -29,6 +29,17 @@ KNOWN = {"The", "Japan", "Xi", "New", "York", "Goldman"}  # words with a vector,
 ])
 def test_opens_like_a_name(sentence, opens):
     assert opens_like_a_name(sentence.split(), KNOWN.__contains__) is opens
+
+
+@pytest.mark.parametrize("sentence,end", [
+    ("Sigríður Jónsdóttir runs the guesthouse on the hill .", 5),  # two capitalised words and three more
+    ("Aung San Suu Kyi was released from house arrest .", 7),
+    ("Chimamanda spoke .", 3),  # the whole of a short sentence
+    ("Chimamanda", 1),
+])
+def test_opening_end(sentence, end):
+    assert OPENING_CONTEXT == 3
+    assert opening_end(sentence.split()) == end
 
 
 @pytest.mark.parametrize("words,read", [
@@ -77,7 +88,7 @@ def test_is_address():
 
 def test_rereadings_name_each_part_and_its_context():
     words = "Chimamanda Adichie < ca@example.com > wrote".split()
-    assert rereadings(words, lambda w: False) == [(0, 6, REREAD_AFTER), (0, 5, DISPLAY_NAME_AFTER)]
+    assert rereadings(words, lambda w: False) == [(0, 5, REREAD_AFTER), (0, 5, DISPLAY_NAME_AFTER)]
     assert rereadings("Japan began".split(), lambda w: True) == []
 
 
@@ -87,13 +98,15 @@ def tagger():
 
 
 def test_an_opening_is_the_mean_of_two_readings_and_the_rest_is_read_once(tagger):
-    opening = "Sigríður Jónsdóttir runs the guesthouse .".split()
+    opening = "Sigríður Jónsdóttir runs the guesthouse on the hill .".split()
     plain = "Japan began the defence of their title .".split()
     assert opens_like_a_name(opening, tagger.has_vector) and not opens_like_a_name(plain, tagger.has_vector)
     got = tagger.predict_proba([opening, plain])
-    once, after = tagger.network_proba([opening, plain]), tagger.network_proba([[*REREAD_AFTER, *opening]])[0]
-    assert got[0].shape == once[0].shape
-    assert np.allclose(got[0], (once[0] + after[1:]) / 2, atol=1e-5)
+    end = opening_end(opening)
+    once, after = tagger.network_proba([opening, plain]), tagger.network_proba([[*REREAD_AFTER, *opening[:end]]])[0]
+    assert got[0].shape == once[0].shape and end == 5
+    assert np.allclose(got[0][:end], (once[0][:end] + after[1:]) / 2, atol=1e-5)
+    assert np.allclose(got[0][end:], once[0][end:], atol=1e-5)  # the rest of the sentence is read once
     assert not np.allclose(got[0], once[0], atol=1e-3)  # the second reading moves it
     assert np.allclose(got[1], once[1], atol=1e-5)
 
