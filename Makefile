@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 DATA   := ../shared/data
 
-.PHONY: install tools serve test mutation test-quick bench bench-quick train train-conll4 evaluate lock clean
+.PHONY: install tools serve test mutation test-quick bench bench-extra bench-quick train train-conll4 evaluate lock clean
 
 # The project is installed editable, so the `nametag` command runs this checkout; setuptools'
 # notice that an editable install exists (a box of stars) is silenced: it is the point of it.
@@ -49,10 +49,15 @@ mutation: install
 	$(BIN)/python -c 'import json; print("mutation score: %(killed)d killed of %(total)d; %(survived)d survived, %(no_tests)d without a test" % json.load(open("mutants/mutmut-cicd-stats.json")))'
 	$(BIN)/mutmut results
 
-bench: install tools
+# The bench compares the network with PyTorch's nn.RNN: the `bench` extra (the CPU wheel of
+# torch, never at runtime) is installed for it; without it the torch rows are left out.
+bench-extra: install
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q -e '.[bench]'
+
+bench: install tools bench-extra
 	$(BIN)/python -m bench
 
-bench-quick: install tools
+bench-quick: install tools bench-extra
 	$(BIN)/python -m bench --quick
 
 # Train the default model's recipe: CoNLL-2003 + WNUT-17 + generated documents, GloVe vectors, case
