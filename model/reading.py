@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .titles import capitalised
+
 # Irish (Ní, Nic, Mhic, Mhac, Uí, Ó, Ua), Welsh (ap, ab), Kikuyu (wa), Arabic (bint, binti, ibn)
 RARE_PARTICLES = frozenset("ní nic mhic mhac uí ó ua ap ab wa bint binti ibn".split())
 PARTICLE_READ_AS = "de"
@@ -32,11 +34,6 @@ REREAD_AFTER = (",",)  # a sentence that opens like a name is also read after th
 OPENING_CONTEXT = 3  # the words after a sentence's capitalised opening read again with it
 DISPLAY_NAME_AFTER = ("From", ":")  # a display name is also read after this
 MAX_DISPLAY_WORDS = 4
-
-
-def capitalised(word: str) -> bool:
-    """A capital first letter, not all capitals ("Ngozi", not "NGOZI" or "ngozi")."""
-    return word[:1].isupper() and not word.isupper()
 
 
 def is_rare_particle(word: str) -> bool:

@@ -242,14 +242,12 @@ class Tagger:
         p_name = self.calibration.tokens(batch, raw, d)
         if self.config.types == (PER,):  # a title or greeting is never in a name: decoded outside one, scored 0
             titles = np.array([x for s in sentences for x in outside_names(s)], dtype=bool)
-            if titles.any():
+            # and a name begins after "Mr", "Dr", ... and after a greeting ("Hi Will,"), under the default decoding
+            named = np.array([x for s in sentences for x in begins_a_name(s, self.is_first_name)], dtype=bool)
+            if titles.any() or named.any():
                 p_name[titles] = 0.0
                 flat = flat.copy()
                 flat[titles] = head.outside()  # decoded outside any name, whatever the head
-            # a name begins after "Mr", "Dr", ... and after a greeting ("Hi Will,"), under the default decoding
-            named = np.array([x for s in sentences for x in begins_a_name(s, self.is_first_name)], dtype=bool)
-            if named.any():
-                flat = flat.copy()
                 flat[named] = head.begins()
         tags = head.decode_many(flat, cuts, threshold, p_name)
         if threshold is None:

@@ -84,10 +84,15 @@ def is_quote(word: str) -> bool:
     return bool(word) and all(c in QUOTES for c in word)
 
 
+def capitalised(word: str) -> bool:
+    """A capital first letter, not all capitals ("Ngozi", not "NGOZI" or "ngozi")."""
+    return word[:1].isupper() and not word.isupper()
+
+
 def is_street_kind(word: str) -> bool:
     """A street kind in title case ("Drive", "Blvd", "St."), which ends a street's name;
     in upper-case text ("ROAD") capitals say nothing, and the rule stays out."""
-    return word[:1].isupper() and not word.isupper() and word.casefold().removesuffix(".") in STREET_KINDS
+    return capitalised(word) and word.casefold().removesuffix(".") in STREET_KINDS
 
 
 def street_name_words(words: list[str]) -> list[bool]:
@@ -182,8 +187,8 @@ def after_greetings(words: list[str], is_first_name: Callable[[str], bool]) -> l
     if j >= len(words):
         return out
     w, nxt = words[j], words[j + 1] if j + 1 < len(words) else ""
-    if (w[:1].isupper() and not w.isupper() and not is_title(w) and is_first_name(folded(w))
-            and (nxt in ("", ",", "!", ".", ":", "?", "-") or (nxt[:1].isupper() and not nxt.isupper()))):
+    if (capitalised(w) and not is_title(w) and is_first_name(folded(w))
+            and (nxt in ("", ",", "!", ".", ":", "?", "-") or capitalised(nxt))):
         out[j] = True
     return out
 
